@@ -1,0 +1,3 @@
+from modelbook.cli import main
+
+main()

@@ -1,0 +1,59 @@
+"""Measuring on a CPU: peak tensor memory of a call, and side-by-side timings reported as ratios.
+
+Peak memory: PyTorch has no max_memory_allocated() for CPU, so we run the call under the profiler with
+profile_memory=True, take every allocation/free event in time order, and return the highest running total
+of live tensor bytes (tensors that existed before the call do not count). It sees tensor storage only,
+not Python objects or allocator caching, which is what "memory of the algorithm" means here.
+
+Timing: machines are shared and noisy, so `time_ratio` times two functions interleaved, repeats, and
+reports medians and their ratio; tests never assert speedups (the CPU in CI may differ).
+"""
+from __future__ import annotations
+
+import statistics
+import time
+from typing import Callable
+
+
+def peak_memory_bytes(fn: Callable[[], object]) -> int:
+    """Peak bytes of tensor memory allocated while `fn()` runs, above what was live before it."""
+    from torch.profiler import ProfilerActivity, profile
+
+    with profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof:
+        fn()
+    events = sorted(prof.events(), key=lambda e: e.time_range.start)
+    live = peak = 0
+    for e in events:  # self usage: allocations an op made itself (+) and frees outside any op (−)
+        live += e.self_cpu_memory_usage
+        peak = max(peak, live)
+    return int(peak)
+
+
+def median_time(fn: Callable[[], object], repeats: int = 5, warmup: int = 1) -> float:
+    """Median wall time of fn() in seconds over `repeats` runs, after `warmup` untimed runs."""
+    for _ in range(warmup):
+        fn()
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
+def time_ratio(fn_a: Callable[[], object], fn_b: Callable[[], object], repeats: int = 5, warmup: int = 1) -> tuple[float, float, float]:
+    """(median_a, median_b, median_a / median_b), with a and b timed alternately in the same run."""
+    for _ in range(warmup):
+        fn_a()
+        fn_b()
+    ta, tb = [], []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn_a()
+        t1 = time.perf_counter()
+        fn_b()
+        t2 = time.perf_counter()
+        ta.append(t1 - t0)
+        tb.append(t2 - t1)
+    ma, mb = statistics.median(ta), statistics.median(tb)
+    return ma, mb, ma / mb

@@ -1,0 +1,76 @@
+"""The lab table: find a lab by name or topic without importing it; import it only to run it.
+
+`modelbook list` and `show` must not import torch, and every lab module imports torch, so the index
+is a static table (modelbook/labs/__init__.py) rather than decorators discovered by importing.
+tests/labs/test_contract.py keeps the table and the lab files in step.
+"""
+from __future__ import annotations
+
+import difflib
+import importlib
+from dataclasses import dataclass
+from types import ModuleType
+
+from modelbook.core.errors import ModelbookError
+
+
+@dataclass(frozen=True)
+class LabSpec:
+    name: str
+    """CLI name, kebab-case: "training-cost"."""
+    topics: tuple[int, ...]
+    title: str
+
+    @property
+    def module(self) -> str:
+        """Dotted path of the lab's module: "modelbook.labs.training_cost"."""
+        return "modelbook.labs." + self.name.replace("-", "_")
+
+
+def all_labs() -> tuple[LabSpec, ...]:
+    from modelbook.labs import LABS
+
+    return LABS
+
+
+def get(name: str) -> LabSpec:
+    """The lab called `name`; a one-line error with the closest names if there is none."""
+    by_name = {spec.name: spec for spec in all_labs()}
+    key = name.strip().lower().replace("_", "-")
+    if key in by_name:
+        return by_name[key]
+    close = difflib.get_close_matches(key, list(by_name), n=3, cutoff=0.5)
+    hint = f" Did you mean: {', '.join(close)}?" if close else ""
+    raise ModelbookError(f"unknown lab '{name}'.{hint} See `modelbook list`.")
+
+
+def for_topic(topic: int) -> tuple[LabSpec, ...]:
+    """The labs that back topic `topic` (1..40); an error if the topic does not exist."""
+    if not 1 <= topic <= 40:
+        raise ModelbookError(f"unknown topic {topic}: topics are numbered 1 to 40. See `modelbook list`.")
+    return tuple(spec for spec in all_labs() if topic in spec.topics)
+
+
+def resolve(target: str) -> tuple[LabSpec, ...]:
+    """A lab name or a topic number -> the labs to run."""
+    if target.strip().isdigit():
+        labs = for_topic(int(target))
+        if not labs:
+            raise ModelbookError(f"topic {int(target)} has no lab yet. See `modelbook list` for the topics that do.")
+        return labs
+    return (get(target),)
+
+
+def load(name: str) -> ModuleType:
+    """Import a lab's module: the only place a lab is imported."""
+    spec = get(name)
+    try:
+        return importlib.import_module(spec.module)
+    except ModuleNotFoundError as e:
+        missing = (e.name or "").split(".")[0]
+        if missing and missing != "modelbook":
+            raise ModelbookError(
+                f"lab '{spec.name}' needs the package '{missing}', which is not installed: re-run ./setup.sh "
+                f"(or `pip install {missing}`)"
+            ) from e
+        raise

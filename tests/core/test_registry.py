@@ -1,0 +1,28 @@
+import pytest
+
+from modelbook.core import registry
+from modelbook.core.errors import ModelbookError
+from modelbook.labs import LABS
+
+
+def test_lookup_by_name_and_topic():
+    assert registry.get("metrics").module == "modelbook.labs.metrics"
+    assert registry.get("Attention").name == "attention"
+    assert [s.name for s in registry.resolve("33")] == ["attention"]
+    assert registry.resolve("metrics") == (registry.get("metrics"),)
+
+
+def test_unknown_names_suggest_the_closest():
+    with pytest.raises(ModelbookError, match=r"unknown lab 'atention'. Did you mean: attention\?"):
+        registry.get("atention")
+    with pytest.raises(ModelbookError, match="unknown topic 41"):
+        registry.resolve("41")
+
+
+def test_names_are_unique_kebab_case_and_topics_in_range():
+    names = [s.name for s in LABS]
+    assert len(names) == len(set(names))
+    for spec in LABS:
+        assert spec.name == spec.name.lower() and "_" not in spec.name
+        assert spec.topics and all(1 <= t <= 40 for t in spec.topics)
+        assert spec.title
