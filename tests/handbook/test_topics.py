@@ -39,7 +39,8 @@ def test_complete_entries_have_every_section_substantive_in_both_languages(n):
         followups = t.sections[lang]["followups"]
         marker = "**Q:" if lang == "en" else "**问："
         assert followups.count(marker) >= 3, f"topic {n} {lang}: fewer than 3 follow-up questions"
-    assert t.labs, f"topic {n} names no lab"
+    for lab in t.labs:  # every registered lab of the topic is presented in its Labs section
+        assert f"modelbook run {lab}" in t.sections["en"]["labs"], f"topic {n}: Labs section does not present {lab}"
 
 
 @pytest.mark.parametrize("n", COMPLETE)
