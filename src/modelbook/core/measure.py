@@ -57,3 +57,41 @@ def time_ratio(fn_a: Callable[[], object], fn_b: Callable[[], object], repeats: 
         tb.append(t2 - t1)
     ma, mb = statistics.median(ta), statistics.median(tb)
     return ma, mb, ma / mb
+
+
+def latency_percentiles(fn: Callable[[], object], n_calls: int = 200, warmup: int = 10,
+                        quantiles: tuple[float, ...] = (50, 99)) -> tuple[float, ...]:
+    """Per-call wall times of fn() in seconds at the given percentiles (p50, p99 by default), after warm-up."""
+    import numpy as np
+
+    for _ in range(warmup):
+        fn()
+    times = np.empty(n_calls)
+    for i in range(n_calls):
+        t0 = time.perf_counter()
+        fn()
+        times[i] = time.perf_counter() - t0
+    return tuple(float(np.percentile(times, q)) for q in quantiles)
+
+
+class torch_threads:
+    """`with torch_threads(1): ...` runs the block with that many intra-op threads and restores the old count.
+    One thread per worker is how CPU inference servers are usually run (they scale with processes), and it keeps
+    timings sane on a shared machine, where idle-spinning OpenMP threads waste whole time slices."""
+
+    def __init__(self, n: int | None):
+        self.n, self.old = n, None
+
+    def __enter__(self):
+        import torch
+
+        if self.n:
+            self.old = torch.get_num_threads()
+            torch.set_num_threads(self.n)
+        return self
+
+    def __exit__(self, *exc):
+        import torch
+
+        if self.old:
+            torch.set_num_threads(self.old)

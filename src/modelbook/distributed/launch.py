@@ -14,33 +14,13 @@ firewall on a shared host.
 from __future__ import annotations
 
 import json
-import os
-import socket
 import subprocess
 import sys
 from pathlib import Path
 
 from modelbook.core.errors import ModelbookError
 from modelbook.core.paths import atomic_write_text
-
-
-def free_port() -> int:
-    """A TCP port that was free on 127.0.0.1 a moment ago."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def worker_env(threads: int = 1) -> dict[str, str]:
-    """The environment for worker processes: this modelbook first on the path, loopback, `threads` per rank."""
-    import modelbook
-
-    env = dict(os.environ)
-    src = str(Path(modelbook.__file__).resolve().parents[1])
-    env["PYTHONPATH"] = src + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
-    env.update(OMP_NUM_THREADS=str(threads), GLOO_SOCKET_IFNAME="lo", MASTER_ADDR="127.0.0.1",
-               PYTHONWARNINGS="ignore", TORCH_CPP_LOG_LEVEL="ERROR")
-    return env
+from modelbook.core.procs import child_env, free_port
 
 
 def launch(module: str, config: dict, nproc: int, out: Path, timeout_s: float = 600, threads: int = 1) -> dict:
@@ -55,7 +35,7 @@ def launch(module: str, config: dict, nproc: int, out: Path, timeout_s: float = 
            f"--nproc-per-node={nproc}", "--master-addr=127.0.0.1", f"--master-port={free_port()}",
            "--module", module, str(cfg_path)]
     try:
-        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout_s, env=worker_env(threads))  # nosec B603 -- fixed argv, no shell
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout_s, env=child_env(threads))  # nosec B603 -- fixed argv, no shell
     except subprocess.TimeoutExpired:
         raise ModelbookError(f"torchrun workers did not finish within {timeout_s:.0f} s") from None
     if proc.returncode != 0 or not result_path.is_file():
