@@ -35,7 +35,7 @@ def launch(module: str, config: dict, nproc: int, out: Path, timeout_s: float = 
            f"--nproc-per-node={nproc}", "--master-addr=127.0.0.1", f"--master-port={free_port()}",
            "--module", module, str(cfg_path)]
     try:
-        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout_s, env=child_env(threads))  # nosec B603 -- fixed argv, no shell
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout_s, env=child_env(threads))  # nosec B603 # fixed argv, no shell
     except subprocess.TimeoutExpired:
         raise ModelbookError(f"torchrun workers did not finish within {timeout_s:.0f} s") from None
     if proc.returncode != 0 or not result_path.is_file():

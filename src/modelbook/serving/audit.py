@@ -96,21 +96,30 @@ class AuditLog:
         return [json.loads(line) for line in self._lines()]
 
     def verify(self, expected_head: tuple[int, str] | None = None) -> Verification:
-        """Walk the chain from the start; report the first line that does not follow from the one before."""
-        prev, n = GENESIS, 0
-        for i, line in enumerate(self._lines()):
-            try:
-                rec = json.loads(line)
-                stored = rec.pop("hash")
-            except (ValueError, KeyError, AttributeError):
-                return Verification(False, i, i, "not a JSON record with a hash")
-            if rec.get("seq") != i:
-                return Verification(False, i, i, f"sequence number {rec.get('seq')} where {i} was expected")
-            if rec.get("prev") != prev:
-                return Verification(False, i, i, "does not chain to the previous record (deleted or reordered lines)")
-            if not hmac.compare_digest(self._digest(rec), stored):
-                return Verification(False, i, i, "hash does not match the record's content (edited)")
-            prev, n = stored, i + 1
-        if expected_head is not None and (n - 1, prev) != tuple(expected_head):
-            return Verification(False, n, n, f"log ends at seq {n - 1}, but the published head is seq {expected_head[0]} (truncated)")
-        return Verification(True, n)
+        return verify_log(self.path, self.key, expected_head)
+
+
+def verify_log(path: Path, key: bytes | None = None, expected_head: tuple[int, str] | None = None) -> Verification:
+    """Walk the chain from the start; report the first line that does not follow from the one before."""
+    def digest(record: dict) -> str:
+        body = _canonical(record)
+        return hmac.new(key, body, hashlib.sha256).hexdigest() if key else hashlib.sha256(body).hexdigest()
+
+    text = Path(path).read_text(encoding="utf-8") if Path(path).exists() else ""
+    prev, n = GENESIS, 0
+    for i, line in enumerate(ln for ln in text.split("\n") if ln):
+        try:
+            rec = json.loads(line)
+            stored = rec.pop("hash")
+        except (ValueError, KeyError, AttributeError):
+            return Verification(False, i, i, "not a JSON record with a hash")
+        if rec.get("seq") != i:
+            return Verification(False, i, i, f"sequence number {rec.get('seq')} where {i} was expected")
+        if rec.get("prev") != prev:
+            return Verification(False, i, i, "does not chain to the previous record (deleted or reordered lines)")
+        if not hmac.compare_digest(digest(rec), str(stored)):
+            return Verification(False, i, i, "hash does not match the record's content (edited)")
+        prev, n = stored, i + 1
+    if expected_head is not None and (n - 1, prev) != tuple(expected_head):
+        return Verification(False, n, n, f"log ends at seq {n - 1}, but the published head is seq {expected_head[0]} (truncated)")
+    return Verification(True, n)

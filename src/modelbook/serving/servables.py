@@ -80,10 +80,10 @@ def _build_embedder(artifact: Artifact) -> EmbedderServable:
     from modelbook.models import minilm_path
 
     path = str(minilm_path())
-    model = BertModel(AutoConfig.from_pretrained(path), add_pooling_layer=False)  # nosec B615 -- local package folder
+    model = BertModel(AutoConfig.from_pretrained(path), add_pooling_layer=False)  # nosec B615 # local package folder
     tensors = {k: v for k, v in artifact.tensors.items() if k != "embeddings.position_ids" and not k.startswith("pooler.")}
     model.load_state_dict(tensors, strict=True)
-    tokenizer = AutoTokenizer.from_pretrained(path)  # nosec B615 -- local package folder, never the hub
+    tokenizer = AutoTokenizer.from_pretrained(path)  # nosec B615 # local package folder, never the hub
     servable = EmbedderServable(artifact.name, artifact.version, model.eval(), tokenizer)
     servable.embed(["warm up"])
     return servable

@@ -160,7 +160,7 @@ class ServerProcess:
         cfg["audit_key"] = self.settings.audit_key.hex() if self.settings.audit_key else None
         env = child_env(self.threads)
         env["MODELBOOK_SERVE_SETTINGS"] = json.dumps(cfg)
-        self.proc = subprocess.Popen([sys.executable, "-m", "modelbook.serving.server", str(self.port)], env=env,  # nosec B603 -- fixed argv
+        self.proc = subprocess.Popen([sys.executable, "-m", "modelbook.serving.server", str(self.port)], env=env,  # nosec B603 # fixed argv
                                      stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         url, deadline = f"http://127.0.0.1:{self.port}", time.monotonic() + self.timeout
         while time.monotonic() < deadline:
