@@ -2,7 +2,8 @@
 
 bandit (PyCQA) parses every file and flags known-dangerous patterns (pickle/yaml loads, shell=True, weak
 hashes, SQL built from strings, unpinned hub downloads...). Policy: zero unsuppressed findings of MEDIUM or HIGH
-severity; a suppression is `# nosec BXXX # reason` on the line, so every exception is visible in review.
+severity; a suppression is a `nosec BXXX` comment followed by its reason on the same line, so every
+exception is visible in review.
 
 pip-audit needs a vulnerability database online, which this machine cannot reach; instead MINIMUM_SAFE lists,
 for the security-relevant packages we depend on, the first release that fixes a published advisory, and
@@ -57,7 +58,7 @@ def check_versions(table: dict = MINIMUM_SAFE) -> list[VersionCheck]:
 @dataclass(frozen=True)
 class BanditReport:
     findings: list[dict]  # unsuppressed findings: {"file", "line", "test_id", "severity", "text"}
-    suppressed: int  # lines carrying a # nosec
+    suppressed: int  # lines carrying a nosec comment
     files: int
 
     def at_least(self, severity: str = "MEDIUM") -> list[dict]:
@@ -66,7 +67,7 @@ class BanditReport:
 
 
 def run_bandit(path: Path, timeout_s: float = 300) -> BanditReport:
-    """bandit -r PATH -f json (every severity; suppressions with # nosec are honoured and counted)."""
+    """bandit -r PATH -f json (every severity; nosec comments are honoured and counted)."""
     proc = subprocess.run([sys.executable, "-m", "bandit", "-q", "-r", str(path), "-f", "json"],  # nosec B603 # fixed argv
                           capture_output=True, text=True, timeout=timeout_s)
     if proc.returncode not in (0, 1) or not proc.stdout.strip():

@@ -33,7 +33,8 @@ def main(host, port, folder, models, batching, chat, allowed_hosts, threads, new
         torch.set_num_threads(threads)
     server.bootstrap(home, names, say=lambda msg: print(msg, file=sys.stderr))
     settings = server.settings_for(home, models=names, batching=batching, chat=chat)
-    hosts = tuple(dict.fromkeys(settings.allowed_hosts + tuple(allowed_hosts) + ((host,) if host not in ("0.0.0.0", "::") else ())))
+    wildcard = host in ("0.0.0.0", "::")  # nosec B104 # a comparison, not a bind: wildcards are no Host name
+    hosts = tuple(dict.fromkeys(settings.allowed_hosts + tuple(allowed_hosts) + (() if wildcard else (host,))))
     settings = dataclasses.replace(settings, allowed_hosts=hosts)
     print(f"serving {', '.join(names)} on http://{host}:{port} (folder {home}); "
           f"create a token with `modelbook serve --new-token predict`", file=sys.stderr)
