@@ -150,7 +150,7 @@ def _variants(result: LabResult, cfg: Config, model, xte, yte, out: Path) -> Non
             result.metric(f"{name}/speedup_batch1_p50", table["fp32"][0] / table[name][0], volatile=True)
         if name in ("int8", "onnx-int8"):
             result.check(f"{name}: top-1 agreement with fp32", agree, 0.99, 0.0, TUTORIAL, kind="at_least")
-            result.check(f"{name}: test accuracy drop vs fp32", table_acc(result) - acc, 0.0, 0.01, TUTORIAL, kind="at_most")
+            result.check(f"{name}: test accuracy drop vs fp32", result.value("fp32/test_accuracy") - acc, 0.0, 0.01, TUTORIAL, kind="at_most")
         else:
             result.check(f"{name}: max |Δ probability| vs fp32", diff, 0.0, 1e-5,
                          ORT if name.startswith("onnx") else "torch 2.13 torch.compile (Inductor) vs eager", kind="at_most")
@@ -167,10 +167,6 @@ def _variants(result: LabResult, cfg: Config, model, xte, yte, out: Path) -> Non
     axes[1].bar(names, [table[n][2] for n in names])
     axes[1].set(ylabel=f"samples/s, batch {cfg.throughput_batch}", title="Throughput")
     result.artifact(plots.save(fig, out / "runtimes.png"))
-
-
-def table_acc(result: LabResult) -> float:
-    return result.value("fp32/test_accuracy")
 
 
 # -- versions: v1 trained, each next one a short retrain of the one before --------------------------
@@ -215,9 +211,9 @@ def _batching(result: LabResult, cfg: Config, folder: Path, xte) -> None:
     solo = np.concatenate([servable.predict(r) for r in rows])
 
     async def measure(batched: bool):
-        import anyio
-
         import time
+
+        import anyio
 
         batcher = DynamicBatcher(slot, max_batch=64, max_wait_s=0.002, on_batch=sizes.append) if batched else None
         if batcher:
