@@ -7,7 +7,6 @@ The system prompt is the server's: clients cannot send a "system" message (422),
 are stripped from their text, and every answer passes the output guard before it leaves the server, also when
 streamed (the guard holds back the tail of the text until it cannot be the start of a leak).
 """
-from __future__ import annotations
 
 import json
 import secrets
