@@ -8,5 +8,6 @@ from modelbook.core.registry import LabSpec
 
 LABS = (
     LabSpec("metrics", topics=(4,), title="Classification metrics from scratch, equal to scikit-learn; AUC, calibration, bootstrap"),
+    LabSpec("rl", topics=(30,), title="Q-learning vs SARSA (CliffWalking), REINFORCE, DQN, A2C, PPO (CartPole, LunarLander)"),
     LabSpec("attention", topics=(33,), title="Scaled dot-product, multi-head, cross, GQA (SmolLM2), KV cache, tiled online softmax"),
 )
