@@ -9,5 +9,7 @@ from modelbook.core.registry import LabSpec
 LABS = (
     LabSpec("metrics", topics=(4,), title="Classification metrics from scratch, equal to scikit-learn; AUC, calibration, bootstrap"),
     LabSpec("rl", topics=(30,), title="Q-learning vs SARSA (CliffWalking), REINFORCE, DQN, A2C, PPO (CartPole, LunarLander)"),
+    LabSpec("exploration", topics=(35,), title="10-armed testbed, UCB vs ε-greedy, UCB1 log regret, ε schedules, double Q / Double DQN"),
+    LabSpec("marl", topics=(36,), title="MADDPG vs independent learners, communication, competition, parallel rollouts (mpe2)"),
     LabSpec("attention", topics=(33,), title="Scaled dot-product, multi-head, cross, GQA (SmolLM2), KV cache, tiled online softmax"),
 )

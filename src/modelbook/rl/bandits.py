@@ -47,7 +47,7 @@ class BanditRuns:
     """pseudo-regret per step, max q* - q*(chosen arm) (R, T)"""
 
 
-def testbed(n_runs: int, n_arms: int, rng: np.random.Generator) -> np.ndarray:
+def make_testbed(n_runs: int, n_arms: int, rng: np.random.Generator) -> np.ndarray:
     """True arm values q* (R, K) ~ N(0, 1)."""
     return rng.standard_normal((n_runs, n_arms))
 
@@ -71,8 +71,8 @@ def run_gaussian_bandit(q_star: np.ndarray, n_steps: int, rng: np.random.Generat
         if ucb_c is None:
             score = Q
         else:
-            with np.errstate(divide="ignore"):
-                score = np.where(N > 0, Q + ucb_c * np.sqrt(np.log(t + 1) / N), np.inf)
+            bonus = ucb_c * np.sqrt(np.log(t + 1) / np.maximum(N, 1))
+            score = np.where(N > 0, Q + bonus, np.inf)
         ties = score == score.max(1, keepdims=True)
         a = np.argmax(np.where(ties, rng.random((R, K)), -1.0), 1)
         if epsilon > 0:

@@ -64,7 +64,7 @@ def ppo_loss(agent: ActorCritic, obs: torch.Tensor, actions: torch.Tensor, old_l
     entropy = dist.entropy().mean()
     loss = policy_loss + vf_coef * value_loss - ent_coef * entropy
     with torch.no_grad():
-        stats = {"policy_loss": float(policy_loss), "value_loss": float(value_loss), "entropy": float(entropy),
+        stats = {"policy_loss": policy_loss.item(), "value_loss": value_loss.item(), "entropy": entropy.item(),
                  "approx_kl": float(((ratio - 1) - logratio).mean()),  # Schulman's k3 estimator of KL(old||new)
                  "clip_fraction": float(((ratio - 1).abs() > clip).float().mean())}
     return loss, stats
@@ -79,6 +79,11 @@ class PPOResult:
         """The greedy (most likely) action, used for evaluation."""
         with torch.no_grad():
             return self.agent.actor(torch.as_tensor(obs, dtype=torch.float32)).argmax(-1).numpy()
+
+    def sample(self, obs: np.ndarray) -> np.ndarray:
+        """An action sampled from π(·|s): the stochastic policy PPO optimises."""
+        with torch.no_grad():
+            return self.agent.dist(torch.as_tensor(obs, dtype=torch.float32)).sample().numpy()
 
 
 def train_ppo(env_id: str, cfg: PPOConfig, seed: int) -> PPOResult:
