@@ -3,7 +3,7 @@ import gymnasium as gym
 import numpy as np
 import pytest
 
-from modelbook.rl.mdp import (epsilon_greedy_probs, epsilon_soft_value_iteration, from_gymnasium, greedy_path,
+from modelbook.rl.mdp import (epsilon_greedy_probs, from_gymnasium, greedy_path,
                               maximization_bias_mdp, policy_evaluation, value_iteration)
 
 
@@ -65,7 +65,7 @@ def test_frozenlake_optimum_is_gymnasiums_074():
 def test_epsilon_soft_optimum_dominates_epsilon_greedy_on_qstar():
     """The best ε-greedy policy is at least as good (as an ε-greedy policy) as ε-greedy on Q*."""
     mdp = from_gymnasium(gym.make("CliffWalking-v1"))
-    v_soft = policy_evaluation(mdp, epsilon_greedy_probs(epsilon_soft_value_iteration(mdp, 1.0, 0.1), 0.1), 1.0)
+    v_soft = policy_evaluation(mdp, epsilon_greedy_probs(value_iteration(mdp, 1.0, epsilon=0.1), 0.1), 1.0)
     v_qstar = policy_evaluation(mdp, epsilon_greedy_probs(value_iteration(mdp, 1.0), 0.1), 1.0)
     assert np.all(v_soft >= v_qstar - 1e-9)
     assert v_soft[36] > v_qstar[36] + 20

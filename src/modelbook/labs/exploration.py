@@ -270,6 +270,8 @@ def _double_dqn(result: LabResult, cfg: Config, out: Path) -> None:
 
     gaps = {"dqn": [], "double_dqn": []}
     estimates = {"dqn": [], "double_dqn": []}
+    above = {"dqn": [], "double_dqn": []}
+    ceiling = 1 / (1 - cfg.ddqn.gamma)  # reward ≤ 1 per step: no true value can exceed Σ γ^t
     with torch_threads(1):
         for i in progress.track(range(cfg.ddqn_seeds), "CartPole: DQN vs Double DQN"):
             seed = cfg.seed + i
@@ -280,14 +282,18 @@ def _double_dqn(result: LabResult, cfg: Config, out: Path) -> None:
                     q = res.q_net(torch.as_tensor(states)).max(-1).values.numpy()
                 true = cartpole_discounted_values(res.act, states, cfg.ddqn.gamma)
                 gaps[name].append(float((q - true).mean()))
+                above[name].append(float((q > ceiling).mean()))
                 estimates[name].append((float(q.mean()), float(true.mean())))
     for name in gaps:
         result.metric(f"ddqn/{name}/mean_overestimation", np.mean(gaps[name]))
         result.metric(f"ddqn/{name}/mean_q_estimate", np.mean([e[0] for e in estimates[name]]))
         result.metric(f"ddqn/{name}/mean_true_value", np.mean([e[1] for e in estimates[name]]))
+        result.metric(f"ddqn/{name}/fraction_above_ceiling", np.mean(above[name]))
     diff = result.metric("ddqn/overestimation_dqn_minus_double", np.mean(gaps["dqn"]) - np.mean(gaps["double_dqn"]))
     result.note(f"CartPole (γ = {cfg.ddqn.gamma}, {cfg.ddqn.total_steps:,} steps, {cfg.ddqn_seeds} seeds): mean Q − true "
                 f"value on replayed states, DQN {np.mean(gaps['dqn']):+.2f}, Double DQN {np.mean(gaps['double_dqn']):+.2f} "
-                f"(per seed: DQN {np.round(gaps['dqn'], 2).tolist()}, Double {np.round(gaps['double_dqn'], 2).tolist()}).")
+                f"(per seed: DQN {np.round(gaps['dqn'], 2).tolist()}, Double {np.round(gaps['double_dqn'], 2).tolist()}); "
+                f"states whose max Q exceeds the 1/(1 − γ) = {ceiling:.0f} ceiling no true value can pass: DQN "
+                f"{np.mean(above['dqn']):.0%}, Double DQN {np.mean(above['double_dqn']):.0%}.")
     result.check("DQN overestimates more than Double DQN (mean Q − true, difference)", diff, 0.0, 0.0,
                  "van Hasselt, Guez & Silver 2016, Deep RL with Double Q-learning, Fig. 3", kind="at_least")

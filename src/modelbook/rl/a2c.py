@@ -18,13 +18,13 @@ import numpy as np
 import torch
 
 from modelbook.rl.advantages import gae
-from modelbook.rl.envs import TrainLog, make_vec
-from modelbook.rl.networks import ActorCritic, torch_threads
+from modelbook.rl.envs import EvalSpec, TrainLog, make_vec
+from modelbook.rl.networks import ActorCritic, ActorCriticResult, torch_threads
 from modelbook.rl.rollout import collect
 
 
 @dataclass(frozen=True)
-class A2CConfig:
+class A2CConfig(EvalSpec):
     total_steps: int = 200_000
     n_envs: int = 8
     n_steps: int = 5
@@ -36,28 +36,15 @@ class A2CConfig:
     max_grad_norm: float = 0.5
     hidden: tuple[int, ...] = (64, 64)
     eval_every: int = 10_000
-    eval_episodes: int = 100
-    solve_threshold: float | None = 475.0
-    stop_when_solved: bool = True
 
 
-@dataclass
-class A2CResult:
-    agent: ActorCritic
-    log: TrainLog
-
-    def act(self, obs: np.ndarray) -> np.ndarray:
-        with torch.no_grad():
-            return self.agent.actor(torch.as_tensor(obs, dtype=torch.float32)).argmax(-1).numpy()
-
-
-def train_a2c(env_id: str, cfg: A2CConfig, seed: int) -> A2CResult:
+def train_a2c(env_id: str, cfg: A2CConfig, seed: int) -> ActorCriticResult:
     torch.manual_seed(seed)
     envs, obs = make_vec(env_id, cfg.n_envs, seed)
     agent = ActorCritic(envs.single_observation_space.shape[0], envs.single_action_space.n, cfg.hidden)
     optimizer = torch.optim.RMSprop(agent.parameters(), lr=cfg.lr, alpha=0.99, eps=1e-5)
-    log = TrainLog(env_id, seed, cfg.eval_every, cfg.eval_episodes, cfg.solve_threshold, cfg.stop_when_solved)
-    result = A2CResult(agent, log)
+    log = TrainLog.for_run(env_id, seed, cfg)
+    result = ActorCriticResult(agent, log)
     step = 0
     log.start(cfg.n_envs)
     with torch_threads(1):

@@ -25,12 +25,12 @@ import torch.nn.functional as F
 
 from modelbook.rl import schedules
 from modelbook.rl.buffers import ReplayBuffer
-from modelbook.rl.envs import TrainLog, make_vec
+from modelbook.rl.envs import EvalSpec, TrainLog, make_vec
 from modelbook.rl.networks import QNetwork, torch_threads
 
 
 @dataclass(frozen=True)
-class DQNConfig:
+class DQNConfig(EvalSpec):
     total_steps: int = 50_000
     lr: float = 2.3e-3
     buffer_size: int = 100_000
@@ -50,9 +50,6 @@ class DQNConfig:
     max_grad_norm: float = 10.0
     double: bool = False
     eval_every: int = 2_000
-    eval_episodes: int = 100
-    solve_threshold: float | None = 475.0
-    stop_when_solved: bool = True
 
 
 @dataclass
@@ -90,7 +87,7 @@ def train_dqn(env_id: str, cfg: DQNConfig, seed: int, log_q: bool = False) -> DQ
     optimizer = torch.optim.Adam(q_net.parameters(), lr=cfg.lr, fused=True)
     buffer = ReplayBuffer(min(cfg.buffer_size, cfg.total_steps), obs_dim)
     epsilon = schedules.linear(cfg.eps_start, cfg.eps_end, cfg.eps_fraction * cfg.total_steps)
-    log = TrainLog(env_id, seed, cfg.eval_every, cfg.eval_episodes, cfg.solve_threshold, cfg.stop_when_solved)
+    log = TrainLog.for_run(env_id, seed, cfg)
     log.q_steps, log.q_means = [], []  # type: ignore[attr-defined]
     result = DQNResult(q_net, log, buffer)
     log.start(1)

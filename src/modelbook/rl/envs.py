@@ -80,6 +80,18 @@ def cartpole_discounted_values(act: Act, states: np.ndarray, gamma: float, horiz
     return values
 
 
+@dataclass(frozen=True)
+class EvalSpec:
+    """How a training loop judges itself; every algorithm's config extends this."""
+
+    eval_every: int = 5_000
+    """env steps between greedy evaluations"""
+    eval_episodes: int = 100
+    solve_threshold: float | None = 475.0
+    """mean evaluation return that counts as solved (None: never stop early)"""
+    stop_when_solved: bool = True
+
+
 @dataclass
 class TrainLog:
     """What a training loop measures: episodes while learning, periodic greedy evaluations, time to solve."""
@@ -101,6 +113,10 @@ class TrainLog:
     _running: np.ndarray | None = None
     _clock: float = 0.0
     _next_eval: int = 0
+
+    @classmethod
+    def for_run(cls, env_id: str, seed: int, spec: EvalSpec) -> "TrainLog":
+        return cls(env_id, seed, spec.eval_every, spec.eval_episodes, spec.solve_threshold, spec.stop_when_solved)
 
     def start(self, n_envs: int) -> None:
         self._running = np.zeros(n_envs)

@@ -14,7 +14,7 @@ gymnasium's toy-text envs (CliffWalking, FrozenLake, Taxi) expose exactly this t
 environment in a form that many independent runs can step at once (tests/rl/test_mdp.py steps both).
 
 Exact solutions (no sampling):
-    value iteration      Q(s,a) <- Σ_k p_k [r_k + γ (1 - done_k) max_a' Q(s'_k, a')]
+    value iteration      Q(s,a) <- Σ_k p_k [r_k + γ (1 - done_k) max_a' Q(s'_k, a')]   (or the best ε-greedy policy)
     policy evaluation    V = r_π + γ P_π V, solved as a linear system (or iterated H times for a horizon H)
 """
 from __future__ import annotations
@@ -105,37 +105,26 @@ def maximization_bias_mdp(n_b_actions: int = 10, mean: float = -0.1, std: float 
 
 
 # -- exact solutions ------------------------------------------------------------------------------------
-def value_iteration(mdp: TabularMDP, gamma: float, tol: float = 1e-12, max_iter: int = 100_000) -> np.ndarray:
-    """The optimal action values Q* (S, A); invalid actions get -inf."""
-    Q = np.zeros((mdp.n_states, mdp.n_actions))
-    expected_r = (mdp.prob * mdp.reward).sum(-1)                                  # (S, A)
-    for _ in range(max_iter):
-        V = np.where(mdp.valid, Q, -np.inf).max(-1)                               # (S,)
-        Q_new = expected_r + gamma * (mdp.prob * (1 - mdp.done) * V[mdp.next_state]).sum(-1)
-        if np.abs(Q_new - Q)[mdp.valid].max() < tol:
-            Q = Q_new
-            break
-        Q = Q_new
-    return np.where(mdp.valid, Q, -np.inf)
+def value_iteration(mdp: TabularMDP, gamma: float, epsilon: float = 0.0, tol: float = 1e-12,
+                    max_iter: int = 100_000) -> np.ndarray:
+    """Action values (S, A) of the best policy; invalid actions get -inf.
 
-
-def epsilon_soft_value_iteration(mdp: TabularMDP, gamma: float, epsilon: float, tol: float = 1e-12,
-                                 max_iter: int = 100_000) -> np.ndarray:
-    """Q (S, A) of the best ε-greedy policy: the backup uses V(s) = (1 - ε) max_a Q(s,a) + ε mean_a Q(s,a).
-
-    This is where SARSA (and expected SARSA) converge when ε stays fixed: they learn the values of the policy
-    they follow, exploration included, so they prefer paths on which a random step costs little.
+    The backup is Q(s,a) <- Σ_k p_k [r_k + γ (1 - done_k) V(s'_k)] with
+        V(s) = max_a Q(s,a)                                  epsilon = 0: the optimal Q*
+        V(s) = (1 - ε) max_a Q(s,a) + ε mean_a Q(s,a)        epsilon > 0: the best ε-greedy policy
+    The second is where SARSA (and expected SARSA) converge when ε stays fixed: they learn the values of the
+    policy they follow, exploration included, so they prefer paths on which a random step costs little.
     """
     Q = np.zeros((mdp.n_states, mdp.n_actions))
-    expected_r = (mdp.prob * mdp.reward).sum(-1)
+    expected_r = (mdp.prob * mdp.reward).sum(-1)                                  # (S, A)
     n_valid = mdp.valid.sum(-1)
     for _ in range(max_iter):
         V = (1 - epsilon) * np.where(mdp.valid, Q, -np.inf).max(-1) + epsilon * (Q * mdp.valid).sum(-1) / n_valid
         Q_new = expected_r + gamma * (mdp.prob * (1 - mdp.done) * V[mdp.next_state]).sum(-1)
-        if np.abs(Q_new - Q)[mdp.valid].max() < tol:
-            Q = Q_new
-            break
+        converged = np.abs(Q_new - Q)[mdp.valid].max() < tol
         Q = Q_new
+        if converged:
+            break
     return np.where(mdp.valid, Q, -np.inf)
 
 

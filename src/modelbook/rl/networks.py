@@ -12,7 +12,10 @@ overhead, not arithmetic, and intra-op threads only add synchronisation, hence `
 from __future__ import annotations
 
 import contextlib
+from dataclasses import dataclass
+from typing import Any
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -64,3 +67,21 @@ class ActorCritic(nn.Module):
 
     def value(self, obs: torch.Tensor) -> torch.Tensor:
         return self.critic(obs).squeeze(-1)
+
+
+@dataclass
+class ActorCriticResult:
+    """A trained actor-critic (REINFORCE, A2C, PPO) and its TrainLog."""
+
+    agent: ActorCritic
+    log: Any
+
+    def act(self, obs: np.ndarray) -> np.ndarray:
+        """The greedy (most likely) action, used for evaluation."""
+        with torch.no_grad():
+            return self.agent.actor(torch.as_tensor(obs, dtype=torch.float32)).argmax(-1).numpy()
+
+    def sample(self, obs: np.ndarray) -> np.ndarray:
+        """An action sampled from π(·|s): the stochastic policy the methods optimise."""
+        with torch.no_grad():
+            return self.agent.dist(torch.as_tensor(obs, dtype=torch.float32)).sample().numpy()

@@ -22,13 +22,13 @@ import numpy as np
 import torch
 
 from modelbook.rl.advantages import gae
-from modelbook.rl.envs import TrainLog, make_vec
-from modelbook.rl.networks import ActorCritic, torch_threads
+from modelbook.rl.envs import EvalSpec, TrainLog, make_vec
+from modelbook.rl.networks import ActorCritic, ActorCriticResult, torch_threads
 from modelbook.rl.rollout import collect
 
 
 @dataclass(frozen=True)
-class PPOConfig:
+class PPOConfig(EvalSpec):
     total_steps: int = 100_000
     n_envs: int = 8
     n_steps: int = 32
@@ -45,9 +45,6 @@ class PPOConfig:
     max_grad_norm: float = 0.5
     hidden: tuple[int, ...] = (64, 64)
     eval_every: int = 5_000
-    eval_episodes: int = 100
-    solve_threshold: float | None = 475.0
-    stop_when_solved: bool = True
 
 
 def ppo_loss(agent: ActorCritic, obs: torch.Tensor, actions: torch.Tensor, old_logprobs: torch.Tensor,
@@ -70,30 +67,14 @@ def ppo_loss(agent: ActorCritic, obs: torch.Tensor, actions: torch.Tensor, old_l
     return loss, stats
 
 
-@dataclass
-class PPOResult:
-    agent: ActorCritic
-    log: TrainLog
-
-    def act(self, obs: np.ndarray) -> np.ndarray:
-        """The greedy (most likely) action, used for evaluation."""
-        with torch.no_grad():
-            return self.agent.actor(torch.as_tensor(obs, dtype=torch.float32)).argmax(-1).numpy()
-
-    def sample(self, obs: np.ndarray) -> np.ndarray:
-        """An action sampled from π(·|s): the stochastic policy PPO optimises."""
-        with torch.no_grad():
-            return self.agent.dist(torch.as_tensor(obs, dtype=torch.float32)).sample().numpy()
-
-
-def train_ppo(env_id: str, cfg: PPOConfig, seed: int) -> PPOResult:
+def train_ppo(env_id: str, cfg: PPOConfig, seed: int) -> ActorCriticResult:
     rng = np.random.default_rng(seed)
     torch.manual_seed(seed)
     envs, obs = make_vec(env_id, cfg.n_envs, seed)
     agent = ActorCritic(envs.single_observation_space.shape[0], envs.single_action_space.n, cfg.hidden)
     optimizer = torch.optim.Adam(agent.parameters(), lr=cfg.lr, eps=1e-5, fused=True)
-    log = TrainLog(env_id, seed, cfg.eval_every, cfg.eval_episodes, cfg.solve_threshold, cfg.stop_when_solved)
-    result = PPOResult(agent, log)
+    log = TrainLog.for_run(env_id, seed, cfg)
+    result = ActorCriticResult(agent, log)
     batch = cfg.n_envs * cfg.n_steps
     n_iterations = max(cfg.total_steps // batch, 1)
     step = 0

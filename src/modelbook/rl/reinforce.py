@@ -18,12 +18,12 @@ import numpy as np
 import torch
 
 from modelbook.rl.advantages import discounted_returns
-from modelbook.rl.envs import TrainLog
-from modelbook.rl.networks import ActorCritic, torch_threads
+from modelbook.rl.envs import EvalSpec, TrainLog
+from modelbook.rl.networks import ActorCritic, ActorCriticResult, torch_threads
 
 
 @dataclass(frozen=True)
-class ReinforceConfig:
+class ReinforceConfig(EvalSpec):
     total_steps: int = 100_000
     n_envs: int = 8
     """episodes per gradient step"""
@@ -32,22 +32,9 @@ class ReinforceConfig:
     vf_coef: float = 0.5
     hidden: tuple[int, ...] = (64, 64)
     eval_every: int = 5_000
-    eval_episodes: int = 100
-    solve_threshold: float | None = 475.0
-    stop_when_solved: bool = True
 
 
-@dataclass
-class ReinforceResult:
-    agent: ActorCritic
-    log: TrainLog
-
-    def act(self, obs: np.ndarray) -> np.ndarray:
-        with torch.no_grad():
-            return self.agent.actor(torch.as_tensor(obs, dtype=torch.float32)).argmax(-1).numpy()
-
-
-def train_reinforce(env_id: str, cfg: ReinforceConfig, seed: int) -> ReinforceResult:
+def train_reinforce(env_id: str, cfg: ReinforceConfig, seed: int) -> ActorCriticResult:
     import gymnasium as gym
 
     torch.manual_seed(seed)
@@ -55,8 +42,8 @@ def train_reinforce(env_id: str, cfg: ReinforceConfig, seed: int) -> ReinforceRe
     envs.action_space.seed(seed)
     agent = ActorCritic(envs.single_observation_space.shape[0], envs.single_action_space.n, cfg.hidden)
     optimizer = torch.optim.Adam(agent.parameters(), lr=cfg.lr, fused=True)
-    log = TrainLog(env_id, seed, cfg.eval_every, cfg.eval_episodes, cfg.solve_threshold, cfg.stop_when_solved)
-    result = ReinforceResult(agent, log)
+    log = TrainLog.for_run(env_id, seed, cfg)
+    result = ActorCriticResult(agent, log)
     step, episode_batch = 0, 0
     log.start(cfg.n_envs)
     with torch_threads(1):
