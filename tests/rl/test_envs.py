@@ -37,3 +37,18 @@ def test_cartpole_values_equal_stepping_the_single_env():
             if term:
                 break
         assert v == pytest.approx(total, rel=1e-6)
+
+
+def test_train_log_detects_solved_and_evaluates_at_the_end():
+    from modelbook.rl.envs import EvalSpec, TrainLog
+
+    log = TrainLog.for_run("CartPole-v1", 0, EvalSpec(eval_every=100, eval_episodes=10))
+    log.start(1)
+    assert not log.maybe_evaluate(50, _balance)                     # not due yet
+    assert log.maybe_evaluate(100, _balance)                        # due, solved, stop
+    assert log.solved_step == 100 and log.eval_means == [500.0]
+    log2 = TrainLog.for_run("CartPole-v1", 0, EvalSpec(eval_every=10**9, eval_episodes=5, solve_threshold=None))
+    log2.start(2)
+    log2.record_step(7, np.array([1.0, 1.0]), np.array([True, False]))
+    log2.finish(_balance)                                           # no evaluation was due: one at the end
+    assert log2.eval_steps == [7] and log2.solved_step is None and log2.episode_returns == [1.0]
