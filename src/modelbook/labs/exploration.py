@@ -5,8 +5,10 @@ What this lab shows
      greedy plateaus near an average reward of 1.0 with about a third optimal actions; ε = 0.1 reaches
      about 1.4 and 80% optimal by step 1000; ε = 0.01 learns more slowly. The ceiling E[max of 10 N(0,1)]
      = 1.5388 is computed exactly and matches the testbed's mean best arm.
-  2. Figure 2.4: UCB (c = 2) beats ε-greedy (ε = 0.1) after the first steps, with the spike at step 11 the
-     book asks about (every arm tried once, then the best estimate is pulled by all runs at once).
+  2. Figure 2.3: greedy with optimistic initial values (Q₀ = 5, α = 0.1) explores by disappointment and ends
+     with more optimal actions than ε-greedy. Figure 2.4: UCB (c = 2) beats ε-greedy (ε = 0.1) after the
+     first steps, with the spike at step 11 the book asks about (every arm tried once, then the best estimate
+     is pulled by all runs at once).
   3. UCB1 on Bernoulli arms: regret grows like log n (a + b ln n fits with R² ≈ 1; the local log-log slope
      is far below 1), stays under Auer et al.'s Theorem 1 bound at every n, and its slope b sits between
      the Lai–Robbins lower-bound rate and the bound's 8 Σ 1/Δ; fixed-ε greedy's regret grows linearly.
@@ -100,12 +102,14 @@ def run(cfg: Config, out: Path) -> LabResult:
 def _testbed(result: LabResult, cfg: Config, rng, out: Path) -> None:
     q_star = make_testbed(cfg.bandit_runs, 10, rng)
     agents = {"greedy": dict(epsilon=0.0), "ε=0.01": dict(epsilon=0.01), "ε=0.1": dict(epsilon=0.1),
-              "UCB c=2": dict(ucb_c=2.0)}
+              "UCB c=2": dict(ucb_c=2.0), "optimistic Q₀=5, greedy, α=0.1": dict(q0=5.0, alpha=0.1),
+              "ε=0.1, α=0.1": dict(epsilon=0.1, alpha=0.1)}
     runs = {name: run_gaussian_bandit(q_star, cfg.bandit_steps, rng, **kw)
             for name, kw in progress.track(list(agents.items()), "10-armed testbed")}
     tail = slice(-100, None)  # "by step 1000": the last 100 steps
     for name, r in runs.items():
-        key = name.replace("ε=", "eps_").replace("UCB c=2", "ucb_c2")
+        key = {"UCB c=2": "ucb_c2", "optimistic Q₀=5, greedy, α=0.1": "optimistic",
+               "ε=0.1, α=0.1": "eps_0.1_alpha_0.1"}.get(name, name.replace("ε=", "eps_"))
         result.metric(f"testbed/{key}/final_avg_reward", r.rewards[:, tail].mean())
         result.metric(f"testbed/{key}/final_optimal_fraction", r.optimal[:, tail].mean())
     v = result.value
@@ -125,6 +129,10 @@ def _testbed(result: LabResult, cfg: Config, rng, out: Path) -> None:
                              runs["UCB c=2"].rewards[:, 99:].mean() - runs["ε=0.1"].rewards[:, 99:].mean())
     result.check("UCB c=2 earns more than ε-greedy 0.1 over steps 100–1000 (difference)", ucb_gain, 0.05, 0.0,
                  SB_24, kind="at_least")
+    result.check("optimistic greedy (Q₀ = 5) vs realistic ε-greedy (Q₀ = 0, ε = 0.1), both α = 0.1: optimal actions "
+                 "at step 1000 (difference)", v("testbed/optimistic/final_optimal_fraction")
+                 - v("testbed/eps_0.1_alpha_0.1/final_optimal_fraction"), 0.03, 0.0,
+                 "Sutton & Barto 2nd ed., Figure 2.3 (optimistic initial values)", kind="at_least")
     ucb = runs["UCB c=2"].rewards.mean(0)
     spike = result.metric("testbed/ucb_step11_spike", ucb[10] - ucb[11:20].mean())
     result.check("UCB spike at step 11: reward at step 11 above steps 12–20 (difference)", spike, 0.1, 0.0, SB_24,
@@ -169,7 +177,8 @@ def _ucb1_regret(result: LabResult, cfg: Config, rng, out: Path) -> None:
     result.check("UCB1 regret / Theorem 1 bound, max over n", (ucb / bound).max(), 1.0, 0.0, AUER, kind="at_most")
     result.check("UCB1 regret ≈ a + b ln n: R² of the fit", r2, 0.99, 0.0, AUER, kind="at_least")
     result.check("UCB1 local log-log slope over the last decade (1 = linear)", ucb_exp, 0.4, 0.0, AUER, kind="at_most")
-    result.check("fixed ε = 0.1 greedy: local log-log slope (linear regret)", eps_exp, 0.85, 0.0,
+    result.check("fixed ε = 0.1 greedy: local log-log slope (≈ 1: linear regret; early losses pull it below 1 at small n)",
+                 eps_exp, 0.7, 0.0,
                  "ε-greedy with fixed ε pulls each bad arm ε/K of the time: regret ∝ n", kind="at_least")
     result.check("UCB1 slope b within [Lai–Robbins rate, 8 Σ 1/Δ] (midpoint ± half-width)", b, (lr + upper) / 2,
                  (upper - lr) / 2, LAI_ROBBINS)

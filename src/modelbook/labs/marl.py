@@ -233,8 +233,11 @@ def _adversary(result: LabResult, cfg: Config) -> None:
     v = result.value
     for name in pairings:
         result.check(f"adversary, {name}: nearest good agent's distance to the goal / random's",
-                     v(f"adversary/{name}/good_goal_distance") / v("adversary/random/good_goal_distance"), 0.5, 0.0,
+                     v(f"adversary/{name}/good_goal_distance") / v("adversary/random/good_goal_distance"), 0.65, 0.0,
                      f"{LOWE}, physical deception; random policy measured here", kind="at_most")
+    result.check("adversary: good agents' return, MADDPG good vs DDPG adversary − DDPG good vs MADDPG adversary",
+                 v("adversary/good_maddpg_vs_adv_ddpg/good_return") - v("adversary/good_ddpg_vs_adv_maddpg/good_return"),
+                 1.0, 0.0, f"{LOWE}, physical deception (MADDPG good agents outplay a DDPG adversary, not the reverse)", kind="at_least")
 
 
 # -- 4. parallel rollouts ------------------------------------------------------------------------------------

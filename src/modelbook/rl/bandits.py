@@ -53,10 +53,12 @@ def make_testbed(n_runs: int, n_arms: int, rng: np.random.Generator) -> np.ndarr
 
 
 def run_gaussian_bandit(q_star: np.ndarray, n_steps: int, rng: np.random.Generator, epsilon: float = 0.0,
-                        ucb_c: float | None = None, q0: float = 0.0) -> BanditRuns:
-    """Sample-average agent on the testbed: ε-greedy, or UCB with exploration constant `ucb_c`.
+                        ucb_c: float | None = None, q0: float = 0.0, alpha: float | None = None) -> BanditRuns:
+    """An agent on the testbed: ε-greedy, or UCB with exploration constant `ucb_c`.
 
-    q_star: (R, K). Ties in argmax are broken at random (matters for greedy agents starting at Q = q0).
+    q_star: (R, K). Estimates start at q0 and move by sample averages, or by a constant step size `alpha`
+    (S&B Figure 2.3's optimistic greedy agent: q0 = 5, α = 0.1, whose early disappointments make it try
+    every arm). Ties in argmax are broken at random (matters for greedy agents starting at Q = q0).
     """
     R, K = q_star.shape
     rows = np.arange(R)
@@ -80,7 +82,7 @@ def run_gaussian_bandit(q_star: np.ndarray, n_steps: int, rng: np.random.Generat
             a = np.where(explore, rng.integers(0, K, R), a)
         r = q_star[rows, a] + rng.standard_normal(R)
         N[rows, a] += 1
-        Q[rows, a] += (r - Q[rows, a]) / N[rows, a]
+        Q[rows, a] += (r - Q[rows, a]) * (alpha if alpha is not None else 1.0 / N[rows, a])
         # -- bookkeeping --
         rewards[:, t] = r
         optimal[:, t] = a == best
