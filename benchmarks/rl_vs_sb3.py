@@ -89,7 +89,8 @@ def main() -> None:
     seeds = [int(s) for s in args.seeds.split(",")]
     print(f"CartPole-v1, solved = greedy mean >= {THRESHOLD:g} over 100 episodes, evaluated every {args.eval_every} "
           f"steps; budget {args.max_steps:,} steps; torch {torch.__version__}, 1 thread\n")
-    header = f"{'algo':>4} | {'seed':>4} | {'ours: steps':>11} | {'SB3: steps':>10} | {'ours: s':>8} | {'SB3: s':>7} | {'time ours/SB3':>13}"
+    header = (f"{'algo':>4} | {'seed':>4} | {'ours: steps':>11} | {'SB3: steps':>10} | {'ours: s':>8} | {'SB3: s':>7} | "
+              f"{'time ours/SB3':>13} | {'time per step ours/SB3':>22}")
     print(header)
     print("-" * len(header))
     for algo in args.algos.split(","):
@@ -99,11 +100,13 @@ def main() -> None:
             sb3 = sb3_run(algo, seed, args.max_steps, args.eval_every)
             fmt = lambda r: f"{r['solved_step']:,}" if r["solved_step"] else f">{r['steps']:,}"
             ratio = ours["seconds"] / sb3["seconds"]
+            per_step = ((ours["seconds"] / (ours["solved_step"] or ours["steps"]))
+                        / (sb3["seconds"] / (sb3["solved_step"] or sb3["steps"])))
             ratios.append(ratio)
             ours_steps.append(ours["solved_step"] or np.inf)
             sb3_steps.append(sb3["solved_step"] or np.inf)
             print(f"{algo:>4} | {seed:>4} | {fmt(ours):>11} | {fmt(sb3):>10} | {ours['seconds']:8.1f} | "
-                  f"{sb3['seconds']:7.1f} | {ratio:13.2f}", flush=True)
+                  f"{sb3['seconds']:7.1f} | {ratio:13.2f} | {per_step:22.2f}", flush=True)
         print(f"{algo:>4} | median steps to solve: ours {statistics.median(ours_steps):,.0f}, "
               f"SB3 {statistics.median(sb3_steps):,.0f}; median wall-time ratio ours/SB3 {statistics.median(ratios):.2f}")
     print("\n(wall time = training to the first passing evaluation, or the whole budget if never solved; "

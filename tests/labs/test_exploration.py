@@ -6,8 +6,10 @@ def test_testbed_shapes_of_figures_2_2_and_2_4(quick_result):
     v = result.value
     assert abs(v("testbed/expected_max_exact") - 1.5388) < 1e-4
     # ordering at step 1000: UCB > ε = 0.1 > greedy in reward; ε = 0.1 explores most among the ε agents
-    assert v("testbed/ucb_c2/final_avg_reward") > v("testbed/eps_0.1/final_avg_reward") > v("testbed/greedy/final_avg_reward")
-    assert v("testbed/eps_0.1/final_optimal_fraction") > v("testbed/eps_0.01/final_optimal_fraction") > v("testbed/greedy/final_optimal_fraction")
+    reward = {k: v(f"testbed/{k}/final_avg_reward") for k in ("ucb_c2", "eps_0.1", "greedy")}
+    optimal = {k: v(f"testbed/{k}/final_optimal_fraction") for k in ("eps_0.1", "eps_0.01", "greedy")}
+    assert reward["ucb_c2"] > reward["eps_0.1"] > reward["greedy"]
+    assert optimal["eps_0.1"] > optimal["eps_0.01"] > optimal["greedy"]
 
 
 def test_ucb1_regret_logarithmic_and_bounded(quick_result):

@@ -72,7 +72,8 @@ def test_critic_target_by_hand_and_actor_gradients_stay_with_their_agent():
         mu_next = torch.cat([torch.sigmoid(agents.target_actor(torch.stack(next_obs))[i]) for i in range(2)], -1)
         x = torch.cat([torch.cat(next_obs, -1), mu_next], -1)
         y0 = rewards[:, 0] + 0.9 * agents.target_critic(x.expand(2, 16, 18))[0].squeeze(-1)
-        y = rewards.T + 0.9 * agents._q(agents.target_critic, torch.cat(next_obs, -1), agents._policy(agents.target_actor, next_obs)[0])
+        mu_target, _ = agents._policy(agents.target_actor, next_obs)
+        y = rewards.T + 0.9 * agents._q(agents.target_critic, torch.cat(next_obs, -1), mu_target)
     torch.testing.assert_close(y[0], y0)
     # agent 0's actor loss must not move agent 1's actor
     mu, _ = agents._policy(agents.actor, obs)

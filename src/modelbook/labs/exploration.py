@@ -264,7 +264,8 @@ def _maximization_bias(result: LabResult, cfg: Config, rng, out: Path) -> None:
     for method, curve in left.items():
         ax.plot(np.arange(1, len(curve) + 1), curve, label=method.replace("_", " "))
     ax.axhline(0.05, ls="--", c="k", lw=1, label="optimal (ε-greedy) 5%")
-    ax.set(xlabel="episode", ylabel="% left actions from A", ylim=(0, 1), title=f"Maximisation bias, {cfg.bias_runs} runs (S&B Fig 6.5)")
+    ax.set(xlabel="episode", ylabel="% left actions from A", ylim=(0, 1),
+           title=f"Maximisation bias, {cfg.bias_runs} runs (S&B Fig 6.5)")
     ax.legend(fontsize=7)
     result.artifact(plots.save(fig, out / "maximization_bias.png"))
 

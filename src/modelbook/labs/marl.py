@@ -237,7 +237,8 @@ def _adversary(result: LabResult, cfg: Config) -> None:
                      f"{LOWE}, physical deception; random policy measured here", kind="at_most")
     result.check("adversary: good agents' return, MADDPG good vs DDPG adversary − DDPG good vs MADDPG adversary",
                  v("adversary/good_maddpg_vs_adv_ddpg/good_return") - v("adversary/good_ddpg_vs_adv_maddpg/good_return"),
-                 1.0, 0.0, f"{LOWE}, physical deception (MADDPG good agents outplay a DDPG adversary, not the reverse)", kind="at_least")
+                 1.0, 0.0, f"{LOWE}, physical deception (MADDPG good agents outplay a DDPG adversary, not the reverse)",
+                 kind="at_least")
 
 
 # -- 4. parallel rollouts ------------------------------------------------------------------------------------
