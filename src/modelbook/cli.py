@@ -78,16 +78,26 @@ def results(name, run_id, limit, as_json):
 
 
 @app.command()
-@click.argument("question", nargs=-1, required=True)
+@click.argument("question", nargs=-1)
 @click.option("-k", "k", default=5, show_default=True, type=click.IntRange(1, 40), help="how many topics")
 @click.option("--lang", "-l", default=None, type=click.Choice(["en", "zh"]), help="search one language only (default: both)")
 @click.option("--method", default="rrf", show_default=True, type=click.Choice(["rrf", "bm25", "dense", "minmax"]),
               help="fused (rrf), one retriever alone, or min-max score fusion")
 @click.option("--json", "as_json", is_flag=True, help="print the ranked results as JSON")
-def ask(question, k, lang, method, as_json):
+@click.option("--eval", "evaluate", is_flag=True, help="instead: recall@1/@3 of every method on the evaluation set")
+def ask(question, k, lang, method, as_json, evaluate):
     """Find the entries and sections that answer QUESTION (Chinese or English)."""
     from modelbook.handbook import ask as ask_module
 
+    if evaluate:
+        data = ask_module.evaluation(ask_module.load_index(progress=lambda m: print(m, file=sys.stderr))[0])
+        if as_json:
+            import json
+
+            print(json.dumps(data, ensure_ascii=False, indent=2))
+        else:
+            ask_module.print_evaluation(_console(), data)
+        return
     ask_module.print_answer(_console(), " ".join(question), k=k, lang=lang, method=method, as_json=as_json)
 
 

@@ -179,3 +179,53 @@ def print_answer(console, question: str, k: int = 5, lang: str | None = None, me
         console.print(f"   {snippet(best)}", highlight=False)
     note = " (index built now)" if built else ""
     console.print(f"[dim]modelbook show N [--lang {shown}] shows an entry · {elapsed * 1000:.0f} ms{note}[/]", highlight=False)
+
+
+def evaluation(index: HybridIndex, methods: tuple[str, ...] = ("bm25", "dense", "rrf", "minmax")) -> dict:
+    """recall@1 and recall@3 of each method on ask_eval.yaml: over all questions, over the questions whose
+    entry is written (not a draft), and per question language. Topic 23's questions count as topic 2's."""
+    from modelbook.handbook.loader import get_topic
+    from modelbook.retrieval.evaluate import recall_at_k
+
+    questions = eval_questions()
+    relevant = [get_topic(q["topic"]).id for q in questions]
+    written = {t.id for t in all_topics() if not t.alias_of and t.status != "draft"}
+    groups = {
+        "all": range(len(questions)),
+        "written": [i for i, r in enumerate(relevant) if r in written],
+        "en": [i for i, q in enumerate(questions) if q["lang"] == "en"],
+        "zh": [i for i, q in enumerate(questions) if q["lang"] == "zh"],
+    }
+    out: dict = {"n_questions": len(questions), "written_topics": sorted(written),
+                 "n_written_questions": len(groups["written"]), "methods": {}}
+    for method in methods:
+        ranked = [[th.topic for th in ask(index, q["q"], k=3, method=method)] for q in questions]
+        out["methods"][method] = {
+            name: recall_at_k([ranked[i] for i in idx], [relevant[i] for i in idx]) if len(idx) else None
+            for name, idx in groups.items()
+        }
+        out["methods"][method]["misses_written"] = [
+            {"topic": relevant[i], "q": questions[i]["q"], "got": ranked[i]} for i in groups["written"] if relevant[i] not in ranked[i]
+        ]
+    return out
+
+
+def print_evaluation(console, data: dict) -> None:
+    from rich.table import Table
+
+    table = Table(title=f"modelbook ask on {data['n_questions']} paraphrased questions "
+                        f"({len(data['written_topics'])} of 39 entries written: {data['n_written_questions']} questions)",
+                  title_justify="left")
+    table.add_column("method")
+    for name in ("written", "all", "en", "zh"):
+        table.add_column(f"{name}\nR@1", justify="right")
+        table.add_column(f"{name}\nR@3", justify="right")
+    for method, groups in data["methods"].items():
+        cells = []
+        for name in ("written", "all", "en", "zh"):
+            r = groups[name]
+            cells += ["—", "—"] if r is None else [f"{r[1]:.3f}", f"{r[3]:.3f}"]
+        table.add_row(method, *cells)
+    console.print(table)
+    console.print("[dim]written: questions whose entry is written (not a draft); en/zh: by question language. "
+                  "rrf uses BM25 alone for questions with Chinese in them.[/]")

@@ -71,6 +71,7 @@ def run_session(console, langs: tuple[str, ...], topics: set[int] | None, new_pe
     """The interactive loop. Returns the number of answers saved."""
     from rich.markdown import Markdown
     from rich.rule import Rule
+    from rich.text import Text
 
     from modelbook.handbook.loader import fill_values
     from modelbook.views import latest_value_lookup
@@ -82,14 +83,15 @@ def run_session(console, langs: tuple[str, ...], topics: set[int] | None, new_pe
         _nothing_due(console, progress, cards)
         return 0
     lookup = latest_value_lookup()
-    console.print(f"{len(queue)} cards to practise. Enter shows the answer; grade 1 again, 2 hard, 3 good, 4 easy; q quits.")
+    console.print(f"{len(queue)} cards to practise. Enter shows the answer; grade 1 again, 2 hard, 3 good, 4 easy; q quits.",
+                  highlight=False)
     saved: Counter = Counter()
     shown = 0
     while queue:
         card = queue.popleft()
         shown += 1
-        console.print(Rule(f"{shown} · topic {card.topic} · {KIND[card.kind][card.lang]} · {card.lang}", align="left"))
-        console.print(f"[dim]{card.title}[/]")
+        console.print(Rule(Text(f"{shown} · topic {card.topic} · {KIND[card.kind][card.lang]} · {card.lang}"), align="left"))
+        console.print(Text(card.title, style="dim"))
         console.print(Markdown(card.front))
         started = time.monotonic()
         if _ask(read, "[Enter] answer · q quit > ") == "q":
@@ -99,7 +101,7 @@ def run_session(console, langs: tuple[str, ...], topics: set[int] | None, new_pe
             answer = _ask(read, "grade 1 again · 2 hard · 3 good · 4 easy · q quit > ")
             if answer == "q" or answer in GRADES:
                 break
-            console.print("type 1, 2, 3 or 4 (or a, h, g, e)")
+            console.print("type 1, 2, 3 or 4 (or a, h, g, e)", highlight=False)
         if answer == "q":
             break
         rating = GRADES[answer]
@@ -113,7 +115,8 @@ def run_session(console, langs: tuple[str, ...], topics: set[int] | None, new_pe
             queue.append(card)
     total = sum(saved.values())
     parts = ", ".join(f"{RATINGS[r]} {saved[r]}" for r in sorted(saved))
-    console.print(f"\n{total} answers saved" + (f" ({parts})" if parts else "") + ". `modelbook quiz stats` shows what is due.")
+    console.print(f"\n{total} answers saved" + (f" ({parts})" if parts else "") + ". `modelbook quiz stats` shows what is due.",
+                  highlight=False)
     progress.close()
     return total
 
@@ -134,7 +137,7 @@ def _nothing_due(console, progress: Progress, cards: list[Card]) -> None:
         msg += " and today's new cards are done (raise --limit for more)"
     if upcoming:
         msg += f"; the next card is due in {_in_words(max(upcoming[0] - when, timedelta(0)))}"
-    console.print(msg + ".")
+    console.print(msg + ".", highlight=False)
 
 
 # -- stats ------------------------------------------------------------------------------------------
@@ -177,7 +180,8 @@ def stats(langs: tuple[str, ...], topics: set[int] | None) -> dict:
 def print_stats(console, data: dict) -> None:
     from rich.table import Table
 
-    table = Table(title=f"quiz progress ({data['now']} UTC)", title_justify="left")
+    stamp = data["now"][:16].replace("T", " ")
+    table = Table(title=f"quiz progress ({stamp} UTC)", title_justify="left")
     rows = [("cards", "cards"), ("new (never seen)", "new"), ("learning", "learning"), ("relearning", "relearning"),
             ("review", "review"), ("due now", "due_now"), ("due by end of day (UTC)", "due_today"),
             ("due within 7 days", "due_7_days"), ("reviews today", "reviews_today"), ("reviews, last 30 days", "reviews_30_days"),
@@ -198,4 +202,4 @@ def print_stats(console, data: dict) -> None:
         table.add_row(label, *cells)
     console.print(table)
     console.print("retention: share of reviews of cards in the review state not graded 'again'. "
-                  + (f"Next card due {data['next_due']} UTC." if data["next_due"] else ""), highlight=False)
+                  + (f"Next card due {data['next_due'][:16].replace('T', ' ')} UTC." if data["next_due"] else ""), highlight=False)

@@ -58,6 +58,7 @@ class HybridIndex:
         self.encoder = encoder
         # Queries always go through the restricted segmenter, right after a build as after a load: same tokens.
         self.segmenter = Segmenter.restricted(dictionary)
+        self._embeddings: dict[str, np.ndarray] = {}
 
     @classmethod
     def build(cls, docs: list[Document], encoder, k1: float = 1.5, b: float = 0.75, max_tokens: int = 200,
@@ -71,7 +72,8 @@ class HybridIndex:
         if encoder is not None:
             keep = [embed(d) for d in docs] if embed else None
             dense = DenseIndex.build([d.title for d in docs], [d.text for d in docs], encoder, max_tokens, keep)
-        return cls(list(docs), bm25, dense, full.dictionary_for(bm25.vocabulary), encoder)
+        dictionary = full.dictionary_for(f"{d.title}\n{d.text}" for d in docs)
+        return cls(list(docs), bm25, dense, dictionary, encoder)
 
     # -- search --
     def scores(self, query: str, method: str = "rrf", mask: np.ndarray | None = None,
@@ -93,7 +95,7 @@ class HybridIndex:
         if method != "bm25":
             if self.dense is None or self.encoder is None:
                 raise ValueError("this index has no dense part (built or loaded without an encoder)")
-            dense = self.dense.scores_for(self.encoder.encode([query])[0])
+            dense = self.dense.scores_for(self._embed(query))
             rankings["dense"] = ranking(dense, mask & np.isfinite(dense))
         if method == "bm25":
             return bm25, rankings
@@ -102,6 +104,15 @@ class HybridIndex:
         if method == "rrf":
             return rrf(list(rankings.values()), n), rankings
         return minmax_fusion([bm25, dense], [mask & (bm25 > 0), mask & np.isfinite(dense)]), rankings
+
+    def _embed(self, query: str) -> np.ndarray:
+        """The query's embedding, remembered for the last few queries (an evaluation asks each one per method)."""
+        cache = self._embeddings
+        if query not in cache:
+            if len(cache) >= 512:
+                cache.clear()
+            cache[query] = self.encoder.encode([query])[0]
+        return cache[query]
 
     def rank(self, query: str, method: str = "rrf", where: Callable[[Document], bool] | None = None,
              use_dense: bool = True) -> list[Hit]:

@@ -9,14 +9,14 @@
   "-ies" -> "-y", "-es" -> "-e", "-s" -> "") so "models" matches "model".
 - A short stop-word list in each language (function words and question words: "how", "the", "怎样", "的").
 
-Fast queries. jieba's full dictionary takes ~0.6 s to load, longer than a whole query should. A query only
-needs the words the index knows, so `Segmenter.restricted(vocabulary)` builds jieba's prefix dictionary from
-the index's own vocabulary, keeping each word's frequency and the full dictionary's total. jieba picks the
-segmentation route of maximum probability Π freq(w)/total; the route that the full dictionary picks for a
-span made of indexed words keeps the same probability, and every other route can only lose probability (its
-words drop out or fall to frequency 1), so indexed words are segmented exactly as with the full dictionary.
-Only spans with words the index has never seen (which score nothing in BM25 anyway) may be split differently.
-tests/retrieval/test_text.py checks this on the evaluation questions.
+Fast queries. jieba's full dictionary (350k words) takes ~0.6 s to load, longer than a whole query should.
+`Segmenter.restricted(full.dictionary_for(indexed_texts))` keeps only the dictionary words that occur in the
+indexed texts, with their frequencies and the full dictionary's total. jieba segments a run of characters by
+building a graph of the dictionary words found in it and taking the route of maximum probability
+Π freq(w)/total; over an indexed text that graph is the same with either dictionary, so indexed texts are
+segmented identically. A query is segmented identically wherever its words occur in the index; only spans
+made of words the index has never seen (which score nothing in BM25 anyway) may be split differently.
+tests/retrieval/test_text.py checks this on every indexed text.
 """
 from __future__ import annotations
 
@@ -70,10 +70,21 @@ class Segmenter:
         tk.initialize()
         return cls(tk)
 
-    def dictionary_for(self, vocabulary: Iterable[str]) -> dict:
-        """The part of this segmenter's jieba dictionary that `vocabulary` uses: {"freq": {word: n}, "total": N}."""
+    def dictionary_for(self, texts: Iterable[str]) -> dict:
+        """{"freq": {word: n}, "total": N}: every word of this segmenter's dictionary that occurs anywhere in
+        `texts` (found by jieba's own prefix scan), with the full dictionary's total. Over these texts,
+        `restricted(...)` then builds exactly jieba's word graph, so it segments them exactly as this one does."""
         freq = self._jieba.FREQ
-        return {"freq": {w: freq[w] for w in vocabulary if freq.get(w)}, "total": self._jieba.total}
+        words: dict[str, int] = {}
+        for text in texts:
+            for run in _CJK_RUN.findall(text.lower()):
+                for k in range(len(run)):
+                    i = k + 1
+                    while i <= len(run) and run[k:i] in freq:  # a prefix that is not in FREQ starts no word
+                        if freq[run[k:i]]:
+                            words[run[k:i]] = freq[run[k:i]]
+                        i += 1
+        return {"freq": dict(sorted(words.items())), "total": self._jieba.total}
 
     @classmethod
     def restricted(cls, dictionary: dict) -> "Segmenter":
