@@ -6,6 +6,12 @@ The documents (one retrieval unit each) are, for every topic and language:
 - the Labs section together with the titles of the labs that back the topic (from the lab table), so even a
   draft entry that has only its question has some text beyond it.
 
+BM25 covers every unit in both languages. The dense retriever (MiniLM, English-only) covers the English
+question, answer, follow-up and pitfall units, and joins the fusion (reciprocal-rank fusion) only for
+questions written without Chinese; a question with Chinese in it is answered by BM25 alone, because MiniLM's
+ranking of it is mostly noise (measured: fusing it anyway drops recall@1 on the Chinese questions from 0.93
+to 0.44; docs/decisions.md).
+
 `{{lab:metric}}` quotes are dropped from the indexed text: their values change with every run, and the
 index must depend only on the topic files. The index (modelbook.retrieval.HybridIndex) is cached under
 $MODELBOOK_HOME/cache/ask/<key>, where the key hashes the topic files, the lab table, the MiniLM ONNX
@@ -22,7 +28,7 @@ from modelbook.handbook.loader import LANGS, SECTIONS, TOPICS_DIR, Topic, all_to
 from modelbook.retrieval.index import Document, HybridIndex, Hit, load_or_build
 from modelbook.retrieval.text import has_cjk
 
-FORMAT = "ask-2"
+FORMAT = "ask-3"
 _QUOTE = re.compile(r"\{\{[a-z0-9-]+:[^}]*\}\}")
 
 
@@ -65,10 +71,17 @@ def index_key() -> str:
     return h.hexdigest()[:16]
 
 
+DENSE_SECTIONS = ("question", "answer", "followups", "pitfalls")
+
+
 def embedded(doc: Document) -> bool:
-    """Which documents the dense retriever covers: the English ones. all-MiniLM-L6-v2 was trained on English
-    text; on Chinese it mostly sees characters it has no meaning for (see docs/decisions.md)."""
-    return doc.metadata["lang"] == "en"
+    """Which documents the dense retriever covers: the English question-and-answer-shaped ones.
+
+    all-MiniLM-L6-v2 was trained on English; on Chinese it mostly sees characters it has no meaning for.
+    It was trained to match a question with a short answer, which is what the question, the two-minute answer,
+    the follow-ups and the pitfalls are; the long Deeper and source-error sections are left to BM25's exact
+    terms. That halves the embedding time of the first build, at equal recall (docs/decisions.md)."""
+    return doc.metadata["lang"] == "en" and doc.metadata["section"] in DENSE_SECTIONS
 
 
 def uses_dense(question: str) -> bool:
@@ -77,7 +90,8 @@ def uses_dense(question: str) -> bool:
 
 
 def load_index(progress=None) -> tuple[HybridIndex, bool]:
-    """(index, built_now). The first call exports MiniLM to ONNX (imports torch) and embeds the English sections."""
+    """(index, built_now). The first call exports MiniLM to ONNX (imports torch) and embeds the English
+    question-and-answer sections (about a minute on two cores)."""
     from modelbook.core.paths import cache_dir
     from modelbook.retrieval.encoder import LazyEncoder, ensure_onnx, onnx_folder
 
