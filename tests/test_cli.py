@@ -52,6 +52,9 @@ def test_show_topic_and_lab():
         (["run"], "error: give a lab name or topic number, or --all (not both)"),
         (["list", "--lang", "fr"], "error: Invalid value for '--lang' / '-l': 'fr' is not one of 'en', 'zh'."),
         (["frobnicate"], "error: No such command 'frobnicate'."),
+        (["ask"], "error: ask needs a question"),
+        (["quiz", "--topics", "41"], "error: --topics '41': topics are numbered 1 to 40"),
+        (["quiz", "export", "--anki", "deck.txt"], "error: deck.txt: an Anki deck file must end in .apkg"),
     ],
 )
 def test_bad_input_is_one_line_and_exit_code_2(args, message):
