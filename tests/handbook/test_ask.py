@@ -14,9 +14,9 @@ from modelbook.handbook import ask
 from modelbook.handbook.loader import all_topics
 
 # Fusion recall over the questions whose entry is written. The issue asks for recall@3 >= 0.9. With all 39
-# entries written the fusion measured R@1 0.900 and R@3 0.967 (BM25 alone 0.858 / 0.958, dense alone
-# 0.525 / 0.642, English questions 0.864 / 0.983); recall@1 is held at 0.8 to leave room for edits to the
-# entries. Draft entries (question only) cannot be found by paraphrases: questions about them are reported,
+# entries written (the writers' drafts of 29 Nov) the fusion measured R@1 0.883 and R@3 0.958 (BM25 alone
+# 0.842 / 0.942, dense alone 0.525 / 0.642; English questions 0.847 / 0.983); recall@1 is held at 0.8 to
+# leave room for edits to the entries. Draft entries (question only) cannot be found by paraphrases: questions about them are reported,
 # not asserted.
 RECALL3 = 0.9
 RECALL1 = 0.8

@@ -75,16 +75,18 @@ def test_site_in_a_headless_browser(site, home):
             assert not broken, (path.name, broken)
         assert not problems, problems
 
+        def follow(selector: str, expected: str) -> None:
+            with page.expect_navigation(wait_until="load"):  # let the page finish loading before the next click
+                page.click(selector)
+            assert page.url.endswith(expected), (selector, page.url)
+
         # following links: index -> topic 33 -> next -> back to the index
         page.goto((site / "index.html").as_uri())
-        page.click("#row-33 a.topic-link")
-        assert page.url.endswith("topic-33.html") and page.is_visible("#entry-en h1")
-        page.click("#nav-next")
-        assert page.url.endswith("topic-34.html")
-        page.click("#nav-index")
-        assert page.url.endswith("index.html")
-        page.click("#row-23 a.topic-link")  # 23 is the same question as 2
-        assert page.url.endswith("topic-02.html")
+        follow("#row-33 a.topic-link", "topic-33.html")
+        assert page.is_visible("#entry-en h1")
+        follow("#nav-next", "topic-34.html")
+        follow("#nav-index", "index.html")
+        follow("#row-23 a.topic-link", "topic-02.html")  # 23 is the same question as 2
 
         # the language switch, and the choice carried to the next page
         page.goto((site / "topic-04.html").as_uri())
@@ -95,7 +97,7 @@ def test_site_in_a_headless_browser(site, home):
         assert page.get_attribute("#lang-zh", "aria-pressed") == "true"
         assert "怎样评估模型的效果" in page.inner_text("#entry-zh h1")
         page.screenshot(path=str(artifacts / "topic-04-zh.png"), full_page=True)
-        page.click("#nav-index")
+        follow("#nav-index", "index.html")
         assert page.is_visible("#row-4 .lang-zh") and page.is_hidden("#row-4 .lang-en")
         page.click("#lang-en")
         assert page.is_visible("#row-4 .lang-en")
