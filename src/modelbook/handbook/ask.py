@@ -97,11 +97,13 @@ def load_index(progress=None) -> tuple[HybridIndex, bool]:
 
     key = index_key()
     root = cache_dir("ask")
-    if not (root / key / "docs.json").is_file() or not (onnx_folder() / "model.onnx").is_file():
+    cached = (root / key / "docs.json").is_file() and (onnx_folder() / "model.onnx").is_file()
+    if not cached:
         if progress:
             progress("building the search index (once; about a minute)")
         ensure_onnx()
-    return load_or_build(root, key, documents, LazyEncoder(), embed=embedded)
+    # one thread embeds a single query as fast as two and costs less CPU; building wants every core
+    return load_or_build(root, key, documents, LazyEncoder(threads=1 if cached else 0), embed=embedded)
 
 
 @dataclass(frozen=True)

@@ -121,7 +121,8 @@ def export_onnx(folder: Path) -> None:
 class OnnxEncoder:
     """encode(texts) -> (n, 384) float32 unit vectors, with onnxruntime and `tokenizers` only."""
 
-    def __init__(self, folder: Path | None = None):
+    def __init__(self, folder: Path | None = None, threads: int = 0):
+        """threads: ONNX Runtime's intra-op threads (0: one per core; 1 suits embedding a single query)."""
         import onnxruntime as ort
         from tokenizers import Tokenizer
 
@@ -130,6 +131,8 @@ class OnnxEncoder:
             meta = json.loads((folder / "encoder.json").read_text())
             options = ort.SessionOptions()
             options.log_severity_level = 3
+            options.intra_op_num_threads = threads
+            options.add_session_config_entry("session.intra_op.allow_spinning", "0")  # idle threads sleep, not spin
             self.session = ort.InferenceSession(str(folder / "model.onnx"), options, providers=["CPUExecutionProvider"])
             self.tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
         except Exception as e:  # a damaged cache: say where it is and how to rebuild it
@@ -173,13 +176,13 @@ class LazyEncoder:
     """Stands in for an OnnxEncoder and creates it on first use, so a query that needs no embedding
     (BM25 alone) never loads onnxruntime."""
 
-    def __init__(self, folder: Path | None = None):
-        self._folder = folder
+    def __init__(self, folder: Path | None = None, threads: int = 0):
+        self._folder, self._threads = folder, threads
         self._encoder: OnnxEncoder | None = None
 
     def _get(self) -> OnnxEncoder:
         if self._encoder is None:
-            self._encoder = OnnxEncoder(self._folder)
+            self._encoder = OnnxEncoder(self._folder, self._threads)
         return self._encoder
 
     def encode(self, texts: list[str], batch_size: int = 32) -> np.ndarray:
