@@ -10,8 +10,10 @@
 What happens, in order, each epoch:
   for each batch: zero grads → loss = loss_fn(model, batch) → stop if the loss is NaN/inf → backward →
   measure (and clip) the gradient norm → stop if it explodes → optimizer step → callbacks' on_step_end
-  then: evaluate on the validation loader → callbacks' on_epoch_end (schedulers, logging, checkpoints,
-  early stopping) → save a resumable checkpoint if asked.
+  (a callback that sets state.stop_reason there ends the epoch early: LR range test, step budgets)
+  then: evaluate on the validation loader (and any `eval_loaders`, e.g. {"train": ...} for the
+  train/validation gap) → callbacks' on_epoch_end (schedulers, logging, checkpoints, early stopping)
+  → save a resumable checkpoint if asked.
 
 Resuming (`resume=True` with `checkpoint_dir`) restores the model, optimizer, callbacks, epoch counter and
 every random stream (torch, NumPy, Python, and the loader's shuffling generator) saved at the end of the last
@@ -79,11 +81,13 @@ def fit(model: nn.Module, train_loader: Iterable, optimizer: torch.optim.Optimiz
         criterion: nn.Module | None = None, loss_fn: LossFn | None = None, val_loader: Iterable | None = None,
         metrics: dict[str, Callable] | None = None, callbacks: list[Callback] = (), clip_grad_norm: float | None = None,
         max_grad_norm_alert: float = 1e4, checkpoint_dir: Path | None = None, resume: bool = False,
-        description: str = "training") -> TrainState:
+        description: str = "training", eval_loaders: dict[str, Iterable] | None = None) -> TrainState:
     """Train `model` for up to `n_epochs` epochs; returns the final TrainState (history in .history).
 
     criterion(outputs, targets) for the usual (x, y) batches, or loss_fn(model, batch) for anything else
     (distillation, multi-task sums). metrics: name -> fn(outputs, targets) on the whole validation set.
+    eval_loaders: more sets evaluated each epoch like the validation set, logged as "<name>_loss",
+    "<name>_<metric>" (train_loss alone is a running mean under dropout, not the model's train loss).
     """
     if (criterion is None) == (loss_fn is None):
         raise ValueError("give exactly one of criterion or loss_fn")
@@ -96,7 +100,7 @@ def fit(model: nn.Module, train_loader: Iterable, optimizer: torch.optim.Optimiz
     for _ in progress.track(range(state.epoch, n_epochs), description):
         model.train()
         total, count = 0.0, 0
-        for batch in train_loader:
+        for batch in progress.track(train_loader, f"  epoch {state.epoch + 1}/{n_epochs}"):
             # -- the update --
             optimizer.zero_grad(set_to_none=True)
             loss = loss_fn(model, batch)
@@ -115,10 +119,14 @@ def fit(model: nn.Module, train_loader: Iterable, optimizer: torch.optim.Optimiz
             total, count = total + loss.item() * n, count + n
             for cb in callbacks:
                 cb.on_step_end(state, loss.item(), grad_norm)
+            if state.stop_reason:
+                break
         state.epoch += 1
         state.logs = {"epoch": state.epoch, "train_loss": total / max(count, 1), "lr": optimizer.param_groups[0]["lr"]}
         if val_loader is not None:
             state.logs.update(evaluate(model, val_loader, loss_fn, metrics or {}))
+        for name, loader in (eval_loaders or {}).items():
+            state.logs.update(evaluate(model, loader, loss_fn, metrics or {}, prefix=name))
         state.history.append(dict(state.logs))
         for cb in callbacks:
             cb.on_epoch_end(state)
@@ -134,26 +142,33 @@ def fit(model: nn.Module, train_loader: Iterable, optimizer: torch.optim.Optimiz
 def supervised(criterion: nn.Module) -> LossFn:
     """loss_fn for (inputs, targets) batches: criterion(model(inputs), targets)."""
     def loss_fn(model, batch):
-        x, y = batch[0], batch[1]
-        return criterion(model(x), y)
+        return criterion(model(batch[0]), batch[1])
+    loss_fn.criterion = criterion  # lets evaluate() reuse one forward pass for the loss and the metrics
     return loss_fn
 
 
 @torch.no_grad()
-def evaluate(model: nn.Module, loader: Iterable, loss_fn: LossFn, metrics: dict[str, Callable]) -> dict[str, float]:
-    """val_loss (mean over examples) and each metric computed on all validation outputs at once."""
+def evaluate(model: nn.Module, loader: Iterable, loss_fn: LossFn, metrics: dict[str, Callable],
+             prefix: str = "val") -> dict[str, float]:
+    """<prefix>_loss (mean over examples) and each metric computed on all the set's outputs at once."""
     model.eval()
+    criterion = getattr(loss_fn, "criterion", None)
     total, count, outputs, targets = 0.0, 0, [], []
     for batch in loader:
         n = _batch_size(batch)
-        total, count = total + float(loss_fn(model, batch)) * n, count + n
+        if metrics and criterion is not None:
+            out = model(batch[0])
+            loss = criterion(out, batch[1])
+        else:
+            loss, out = loss_fn(model, batch), (model(batch[0]) if metrics else None)
+        total, count = total + float(loss) * n, count + n
         if metrics:
-            outputs.append(model(batch[0]))
+            outputs.append(out)
             targets.append(batch[1])
-    logs = {"val_loss": total / max(count, 1)}
+    logs = {f"{prefix}_loss": total / max(count, 1)}
     if metrics:
         out, tgt = torch.cat(outputs), torch.cat(targets)
-        logs.update({f"val_{name}": float(fn(out, tgt)) for name, fn in metrics.items()})
+        logs.update({f"{prefix}_{name}": float(fn(out, tgt)) for name, fn in metrics.items()})
     return logs
 
 
@@ -242,6 +257,28 @@ def cosine_with_warmup(optimizer, warmup_steps: int, total_steps: int, min_ratio
         progress_ = min(1.0, (step - warmup_steps) / max(1, total_steps - warmup_steps))
         return min_ratio + (1 - min_ratio) * 0.5 * (1 + math.cos(math.pi * progress_))
     return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
+
+
+def schedule(name: str, optimizer, n_epochs: int, steps_per_epoch: int, **kw) -> LRSchedule:
+    """The usual schedules as ready LRSchedule callbacks (keyword arguments override the defaults):
+    "step"          lr × gamma every step_size epochs (StepLR; gamma 0.1, step_size n_epochs // 3)
+    "cosine_warmup" linear warmup over warmup_fraction of the steps (0.1), then cosine to 0, per step
+    "plateau"       lr × factor after `patience` epochs without a better val_loss (ReduceLROnPlateau; 0.1, 2)
+    "one_cycle"     up to max_lr (10 × the optimizer's lr) for pct_start (0.3) of the steps, then far below the
+                    start, per step (OneCycleLR; Smith & Topin 2019)"""
+    total = n_epochs * steps_per_epoch
+    sched = torch.optim.lr_scheduler
+    if name == "step":
+        return LRSchedule(sched.StepLR(optimizer, kw.get("step_size", max(1, n_epochs // 3)), kw.get("gamma", 0.1)))
+    if name == "cosine_warmup":
+        return LRSchedule(cosine_with_warmup(optimizer, int(kw.get("warmup_fraction", 0.1) * total), total), "step")
+    if name == "plateau":
+        return LRSchedule(sched.ReduceLROnPlateau(optimizer, factor=kw.get("factor", 0.1), patience=kw.get("patience", 2)),
+                          monitor=kw.get("monitor", "val_loss"))
+    if name == "one_cycle":
+        max_lr = kw.get("max_lr", 10 * optimizer.param_groups[0]["lr"])
+        return LRSchedule(sched.OneCycleLR(optimizer, max_lr, total_steps=total, pct_start=kw.get("pct_start", 0.3)), "step")
+    raise ValueError(f"unknown schedule {name!r}: use step, cosine_warmup, plateau or one_cycle")
 
 
 class CheckpointBest(Callback):
