@@ -263,7 +263,8 @@ def schedule(name: str, optimizer, n_epochs: int, steps_per_epoch: int, **kw) ->
     """The usual schedules as ready LRSchedule callbacks (keyword arguments override the defaults):
     "step"          lr × gamma every step_size epochs (StepLR; gamma 0.1, step_size n_epochs // 3)
     "cosine_warmup" linear warmup over warmup_fraction of the steps (0.1), then cosine to 0, per step
-    "plateau"       lr × factor after `patience` epochs without a better val_loss (ReduceLROnPlateau; 0.1, 2)
+    "plateau"       lr × factor after more than `patience` epochs in which val_loss did not beat its best by a
+                    relative `threshold` (ReduceLROnPlateau; factor 0.1, patience 2, threshold 1e-4)
     "one_cycle"     up to max_lr (10 × the optimizer's lr) for pct_start (0.3) of the steps, then far below the
                     start, per step (OneCycleLR; Smith & Topin 2019)"""
     total = n_epochs * steps_per_epoch
@@ -273,8 +274,8 @@ def schedule(name: str, optimizer, n_epochs: int, steps_per_epoch: int, **kw) ->
     if name == "cosine_warmup":
         return LRSchedule(cosine_with_warmup(optimizer, int(kw.get("warmup_fraction", 0.1) * total), total), "step")
     if name == "plateau":
-        return LRSchedule(sched.ReduceLROnPlateau(optimizer, factor=kw.get("factor", 0.1), patience=kw.get("patience", 2)),
-                          monitor=kw.get("monitor", "val_loss"))
+        return LRSchedule(sched.ReduceLROnPlateau(optimizer, factor=kw.get("factor", 0.1), patience=kw.get("patience", 2),
+                                                  threshold=kw.get("threshold", 1e-4)), monitor=kw.get("monitor", "val_loss"))
     if name == "one_cycle":
         max_lr = kw.get("max_lr", 10 * optimizer.param_groups[0]["lr"])
         return LRSchedule(sched.OneCycleLR(optimizer, max_lr, total_steps=total, pct_start=kw.get("pct_start", 0.3)), "step")

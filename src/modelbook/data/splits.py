@@ -17,3 +17,13 @@ def train_val_split(n: int, val_fraction: float, rng: np.random.Generator, strat
         val.append(idx[:k])
         train.append(idx[k:])
     return np.sort(np.concatenate(train)), np.sort(np.concatenate(val))
+
+
+def tensor_loader(x, y, batch_size: int, shuffle: bool = False, seed: int = 0):
+    """A torch DataLoader over (x, y) tensors; shuffling draws from its own generator seeded with `seed`
+    (which core.train.fit saves and restores when it resumes)."""
+    import torch
+    from torch.utils.data import DataLoader, TensorDataset
+
+    generator = torch.Generator().manual_seed(seed) if shuffle else None
+    return DataLoader(TensorDataset(x, y), batch_size=batch_size, shuffle=shuffle, generator=generator)
