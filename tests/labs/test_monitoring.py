@@ -24,7 +24,7 @@ def test_monitoring_lab_outcomes(quick_result):
     assert (run_dir / "checkpoints" / "best.safetensors").stat().st_size > 0
     # the network learned something; the schedules behaved as their definitions say
     assert v("run/final_val_acc") > 0.7
-    assert v("schedules/one_cycle/peak_lr") == 10 * result.config.lr and v("schedules/plateau/lr_cuts") >= 1
+    assert abs(v("schedules/one_cycle/peak_lr") - 10 * result.config.lr) < 1e-5 and v("schedules/plateau/lr_cuts") >= 1
     assert v("schedules/step/final_lr") < 1e-5 < v("schedules/step/peak_lr")
     # the alerts fired right after the injected faults, and resume reproduced the uninterrupted run exactly
     assert v("alerts/nan_batch/steps_to_alert") == 1 and 1 <= v("alerts/lr_spike/steps_to_alert") <= 3
