@@ -9,6 +9,8 @@ from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
 from modelbook.core.seed import seed_everything
+
+pytestmark = pytest.mark.usefixtures("single_thread")
 from modelbook.core.train import (
     CheckpointBest,
     EarlyStopping,

@@ -9,5 +9,6 @@ from modelbook.core.registry import LabSpec
 LABS = (
     LabSpec("metrics", topics=(4,), title="Classification metrics from scratch, equal to scikit-learn; AUC, calibration, bootstrap"),
     LabSpec("attention", topics=(33,), title="Scaled dot-product, multi-head, cross, GQA (SmolLM2), KV cache, tiled online softmax"),
+    LabSpec("hyperparams", topics=(5,), title="LR range test, batch size vs LR, epochs, weight decay, optimizers, sensitivity table (Fashion-MNIST)"),
     LabSpec("monitoring", topics=(8,), title="JSONL + TensorBoard logs read back, checkpoint-best, LR schedules, divergence alerts, crash + resume"),
 )
