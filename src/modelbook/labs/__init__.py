@@ -10,5 +10,7 @@ LABS = (
     LabSpec("metrics", topics=(4,), title="Classification metrics from scratch, equal to scikit-learn; AUC, calibration, bootstrap"),
     LabSpec("attention", topics=(33,), title="Scaled dot-product, multi-head, cross, GQA (SmolLM2), KV cache, tiled online softmax"),
     LabSpec("hyperparams", topics=(5,), title="LR range test, batch size vs LR, epochs, weight decay, optimizers, sensitivity table (Fashion-MNIST)"),
+    LabSpec("imbalance", topics=(6,), title="Over/undersampling, SMOTE, class weights, focal loss (credit data); minority augmentation; negative sampling (BPR)"),
+    LabSpec("overfitting", topics=(7,), title="L1, L2, dropout, augmentation, early stopping: train/validation gap; k-fold vs nested CV"),
     LabSpec("monitoring", topics=(8,), title="JSONL + TensorBoard logs read back, checkpoint-best, LR schedules, divergence alerts, crash + resume"),
 )
