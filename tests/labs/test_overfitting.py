@@ -15,7 +15,7 @@ def test_overfitting_lab_outcomes(quick_result):
     # plain CV's best score on coin-flip labels is optimistic; nested CV is not
     assert v("cv_random_labels/plain_cv_best") > v("cv_random_labels/nested_cv") + 0.02
     assert abs(v("cv_random_labels/nested_cv") - 0.5) < 0.04
-    # on real labels the nested estimate tracks the held-out test accuracy
-    assert abs(v("cv_fashion/nested_cv") - v("cv_fashion/test_acc_of_selected")) < 0.07
+    # on real labels the nested estimate tracks the held-out test accuracy on average
+    assert abs(v("cv_fashion/mean_nested_minus_test")) < 0.03
     assert v("cv_fashion/plain_cv_best") >= v("cv_fashion/nested_cv") - 0.03
     assert {"regularisers.png", "cross_validation.png"} <= set(result.artifacts)

@@ -12,8 +12,8 @@ What this lab shows
      best 5-fold CV score over a grid gives an optimistic number: on labels that are pure coin flips (nothing
      to learn, true accuracy 0.5) the best plain-CV score sits well above 0.5, while nested CV (the selection
      repeated inside each outer fold) stays at chance (Varma & Simon 2006; Cawley & Talbot 2010).
-  4. On real labels, the nested-CV estimate agrees with the accuracy the selected model reaches on a large
-     held-out test set.
+  4. On real labels, the nested-CV estimate agrees on average with the accuracy the selected model reaches on a
+     large held-out test set (averaged over several training sets: one estimate is unbiased, not precise).
 
 Differences from the references
   - The papers report accuracies on full datasets; here the training set is deliberately tiny so that
@@ -83,6 +83,8 @@ class Config:
     """examples per random-label dataset"""
     cv_random_reps: int = 30
     """random-label datasets averaged"""
+    cv_reps: int = 20
+    """real-label training sets averaged"""
     ks: tuple[int, ...] = tuple(range(1, 50, 2))
     """the grid: k of k-NN"""
     n_threads: int = 1
@@ -90,7 +92,7 @@ class Config:
 
 
 PRESETS = {
-    "quick": Config(n_train=200, n_val=500, n_test=2000, hidden=128, epochs=16, cv_n=400, cv_random_reps=10),
+    "quick": Config(n_train=200, n_val=500, n_test=1000, hidden=128, epochs=16, cv_n=500, cv_random_reps=10, cv_reps=10),
     "full": Config(),
 }
 
@@ -194,24 +196,36 @@ def _cross_validation(result: LabResult, cfg: Config, rng, out: Path) -> None:
     result.check("random labels: nested CV stays at chance (|nested − 0.5|)", abs(n_ - 0.5), 0.0, 0.04,
                  VARMA + "; Cawley & Talbot 2010 JMLR 11", kind="at_most")
 
-    # real labels: select k on cv_n training images, compare the estimates with a large test set
-    data = fashion_subsets(rng, cfg.cv_n, 0, cfg.n_test)
-    xtr, ytr = data["train"][0].flatten(1).numpy().astype(np.float64), data["train"][1].numpy()
-    xte, yte = data["test"][0].flatten(1).numpy().astype(np.float64), data["test"][1].numpy()
-    score = knn_scores(_pairwise(np.vstack([xtr, xte])), np.concatenate([ytr, yte]), ks)
-    train_idx, test_idx = np.arange(len(ytr)), np.arange(len(ytr), len(ytr) + len(yte))
-    cv_means = grid_cv(lambda a, b: score(train_idx[a], train_idx[b]), kfold(len(ytr), 5, rng, ytr))
-    best = int(np.argmax(cv_means))
-    nested_scores, _ = nested_cv(lambda a, b: score(train_idx[a], train_idx[b]), len(ytr), 5, 4, rng, ytr)
-    test_all = score(train_idx, test_idx)                     # every k, trained on all cv_n, on the test set
-    result.metric("cv_fashion/selected_k", ks[best])
-    result.metric("cv_fashion/plain_cv_best", cv_means[best])
-    result.metric("cv_fashion/nested_cv", nested_scores.mean())
-    result.metric("cv_fashion/test_acc_of_selected", test_all[best])
-    result.metric("cv_fashion/best_k_on_test", ks[int(np.argmax(test_all))])
-    result.check("real labels: nested-CV estimate vs accuracy on the held-out test set (|difference|)",
-                 abs(nested_scores.mean() - test_all[best]), 0.0, 0.07, VARMA + ": nested CV is nearly unbiased",
-                 kind="at_most")
+    # real labels: select k on cv_n training images, compare the estimates with a large test set, cv_reps times
+    plain_bias, nested_bias = [], []
+    for rep in range(cfg.cv_reps):
+        data = fashion_subsets(rng, cfg.cv_n, cfg.n_test)     # held-out images from the same pool ("val")
+        xtr, ytr = data["train"][0].flatten(1).numpy().astype(np.float64), data["train"][1].numpy()
+        xte, yte = data["val"][0].flatten(1).numpy().astype(np.float64), data["val"][1].numpy()
+        score = knn_scores(_pairwise(np.vstack([xtr, xte])), np.concatenate([ytr, yte]), ks)
+        train_idx, test_idx = np.arange(len(ytr)), np.arange(len(ytr), len(ytr) + len(yte))
+        on_train = lambda a, b: score(train_idx[a], train_idx[b])   # noqa: E731
+        cv_means = grid_cv(on_train, kfold(len(ytr), 5, rng, ytr))
+        best = int(np.argmax(cv_means))
+        nested_scores, _ = nested_cv(on_train, len(ytr), 5, 4, rng, ytr)
+        test_all = score(train_idx, test_idx)                 # every k, trained on all cv_n, on the test set
+        plain_bias.append(cv_means[best] - test_all[best])
+        nested_bias.append(nested_scores.mean() - test_all[best])
+        if rep == 0:
+            result.metric("cv_fashion/selected_k", ks[best])
+            result.metric("cv_fashion/plain_cv_best", cv_means[best])
+            result.metric("cv_fashion/nested_cv", nested_scores.mean())
+            result.metric("cv_fashion/test_acc_of_selected", test_all[best])
+            first = (cv_means, test_all, best)
+    result.metric("cv_fashion/mean_plain_minus_test", np.mean(plain_bias))
+    nb = result.metric("cv_fashion/mean_nested_minus_test", np.mean(nested_bias))
+    result.metric("cv_fashion/sd_nested_minus_test", np.std(nested_bias, ddof=1))
+    result.check(f"real labels: nested CV minus held-out test accuracy, mean over {cfg.cv_reps} training sets",
+                 abs(nb), 0.0, 0.03, VARMA + ": nested CV is nearly unbiased", kind="at_most")
+    if abs(np.std(nested_bias, ddof=1)) > 0.03:
+        result.note(f"a single nested-CV estimate on {cfg.cv_n} images misses the test accuracy by up to "
+                    f"{np.max(np.abs(nested_bias)):.3f} (sd {np.std(nested_bias, ddof=1):.3f}): unbiased is not precise")
+    cv_means, test_all, best = first
 
     fig, ax = plots.figure(1, 2, size=(11, 3.6))
     ax[0].hist(plain, bins=10, alpha=0.6, label=f"best plain CV (mean {p:.3f})")
