@@ -18,17 +18,15 @@ What happens, in order, each epoch:
 Resuming (`resume=True` with `checkpoint_dir`) restores the model, optimizer, callbacks, epoch counter and
 every random stream (torch, NumPy, Python, and the loader's shuffling generator) saved at the end of the last
 finished epoch, so a resumed run ends with exactly the same weights as an uninterrupted one
-(tests/core/test_train.py checks this). Checkpoints are written atomically and loaded with weights_only=True.
+(core/checkpoint.py; tests/core/test_train.py checks it). LR schedules: core/schedules.py (re-exported here).
 
 Labs where the update rule is the lesson (RL, GANs, MAML, DP-SGD, FedAvg) write their own loop instead
 (STYLE.md C8); everything else calls `fit`.
 """
 from __future__ import annotations
 
-import io
 import json
 import math
-import random
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable
@@ -38,8 +36,10 @@ import torch
 from torch import nn
 
 from modelbook.core import progress
+from modelbook.core.checkpoint import load_training_state, save_training_state
 from modelbook.core.errors import ModelbookError
 from modelbook.core.paths import atomic_write_bytes
+from modelbook.core.schedules import cosine_with_warmup, schedule  # noqa: F401  (part of this module's API)
 
 LossFn = Callable[[nn.Module, tuple], torch.Tensor]
 
@@ -95,7 +95,7 @@ def fit(model: nn.Module, train_loader: Iterable, optimizer: torch.optim.Optimiz
     state = TrainState(model, optimizer)
     callbacks = list(callbacks)
     if resume and checkpoint_dir is not None and (Path(checkpoint_dir) / "last.pt").exists():
-        _load_checkpoint(Path(checkpoint_dir) / "last.pt", state, callbacks, train_loader)
+        load_training_state(Path(checkpoint_dir) / "last.pt", state, callbacks, train_loader)
     params = [p for p in model.parameters() if p.requires_grad]
     for _ in progress.track(range(state.epoch, n_epochs), description):
         model.train()
@@ -131,7 +131,7 @@ def fit(model: nn.Module, train_loader: Iterable, optimizer: torch.optim.Optimiz
         for cb in callbacks:
             cb.on_epoch_end(state)
         if checkpoint_dir is not None:
-            _save_checkpoint(Path(checkpoint_dir) / "last.pt", state, callbacks, train_loader)
+            save_training_state(Path(checkpoint_dir) / "last.pt", state, callbacks, train_loader)
         if state.stop_reason:
             break
     for cb in callbacks:
@@ -248,40 +248,6 @@ class LRSchedule(Callback):
         self.lrs = list(d["lrs"])
 
 
-def cosine_with_warmup(optimizer, warmup_steps: int, total_steps: int, min_ratio: float = 0.0):
-    """lr(t) = base · t/warmup during warmup, then base · [min + (1 − min) · ½(1 + cos(π · progress))]
-    (Loshchilov & Hutter 2017 cosine annealing, with linear warmup as in Goyal et al. 2017)."""
-    def factor(step: int) -> float:
-        if step < warmup_steps:
-            return step / max(1, warmup_steps)
-        progress_ = min(1.0, (step - warmup_steps) / max(1, total_steps - warmup_steps))
-        return min_ratio + (1 - min_ratio) * 0.5 * (1 + math.cos(math.pi * progress_))
-    return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
-
-
-def schedule(name: str, optimizer, n_epochs: int, steps_per_epoch: int, **kw) -> LRSchedule:
-    """The usual schedules as ready LRSchedule callbacks (keyword arguments override the defaults):
-    "step"          lr × gamma every step_size epochs (StepLR; gamma 0.1, step_size n_epochs // 3)
-    "cosine_warmup" linear warmup over warmup_fraction of the steps (0.1), then cosine to 0, per step
-    "plateau"       lr × factor after more than `patience` epochs in which val_loss did not beat its best by a
-                    relative `threshold` (ReduceLROnPlateau; factor 0.1, patience 2, threshold 1e-4)
-    "one_cycle"     up to max_lr (10 × the optimizer's lr) for pct_start (0.3) of the steps, then far below the
-                    start, per step (OneCycleLR; Smith & Topin 2019)"""
-    total = n_epochs * steps_per_epoch
-    sched = torch.optim.lr_scheduler
-    if name == "step":
-        return LRSchedule(sched.StepLR(optimizer, kw.get("step_size", max(1, n_epochs // 3)), kw.get("gamma", 0.1)))
-    if name == "cosine_warmup":
-        return LRSchedule(cosine_with_warmup(optimizer, int(kw.get("warmup_fraction", 0.1) * total), total), "step")
-    if name == "plateau":
-        return LRSchedule(sched.ReduceLROnPlateau(optimizer, factor=kw.get("factor", 0.1), patience=kw.get("patience", 2),
-                                                  threshold=kw.get("threshold", 1e-4)), monitor=kw.get("monitor", "val_loss"))
-    if name == "one_cycle":
-        max_lr = kw.get("max_lr", 10 * optimizer.param_groups[0]["lr"])
-        return LRSchedule(sched.OneCycleLR(optimizer, max_lr, total_steps=total, pct_start=kw.get("pct_start", 0.3)), "step")
-    raise ValueError(f"unknown schedule {name!r}: use step, cosine_warmup, plateau or one_cycle")
-
-
 class CheckpointBest(Callback):
     """Keep the weights of the best epoch by `monitor` in `directory/best.safetensors` (atomic write)."""
 
@@ -350,45 +316,3 @@ class TensorBoard(Callback):
 
     def on_train_end(self, state):
         self.writer.close()
-
-
-# -- resumable checkpoints ---------------------------------------------------------------------------
-def _save_checkpoint(path: Path, state: TrainState, callbacks: list[Callback], loader) -> None:
-    generator = getattr(loader, "generator", None)
-    payload = {
-        "model": state.model.state_dict(), "optimizer": state.optimizer.state_dict(),
-        "epoch": state.epoch, "step": state.step, "history": state.history,
-        "callbacks": [cb.state_dict() for cb in callbacks],
-        "rng": {"torch": torch.get_rng_state(), "numpy": _numpy_state(), "python": list(random.getstate()[1]),
-                "python_pos": random.getstate()[2], "loader": generator.get_state() if generator is not None else None},
-    }
-    buffer = io.BytesIO()
-    torch.save(payload, buffer)
-    atomic_write_bytes(path, buffer.getvalue())
-
-
-def _load_checkpoint(path: Path, state: TrainState, callbacks: list[Callback], loader) -> None:
-    try:
-        payload = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as e:
-        raise ModelbookError(f"checkpoint {path} cannot be read ({type(e).__name__}); delete it to start over") from e
-    state.model.load_state_dict(payload["model"])
-    state.optimizer.load_state_dict(payload["optimizer"])
-    state.epoch, state.step, state.history = payload["epoch"], payload["step"], list(payload["history"])
-    state.logs = dict(state.history[-1]) if state.history else {}
-    if len(payload["callbacks"]) != len(callbacks):
-        raise ModelbookError(f"checkpoint {path} was saved with {len(payload['callbacks'])} callbacks, not {len(callbacks)}")
-    for cb, d in zip(callbacks, payload["callbacks"]):
-        cb.load_state_dict(d)
-    rng = payload["rng"]
-    torch.set_rng_state(rng["torch"])
-    np.random.set_state(("MT19937", np.array(rng["numpy"][0], dtype=np.uint32), *rng["numpy"][1:]))
-    random.setstate((3, tuple(rng["python"]), rng["python_pos"]))
-    generator = getattr(loader, "generator", None)
-    if generator is not None and rng["loader"] is not None:
-        generator.set_state(rng["loader"])
-
-
-def _numpy_state() -> list:
-    _, keys, pos, has_gauss, cached = np.random.get_state()
-    return [keys.tolist(), int(pos), int(has_gauss), float(cached)]

@@ -79,6 +79,8 @@ class Config:
     """early stopping: epochs without a better validation loss"""
     cv_n: int = 500
     """images for the k-NN model selection on real labels"""
+    cv_test: int = 2000
+    """held-out images (same pool) that give the selected model's true accuracy"""
     cv_random_n: int = 100
     """examples per random-label dataset"""
     cv_random_reps: int = 30
@@ -92,7 +94,7 @@ class Config:
 
 
 PRESETS = {
-    "quick": Config(n_train=200, n_val=500, n_test=1000, hidden=128, epochs=16, cv_n=500, cv_random_reps=10, cv_reps=10),
+    "quick": Config(n_train=200, n_val=500, n_test=1000, hidden=128, epochs=16, cv_n=500, cv_test=1000, cv_random_reps=10, cv_reps=10),
     "full": Config(),
 }
 
@@ -199,7 +201,7 @@ def _cross_validation(result: LabResult, cfg: Config, rng, out: Path) -> None:
     # real labels: select k on cv_n training images, compare the estimates with a large test set, cv_reps times
     plain_bias, nested_bias = [], []
     for rep in range(cfg.cv_reps):
-        data = fashion_subsets(rng, cfg.cv_n, cfg.n_test)     # held-out images from the same pool ("val")
+        data = fashion_subsets(rng, cfg.cv_n, cfg.cv_test)    # held-out images from the same pool ("val")
         xtr, ytr = data["train"][0].flatten(1).numpy().astype(np.float64), data["train"][1].numpy()
         xte, yte = data["val"][0].flatten(1).numpy().astype(np.float64), data["val"][1].numpy()
         score = knn_scores(_pairwise(np.vstack([xtr, xte])), np.concatenate([ytr, yte]), ks)
