@@ -28,7 +28,8 @@ Differences from the references
 Building blocks: modelbook/nn/losses.py (binary_focal_loss), modelbook/recsys/bpr.py, modelbook/data/augment.py,
                  core.train (fit, class_weights), modelbook/evaluation (PR curve, AP, balanced accuracy)
 Cross-checks:    tests/nn/test_losses.py (focal vs torchvision's formula), tests/recsys/test_bpr.py,
-                 tests/labs/test_imbalance.py; the plain model's PR-AUC vs scikit-learn's LogisticRegression here
+                 tests/labs/test_imbalance.py; here, the plain model's PR-AUC on Default vs scikit-learn's
+                 LogisticRegression, and ISL's coefficients
 """
 from __future__ import annotations
 

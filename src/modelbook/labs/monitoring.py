@@ -7,9 +7,9 @@ What this lab shows
   2. Checkpoint-best on the validation metric: the saved weights are those of the best epoch (not the
      last), and a fresh model loaded from them reproduces that epoch's validation accuracy exactly.
   3. The four usual LR schedules (step decay, linear warmup + cosine, reduce-on-plateau, one-cycle) drive
-     the same short training; their per-step learning rates are plotted, the cosine schedule equals
-     transformers' get_cosine_schedule_with_warmup, and plateau cuts the LR only after `patience` epochs
-     without a better validation loss.
+     the same short training; their per-step learning rates are plotted, warmup + cosine equals torch's
+     SequentialLR(LinearLR, CosineAnnealingLR) step by step, and reduce-on-plateau cuts the LR after exactly
+     the epochs whose validation loss failed to beat its best by 5%.
   4. Alerts: an injected learning-rate spike and an injected corrupt (NaN) batch each stop training
      within a step or two with a one-line TrainingDiverged message, instead of silently writing NaN weights.
   5. Crash and resume: a run killed after epoch 2 and resumed from its last checkpoint ends with weights
