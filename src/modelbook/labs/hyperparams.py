@@ -52,14 +52,14 @@ BENGIO = "Bengio 2012, Practical recommendations for gradient-based training of 
 
 @dataclass(frozen=True)
 class Config:
-    n_train: int = 10_000
+    n_train: int = 20_000
     """training images for the sweeps"""
     n_val: int = 5_000
     """validation images (held out from the training set)"""
     n_small: int = 1_000
     """training images of the epochs and weight-decay runs (small, so that overfitting shows)"""
     hidden: int = 256
-    epochs: int = 5
+    epochs: int = 6
     """epochs of each sweep run"""
     curve_epochs: int = 40
     """epochs of the epochs-vs-validation and weight-decay runs (AdamW, lr 3e-3, batch 32)"""
@@ -94,7 +94,8 @@ def run(cfg: Config, out: Path) -> LabResult:
         sens["learning rate (SGD+m)"] = _lr(result, cfg, data, ax[0, 0], ax[0, 1])
         sens["batch size (same LR)"], sens["batch size (LR ∝ batch)"] = _batch(result, cfg, data, ax[0, 2])
         hist0 = _epochs(result, cfg, data, ax[1, 0])
-        sens["epochs"] = {str(e): h["val_acc"] for e, h in enumerate(hist0, 1) if e in (1, cfg.curve_epochs // 2, len(hist0))}
+        best_epoch = int(np.argmin([h["val_loss"] for h in hist0])) + 1
+        sens["epochs"] = {str(e): h["val_acc"] for e, h in enumerate(hist0, 1) if e in (1, best_epoch, len(hist0))}
         sens["weight decay (AdamW)"] = _weight_decay(result, cfg, data, hist0, ax[1, 1])
         sens["optimizer"] = _optimizers(result, cfg, data, ax[1, 2])
     result.artifact(plots.save(fig, out / "hyperparameters.png"))
@@ -287,6 +288,13 @@ def _sensitivity(result: LabResult, sens: dict[str, dict], out: Path) -> None:
             key += "_scaled"
         result.metric(f"sensitivity/spread/{key}", spread[name])
         rows.append(f"| {name} | {', '.join(accs)} | {best} | {accs[best]:.3f} | {spread[name]:.3f} |")
+    best = {name: max(accs, key=accs.get) for name, accs in sens.items()}
+    rows += ["", f"Best setting found: SGD + momentum lr {best['learning rate (SGD+m)']}; batch "
+             f"{best['batch size (LR ∝ batch)']} with the LR scaled to it; optimizer {best['optimizer']}; AdamW weight "
+             f"decay {best['weight decay (AdamW)']} (on the small set); stop at epoch "
+             f"{result.value('epochs/best_epoch_by_val_loss'):.0f} of the small-set run (lowest validation loss). "
+             f"Most sensitive: {max(spread, key=spread.get)}; least: {min(spread, key=spread.get)}."]
+    result.note(rows[-1])
     (out / "sensitivity.md").write_text("\n".join(rows) + "\n", encoding="utf-8")
     result.artifact(out / "sensitivity.md")
     result.check("learning rate moves validation accuracy more than weight decay does (spread ratio LR / WD)",

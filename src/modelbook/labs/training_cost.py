@@ -265,6 +265,10 @@ def _memory(result: LabResult, cfg: Config, out: Path) -> None:
                      est["peak"] / measured, 1.0, 0.25, ZERO + "; activations after Korthikanti et al. 2022 §4.1; "
                      "measured with torch.profiler (core.measure.peak_memory_bytes)", relative=True)
         rows.append((name, measured, est))
+    result.note("the memory estimator counts weights (4 B/param), AdamW's m and v (8 B/param), gradients (4 B/param) and "
+                "the activations each op saves for backward (16·d + 4 + h values per token per layer, plus 2·d + V at the "
+                "top), and takes the larger of two moments: start of backward (weights + m, v + activations + the two "
+                "B·T·V gradient buffers of the loss) and the optimizer step (weights + gradients + m, v)")
     fig, ax = plots.figure()
     x = np.arange(len(rows))
     parts = [("weights + Adam m, v", lambda e: 12 * e["params"]), ("activations", lambda e: e["activations"])]
@@ -322,7 +326,7 @@ def _budgets(result: LabResult, cfg: Config, tokens_per_s_here: float, out: Path
                   gpu_days(6 * smol * CHINCHILLA_TOKENS_PER_PARAM * smol, H100_PEAK, cfg.gpu_mfu), "days")
     rows.append("")
     rows.append(f"GPU: NVIDIA H100 SXM, {H100_PEAK / 1e12:.0f} TFLOPS dense BF16 (datasheet: 1,979 with sparsity), MFU "
-                f"{cfg.gpu_mfu:.0%}. This CPU ({torch.get_num_threads()} thread(s)): {tokens_per_s_here:,.0f} tokens/s on "
+                f"{cfg.gpu_mfu:.0%}. This CPU ({cfg.n_threads} torch thread(s)): {tokens_per_s_here:,.0f} tokens/s on "
                 f"SmolLM2-135M, i.e. {cpu_days:,.0f} days for its 20-tokens-per-parameter budget.")
     (out / "budget_table.md").write_text("\n".join(rows) + "\n", encoding="utf-8")
     result.artifact(out / "budget_table.md")
