@@ -140,7 +140,7 @@ def _flops(result: LabResult, cfg: Config, out: Path) -> float:
 
     with progress.status("loading SmolLM2-135M"):
         model, _ = load_smollm2()
-    model.config._attn_implementation = "eager"   # the CPU flash kernel has no FLOP formula in torch's counter
+    model.set_attn_implementation("eager")   # the CPU flash kernel has no FLOP formula in torch's counter
     model.train()
     ids = torch.randint(0, model.config.vocab_size, (1, cfg.seq_len), generator=torch.Generator().manual_seed(cfg.seed))
     counter = FlopCounterMode(display=False)
@@ -200,7 +200,7 @@ def _flops(result: LabResult, cfg: Config, out: Path) -> float:
 
 
 def _throughput(model, cfg: Config) -> float:
-    model.config._attn_implementation = "sdpa"
+    model.set_attn_implementation("sdpa")    # what training would use; only the counter needed eager
     opt = torch.optim.AdamW(model.parameters(), lr=1e-5)
     ids = torch.randint(0, model.config.vocab_size, (cfg.throughput_batch, cfg.throughput_seq))
     times = []
@@ -218,9 +218,9 @@ def _meta_count(config, seq: int) -> int:
     from torch.utils.flop_counter import FlopCounterMode
     from transformers import LlamaForCausalLM
 
-    config._attn_implementation = "eager"
     with torch.device("meta"):
         meta = LlamaForCausalLM(config)
+    meta.set_attn_implementation("eager")
     meta.train()
     ids = torch.zeros(1, seq, dtype=torch.long, device="meta")
     counter = FlopCounterMode(display=False)
