@@ -49,16 +49,17 @@ def normalize(text: str) -> str:
     return _WS.sub(" ", unicodedata.normalize("NFKC", text).lower()).strip()
 
 
-def exact_duplicate_groups(texts: list[str]) -> np.ndarray:
-    """For each text, the index of the first text with the same normalised content (itself if it is first)."""
+def exact_duplicate_groups(texts: list[str], normalized: bool = False) -> np.ndarray:
+    """For each text, the index of the first text with the same normalised content (itself if it is first).
+    normalized=True: the texts already went through normalize() (it is the slow part: NFKC)."""
     first: dict[bytes, int] = {}
-    return np.array([first.setdefault(hashlib.blake2b(normalize(t).encode(), digest_size=16).digest(), i)
+    return np.array([first.setdefault(hashlib.blake2b((t if normalized else normalize(t)).encode(), digest_size=16).digest(), i)
                      for i, t in enumerate(texts)], dtype=np.int64)
 
 
-def shingles(text: str, n: int = 3) -> set[str]:
+def shingles(text: str, n: int = 3, normalized: bool = False) -> set[str]:
     """Character n-grams of the normalised text (the whole text if it is shorter than n)."""
-    t = normalize(text)
+    t = text if normalized else normalize(text)
     return {t[i:i + n] for i in range(len(t) - n + 1)} or {t}
 
 
@@ -123,13 +124,11 @@ def s_curve(s, b: int, r: int):
 def optimal_bands(threshold: float, num_perm: int, fp_weight: float = 0.5, fn_weight: float = 0.5) -> tuple[int, int]:
     """(b, r) with b·r ≤ num_perm minimising fp_weight·∫₀ᵗ P(s) ds + fn_weight·∫ₜ¹ (1 − P(s)) ds: the areas of
     false positives below the threshold and false negatives above it (datasketch's criterion), integrated with
-    Simpson's rule on 2001 points for every (b, r) at once."""
-    from scipy.integrate import simpson
-
+    the trapezoid rule on 2001 points for every (b, r) at once."""
     br = np.array([(b, r) for b in range(1, num_perm + 1) for r in range(1, num_perm // b + 1)])    # (M, 2)
     lo, hi = np.linspace(0.0, threshold, 2001), np.linspace(threshold, 1.0, 2001)
-    fp = simpson(s_curve(lo[None, :], br[:, :1], br[:, 1:]), x=lo, axis=1)                       # (M,)
-    fn = simpson(1 - s_curve(hi[None, :], br[:, :1], br[:, 1:]), x=hi, axis=1)
+    fp = np.trapezoid(s_curve(lo[None, :], br[:, :1], br[:, 1:]), x=lo, axis=1)                  # (M,)
+    fn = np.trapezoid(1 - s_curve(hi[None, :], br[:, :1], br[:, 1:]), x=hi, axis=1)
     b, r = br[int(np.argmin(fp * fp_weight + fn * fn_weight))]
     return int(b), int(r)
 

@@ -20,8 +20,9 @@ from collections import Counter
 from modelbook.corpus.dedup import normalize
 
 
-def quality_flags(text: str, min_chars: int = 5, max_char_fraction: float = 0.5, min_letter_fraction: float = 0.5) -> list[str]:
-    t = normalize(text).replace(" ", "")
+def quality_flags(text: str, min_chars: int = 5, max_char_fraction: float = 0.5, min_letter_fraction: float = 0.5,
+                  normalized: bool = False) -> list[str]:
+    t = (text if normalized else normalize(text)).replace(" ", "")
     flags = []
     if len(t) < min_chars:
         flags.append("too_short")

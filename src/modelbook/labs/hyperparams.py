@@ -139,7 +139,7 @@ def _lr(result: LabResult, cfg: Config, data, ax_range, ax_sweep) -> dict:
     opt = _optimizer("sgd_momentum", model.parameters(), 1e-6)
     train = tensor_loader(*data["train"], cfg.batch_size, shuffle=True, seed=cfg.seed)
     curve = lr_range_test(model, train, opt, nn.CrossEntropyLoss(), lr_min=1e-5, lr_max=10.0, n_steps=cfg.range_steps)
-    suggested = result.metric("lr_range/suggested_lr (min/10)", curve.suggested_lr)
+    suggested = result.metric("lr_range/suggested_lr", curve.suggested_lr)
     result.metric("lr_range/steepest_lr", curve.steepest_lr)
     result.metric("lr_range/min_loss_lr", curve.min_loss_lr)
     result.metric("lr_range/steps_run", len(curve.lrs))
