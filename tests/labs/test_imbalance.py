@@ -25,3 +25,4 @@ def test_imbalance_lab_outcomes(quick_result):
     assert v("negatives/uniform/recall@20") > 20 * 20 / 9066
     table = (run_dir / "imbalance_table.md").read_text()
     assert table.count("| Default |") == 7 and table.count("| lending_club |") == 7
+    assert result.artifacts and all(a.endswith(".png") for a in result.artifacts)   # the report shows them as images

@@ -19,3 +19,4 @@ def test_overfitting_lab_outcomes(quick_result):
     assert abs(v("cv_fashion/mean_nested_minus_test")) < 0.03
     assert v("cv_fashion/plain_cv_best") >= v("cv_fashion/nested_cv") - 0.03
     assert {"regularisers.png", "cross_validation.png"} <= set(result.artifacts)
+    assert result.artifacts and all(a.endswith(".png") for a in result.artifacts)   # the report shows them as images

@@ -312,4 +312,4 @@ def _table(result: LabResult, out: Path) -> None:
                         f"| {v('recall@0.5'):.3f} |")
         rows.append(f"| {name} | plain, threshold = base rate | | | {result.value(f'{name}/plain/balanced_acc@base_rate'):.3f} | |")
     (out / "imbalance_table.md").write_text("\n".join(rows) + "\n", encoding="utf-8")
-    result.artifact(out / "imbalance_table.md")
+    result.note("the comparison table is imbalance_table.md in this run's folder")

@@ -128,7 +128,8 @@ def _logged_run(result: LabResult, cfg: Config, data, out: Path) -> list[dict]:
     state = fit(model, train, opt, cfg.n_epochs, criterion=nn.CrossEntropyLoss(), val_loader=val,
                 metrics={"acc": accuracy}, callbacks=callbacks, description="logged run")
     history = state.history
-    result.artifact(out / "train_log.jsonl")
+    result.note("logs in this run's folder: train_log.jsonl, tensorboard/ (tensorboard --logdir <run>/tensorboard), "
+                "checkpoints/best.safetensors")
 
     events = EventAccumulator(str(out / "tensorboard"))
     events.Reload()

@@ -330,7 +330,7 @@ def _budgets(result: LabResult, cfg: Config, tokens_per_s_here: float, out: Path
                 f"{cfg.gpu_mfu:.0%}. This CPU ({cfg.n_threads} torch thread(s)): {tokens_per_s_here:,.0f} tokens/s on "
                 f"SmolLM2-135M, i.e. {cpu_days:,.0f} days for its 20-tokens-per-parameter budget.")
     (out / "budget_table.md").write_text("\n".join(rows) + "\n", encoding="utf-8")
-    result.artifact(out / "budget_table.md")
+    result.note("the 1B/7B/70B table is budget_table.md in this run's folder")
 
 
 # -- 5. data quality: filters, exact and near-duplicate removal -------------------------------------------
