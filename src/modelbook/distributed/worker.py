@@ -243,6 +243,7 @@ def part_zero(cfg, x, y, rank, world) -> dict:
         "zero1_max_diff_vs_ddp": max_diff(zero.module, plain.module),
         "fsdp_max_diff_vs_ddp": max_diff(full_fsdp, list(plain.module.parameters())),
         "n_params": sum(p.numel() for p in base.parameters()),
+        "largest_param_share": max(p.numel() for p in base.parameters()) / sum(p.numel() for p in base.parameters()),
         "ddp": {"params": tensor_bytes(plain.parameters()), "grads": tensor_bytes(p.grad for p in plain.parameters()),
                 "optimizer": optimizer_state_bytes(opt_plain)},
         "zero1": {"params": tensor_bytes(zero.parameters()), "grads": tensor_bytes(p.grad for p in zero.parameters()),

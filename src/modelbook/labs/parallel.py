@@ -192,7 +192,11 @@ def _sharding(result: LabResult, zero: list[dict], cfg: Config, out: Path) -> No
                  max(abs(rank["zero1"]["optimizer"] - rank["zero1"]["optimizer_expected"]) for rank in zero), 0, 0, ZERO, kind="at_most")
     result.check("ZeRO-1: optimizer state summed over ranks = DDP's on one rank (no copy held twice)",
                  sum(rank["zero1"]["optimizer"] for rank in zero), full_opt, 0, ZERO)
-    result.check("ZeRO-1: largest rank's share of the optimizer state (1/N_d with an even split)", max(shares), 1 / n, 0.02, ZERO)
+    bound = 1 / n + zero[0]["largest_param_share"]
+    result.metric("zero/largest_param_share", zero[0]["largest_param_share"])
+    result.check("ZeRO-1: largest rank's share of the optimizer state ≤ 1/N_d + largest tensor's share (greedy partition)",
+                 max(shares), bound, 0.0, ZERO + "; Graham 1969, list scheduling bound (max load ≤ mean + largest item)",
+                 kind="at_most")
     for kind in ("params", "grads", "optimizer"):
         share = result.metric(f"zero/fsdp_{kind}_share", max(rank["fsdp"][kind] / rank["ddp"][kind] for rank in zero))
         result.check(f"FSDP2: {kind} bytes per rank / DDP's (1/N_d)", share, 1 / n, 0.01, ZERO)
