@@ -59,3 +59,10 @@ def test_quoted_measurements_exist_in_the_labs_results(n, quick_result):
 def test_unmeasured_values_say_how_to_measure_them():
     assert fill_values("AUC {{metrics:x|.2f}}", lambda lab, m: None) == "AUC [not measured yet: modelbook run metrics]"
     assert fill_values("AUC {{metrics:x|.2f}}", lambda lab, m: 0.9123) == "AUC 0.91"
+
+
+def test_labs_not_built_yet_are_labelled_planned():
+    text = fill_values("- `modelbook run metrics`: built. - `modelbook run no-such-lab`: not yet.", lambda lab, m: None)
+    assert "`modelbook run metrics`: built" in text
+    assert "`modelbook run no-such-lab` (planned, not built yet)" in text
+    assert fill_values("`modelbook run no-such-lab`：尚无", lambda lab, m: None).startswith("`modelbook run no-such-lab`（计划中")

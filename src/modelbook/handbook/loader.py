@@ -182,7 +182,23 @@ def fill_values(text: str, lookup) -> str:
             return f"[not measured yet: modelbook run {lab}]"
         return format(value, fmt) if fmt else f"{value:.4g}"
 
-    return _VALUE.sub(sub, text)
+    return mark_planned_labs(_VALUE.sub(sub, text))
+
+
+_RUN = re.compile(r"`modelbook run ([a-z0-9-]+)`")
+
+
+def mark_planned_labs(text: str) -> str:
+    """Label `modelbook run X` as planned where no lab X is registered yet, so a reader does not try it.
+
+    Entries name the lab each topic will get (TOPICS.md); until its issue lands, running it would only
+    print "unknown lab". The label follows the text's language (Chinese if it has CJK characters).
+    """
+    from modelbook.labs import LABS  # the table only: no lab module is imported
+
+    built = {spec.name for spec in LABS}
+    label = "（计划中，尚未实现）" if re.search(r"[\u4e00-\u9fff]", text) else " (planned, not built yet)"
+    return _RUN.sub(lambda m: m.group(0) if m.group(1) in built else m.group(0) + label, text)
 
 
 def value_names(text: str) -> list[tuple[str, str]]:
