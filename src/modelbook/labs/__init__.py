@@ -11,4 +11,5 @@ LABS = (
     LabSpec("attention", topics=(33,), title="Scaled dot-product, multi-head, cross, GQA (SmolLM2), KV cache, tiled online softmax"),
     LabSpec("gnn", topics=(34,), title="GCN and GAT from scratch (= PyG), what the graph adds, over-smoothing, neighbour sampling"),
     LabSpec("kge", topics=(39,), title="RESCAL/DistMult/ComplEx, TransE/RotatE, ConvE, R-GCN/GAT encoders; evaluator = PyKEEN's"),
+    LabSpec("multihop", topics=(40,), title="1p-3i/ip/pi queries with exact answers, GQE and Query2Box on hard answers, path finding"),
 )
