@@ -1,0 +1,154 @@
+"""The shared training loop: resume equals an uninterrupted run, callbacks do what they say, alerts fire."""
+import json
+import math
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+from torch.utils.data import DataLoader, TensorDataset
+
+from modelbook.core.seed import seed_everything
+from modelbook.core.train import (
+    CheckpointBest,
+    EarlyStopping,
+    JsonlLogger,
+    LRSchedule,
+    TensorBoard,
+    TrainingDiverged,
+    accuracy,
+    class_weights,
+    cosine_with_warmup,
+    fit,
+    load_best,
+)
+
+
+def _data(n=256, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    x = torch.randn(n, 10, generator=g)
+    y = (x[:, 0] + 0.5 * x[:, 1] > 0).long()
+    return x, y
+
+
+def _setup(seed=0, lr=0.05):
+    seed_everything(seed)
+    x, y = _data()
+    train = DataLoader(TensorDataset(x[:192], y[:192]), batch_size=32, shuffle=True, generator=torch.Generator().manual_seed(seed))
+    val = DataLoader(TensorDataset(x[192:], y[192:]), batch_size=64)
+    model = nn.Sequential(nn.Linear(10, 32), nn.ReLU(), nn.Dropout(0.2), nn.Linear(32, 2))
+    opt = torch.optim.SGD(model.parameters(), lr=lr, momentum=0.9)
+    return model, opt, train, val
+
+
+def _callbacks(opt, tmp):
+    return [LRSchedule(torch.optim.lr_scheduler.StepLR(opt, step_size=2, gamma=0.5)),
+            EarlyStopping("val_loss", patience=50, restore_best=False), CheckpointBest(tmp, "val_acc", "max")]
+
+
+def test_it_learns_and_reports_metrics(tmp_path):
+    model, opt, train, val = _setup()
+    state = fit(model, train, opt, n_epochs=8, criterion=nn.CrossEntropyLoss(), val_loader=val, metrics={"acc": accuracy},
+                callbacks=[JsonlLogger(tmp_path / "log.jsonl")])
+    assert state.epoch == 8 and len(state.history) == 8
+    assert state.history[-1]["val_acc"] > 0.85 and state.history[-1]["train_loss"] < state.history[0]["train_loss"]
+    lines = [json.loads(l) for l in (tmp_path / "log.jsonl").read_text().splitlines()]
+    assert [l["epoch"] for l in lines] == list(range(1, 9)) and lines[-1]["val_acc"] == state.history[-1]["val_acc"]
+
+
+def test_resume_from_checkpoint_equals_uninterrupted_run(tmp_path):
+    model, opt, train, val = _setup(seed=3)
+    fit(model, train, opt, n_epochs=6, criterion=nn.CrossEntropyLoss(), val_loader=val, metrics={"acc": accuracy},
+        callbacks=_callbacks(opt, tmp_path / "a"))
+    straight = {k: v.clone() for k, v in model.state_dict().items()}
+
+    model, opt, train, val = _setup(seed=3)
+    fit(model, train, opt, n_epochs=3, criterion=nn.CrossEntropyLoss(), val_loader=val, metrics={"acc": accuracy},
+        callbacks=_callbacks(opt, tmp_path / "b"), checkpoint_dir=tmp_path / "b")
+    # a new process would rebuild everything from scratch: different seed state, fresh objects
+    seed_everything(999)
+    model2, opt2, train2, val2 = _setup(seed=3)
+    torch.rand(7)  # disturb the global stream: resume must restore it
+    state = fit(model2, train2, opt2, n_epochs=6, criterion=nn.CrossEntropyLoss(), val_loader=val2, metrics={"acc": accuracy},
+                callbacks=_callbacks(opt2, tmp_path / "b"), checkpoint_dir=tmp_path / "b", resume=True)
+    assert state.epoch == 6 and len(state.history) == 6
+    for k, v in model2.state_dict().items():
+        assert torch.equal(v, straight[k]), k
+
+
+def test_checkpoint_best_keeps_the_best_epoch(tmp_path):
+    model, opt, train, val = _setup()
+    cb = CheckpointBest(tmp_path, "val_acc", "max")
+    state = fit(model, train, opt, n_epochs=5, criterion=nn.CrossEntropyLoss(), val_loader=val, metrics={"acc": accuracy}, callbacks=[cb])
+    best = max(range(5), key=lambda i: (state.history[i]["val_acc"], -i))
+    assert cb.best_epoch == best + 1
+    fresh = _setup()[0]
+    load_best(fresh, tmp_path)
+    assert not list(tmp_path.glob("*.tmp"))
+
+
+def test_early_stopping_stops_and_restores_best():
+    model, opt, train, val = _setup(lr=0.2)
+    stopper = EarlyStopping("val_loss", patience=2, min_delta=10.0)  # nothing improves by 10: stops after 1 + 2 epochs
+    state = fit(model, train, opt, n_epochs=20, criterion=nn.CrossEntropyLoss(), val_loader=val, callbacks=[stopper])
+    assert state.epoch == 3 and "early stopping" in state.stop_reason
+    assert stopper.best_epoch == 1
+
+
+def test_cosine_with_warmup_matches_transformers():
+    from transformers import get_cosine_schedule_with_warmup
+
+    def lrs(make):
+        opt = torch.optim.SGD([nn.Parameter(torch.zeros(1))], lr=0.1)
+        sched = make(opt)
+        out = []
+        for _ in range(100):
+            out.append(opt.param_groups[0]["lr"])
+            opt.step()
+            sched.step()
+        return out
+
+    ours = lrs(lambda o: cosine_with_warmup(o, 10, 100))
+    ref = lrs(lambda o: get_cosine_schedule_with_warmup(o, 10, 100))
+    np.testing.assert_allclose(ours, ref, rtol=1e-12, atol=1e-15)
+
+
+def test_class_weights_match_sklearn():
+    from sklearn.utils.class_weight import compute_class_weight
+
+    y = np.array([0] * 90 + [1] * 9 + [2] * 1)
+    np.testing.assert_allclose(class_weights(y).numpy(), compute_class_weight("balanced", classes=np.arange(3), y=y), rtol=1e-6)
+
+
+def test_nan_loss_stops_with_a_clear_message():
+    model, opt, train, val = _setup(lr=1e30)
+    with pytest.raises(TrainingDiverged, match=r"loss became nan|exploding gradient"):
+        fit(model, train, opt, n_epochs=3, criterion=nn.CrossEntropyLoss())
+
+
+def test_exploding_gradient_alert():
+    model, opt, train, val = _setup()
+    with torch.no_grad():
+        model[0].weight.mul_(1e4)
+    with pytest.raises(TrainingDiverged, match=r"exploding gradient: norm .* > 100"):
+        fit(model, train, opt, n_epochs=1, criterion=nn.CrossEntropyLoss(), max_grad_norm_alert=100)
+
+
+def test_tensorboard_events_read_back(tmp_path):
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    model, opt, train, val = _setup()
+    state = fit(model, train, opt, n_epochs=3, criterion=nn.CrossEntropyLoss(), val_loader=val, callbacks=[TensorBoard(tmp_path)])
+    acc = EventAccumulator(str(tmp_path))
+    acc.Reload()
+    values = [e.value for e in acc.Scalars("epoch/val_loss")]
+    np.testing.assert_allclose(values, [h["val_loss"] for h in state.history], rtol=1e-6)
+
+
+def test_one_cycle_schedule_steps_per_batch():
+    model, opt, train, val = _setup()
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=0.1, total_steps=6 * len(train))
+    cb = LRSchedule(sched, interval="step")
+    fit(model, train, opt, n_epochs=6, criterion=nn.CrossEntropyLoss(), callbacks=[cb])
+    peak = int(np.argmax(cb.lrs))
+    assert 0 < peak < len(cb.lrs) - 1 and cb.lrs[-1] < cb.lrs[0] and math.isclose(max(cb.lrs), 0.1, rel_tol=0.02)
