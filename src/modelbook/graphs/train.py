@@ -1,10 +1,9 @@
 """Training node classifiers: full-batch (the whole graph per step) and neighbour-sampled mini-batches.
 
-Why not core.train.fit: in full-batch node classification one "batch" is the whole graph and the loss is
-taken on a mask of labelled nodes, so there is no data loader to iterate; the mini-batch variant iterates over
-sampled blocks rather than (x, y) pairs. Both loops are ~20 lines and keep the selection rule visible:
-the weights kept are those of the epoch with the best validation accuracy (Kipf & Welling select on
-validation too).
+Full batch is written out rather than run through core.train.fit: one "batch" is the whole graph with the loss
+on a mask of labelled nodes, so there is no loader to iterate, and the ~20-line loop keeps the selection rule
+visible (the weights of the best validation epoch are kept, as Kipf & Welling select on validation).
+Neighbour-sampled mini-batches ARE a loader: SampledBatches + sampled_loss plug into core.train.fit.
 """
 from __future__ import annotations
 
@@ -66,34 +65,24 @@ def fit_full_batch(model: nn.Module, forward: Callable[[], torch.Tensor], y: tor
     return best
 
 
-def fit_sampled(model: nn.Module, x: torch.Tensor, y: torch.Tensor, sampler: NeighborSampler, train_idx: np.ndarray,
-                n_epochs: int, batch_size: int, rng: np.random.Generator, lr: float = 0.01,
-                weight_decay: float = 5e-4, validate: Callable[[], float] | None = None) -> FitResult:
-    """One pass over the shuffled training nodes per epoch, one sampled mini-batch per `batch_size` seeds; only
-    x[input_nodes] is read per step. `validate()` (validation accuracy, the model in eval mode) is called after
-    each epoch and the best epoch's weights are restored, as in fit_full_batch."""
-    opt = torch.optim.Adam(model.parameters(), lr=lr, weight_decay=weight_decay)
-    best = FitResult(n_epochs - 1, float("nan"))
-    best_state = None
-    for epoch in range(n_epochs):
-        model.train()
-        perm = rng.permutation(train_idx)
-        total = 0.0
-        for s in range(0, len(perm), batch_size):
-            seeds = perm[s:s + batch_size]
-            input_nodes, blocks = sampler.sample(seeds, rng)
-            opt.zero_grad()
-            loss = nn.functional.cross_entropy(model(x[torch.from_numpy(input_nodes)], blocks), y[torch.from_numpy(seeds)])
-            loss.backward()
-            opt.step()
-            total += loss.item() * len(seeds)
-        model.eval()
-        val_acc = validate() if validate is not None else float("nan")
-        best.history.append((total / len(perm), val_acc))
-        if validate is not None and not val_acc <= best.best_val_acc:  # also true for the first epoch (nan)
-            best.best_epoch, best.best_val_acc = epoch, val_acc
-            best_state = copy.deepcopy(model.state_dict())
-    if best_state is not None:
-        model.load_state_dict(best_state)
-    model.eval()
-    return best
+class SampledBatches:
+    """An epoch of neighbour-sampled mini-batches, for core.train.fit: each batch is (seeds, x of the input
+    nodes, blocks, labels of the seeds). Fresh neighbours are drawn every epoch from `rng`; only x[input_nodes]
+    is read per step."""
+
+    def __init__(self, x: torch.Tensor, y: torch.Tensor, sampler: NeighborSampler, train_idx: np.ndarray,
+                 batch_size: int, rng: np.random.Generator):
+        self.x, self.y, self.sampler, self.train_idx, self.batch_size, self.rng = x, y, sampler, train_idx, batch_size, rng
+
+    def __iter__(self):
+        perm = self.rng.permutation(self.train_idx)
+        for s in range(0, len(perm), self.batch_size):
+            seeds = perm[s:s + self.batch_size]
+            input_nodes, blocks = self.sampler.sample(seeds, self.rng)
+            yield seeds, self.x[torch.from_numpy(input_nodes)], blocks, self.y[torch.from_numpy(seeds)]
+
+
+def sampled_loss(model: nn.Module, batch) -> torch.Tensor:
+    """core.train.fit's loss_fn for SampledBatches."""
+    _, x_in, blocks, y = batch
+    return nn.functional.cross_entropy(model(x_in, blocks), y)
