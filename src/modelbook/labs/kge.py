@@ -44,6 +44,7 @@ import numpy as np
 import torch
 
 from modelbook.core import paths, plots, progress
+from modelbook.core.measure import torch_threads
 from modelbook.core.result import LabResult
 from modelbook.data.kg import load_kg
 from modelbook.kge import (GraphEncoderDistMult, InverseRuleModel, TrainConfig, build, evaluate, evaluate_model,
@@ -84,6 +85,8 @@ class Config:
     pykeen: bool = True
     """PyKEEN side by side and evaluator equality (imports pykeen: 6-9 s)"""
     side_by_side_models: tuple[str, ...] = ("transe", "distmult")
+    n_threads: int = 1
+    """torch intra-op threads: these models are small and sparse, so extra threads mostly spin (core.measure.torch_threads)"""
     seed: int = 0
 
 
@@ -96,29 +99,30 @@ PRESETS = {
 
 def run(cfg: Config, out: Path) -> LabResult:
     result = LabResult("kge", cfg)
-    table: dict[tuple[str, str], dict[str, float]] = {}
-    trained = {}
-    for ds in cfg.datasets:
-        kg = load_kg(ds)
-        known = known_triples_mask(kg.all_triples(), kg.n_entities, kg.n_relations)
-        _baselines(result, kg, known, table)
-        for name in progress.track(cfg.models, f"{ds}: training"):
-            model, seconds = _train(name, kg, cfg)
-            m = evaluate_model(model, kg.test, known).metrics()
-            table[(ds, name)] = m
-            trained[(ds, name)] = model
-            for k in ("mrr", "hits@1", "hits@3", "hits@10"):
-                result.metric(f"{ds}/{name}/{k}", m[k])
-            result.metric(f"{ds}/{name}/train_seconds", seconds, "s", volatile=True)
-        _published(result, cfg, ds, table)
-    first = cfg.datasets[0]
-    _evaluator_matches_definition(result, load_kg(first), trained[(first, cfg.models[0])])
-    if cfg.pykeen:
-        _pykeen(result, cfg, trained)
-    else:
-        result.note("PyKEEN (evaluator equality and the side-by-side training) runs in the full preset and in tests/kge/: "
-                    "importing pykeen takes 6-9 s, more than this preset's budget.")
-    _plot(result, cfg, table, out)
+    with torch_threads(cfg.n_threads):
+        table: dict[tuple[str, str], dict[str, float]] = {}
+        trained = {}
+        for ds in cfg.datasets:
+            kg = load_kg(ds)
+            known = known_triples_mask(kg.all_triples(), kg.n_entities, kg.n_relations)
+            _baselines(result, kg, known, table)
+            for name in progress.track(cfg.models, f"{ds}: training"):
+                model, seconds = _train(name, kg, cfg)
+                m = evaluate_model(model, kg.test, known).metrics()
+                table[(ds, name)] = m
+                trained[(ds, name)] = model
+                for k in ("mrr", "hits@1", "hits@3", "hits@10"):
+                    result.metric(f"{ds}/{name}/{k}", m[k])
+                result.metric(f"{ds}/{name}/train_seconds", seconds, "s", volatile=True)
+            _published(result, cfg, ds, table)
+        first = cfg.datasets[0]
+        _evaluator_matches_definition(result, load_kg(first), trained[(first, cfg.models[0])])
+        if cfg.pykeen:
+            _pykeen(result, cfg, trained)
+        else:
+            result.note("PyKEEN (evaluator equality and the side-by-side training) runs in the full preset and in tests/kge/: "
+                        "importing pykeen takes 6-9 s, more than this preset's budget.")
+        _plot(result, cfg, table, out)
     return result
 
 
