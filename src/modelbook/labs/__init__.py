@@ -8,6 +8,9 @@ from modelbook.core.registry import LabSpec
 
 LABS = (
     LabSpec("metrics", topics=(4,), title="Classification metrics from scratch, equal to scikit-learn; AUC, calibration, bootstrap"),
+    LabSpec("parallel", topics=(9,), title="DDP, tensor and pipeline parallelism, accumulation, ZeRO/FSDP memory: real torchrun ranks"),
+    LabSpec("deploy", topics=(10,), title="fp32 vs int8 vs ONNX Runtime vs torch.compile; dynamic batching; signed versions, hot swap under load"),
+    LabSpec("security", topics=(20,), title="Scoped tokens, audit hash chain, signed artifacts, bandit; FGSM/PGD and adversarial training; prompt injection"),
     LabSpec("rl", topics=(30,), title="Q-learning vs SARSA (CliffWalking), REINFORCE, DQN, A2C, PPO (CartPole, LunarLander)"),
     LabSpec("exploration", topics=(35,), title="10-armed testbed, UCB vs ε-greedy, UCB1 log regret, ε schedules, double Q / Double DQN"),
     LabSpec("marl", topics=(36,), title="MADDPG vs independent learners, communication, competition, parallel rollouts (mpe2)"),
