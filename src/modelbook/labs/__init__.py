@@ -20,4 +20,7 @@ LABS = (
     LabSpec("imbalance", topics=(6,), title="Over/undersampling, SMOTE, class weights, focal loss (credit data); minority augmentation; negative sampling (BPR)"),
     LabSpec("overfitting", topics=(7,), title="L1, L2, dropout, augmentation, early stopping: train/validation gap; k-fold vs nested CV"),
     LabSpec("monitoring", topics=(8,), title="JSONL + TensorBoard logs read back, checkpoint-best, LR schedules, divergence alerts, crash + resume"),
+    LabSpec("gnn", topics=(34,), title="GCN and GAT from scratch (= PyG), what the graph adds, over-smoothing, neighbour sampling"),
+    LabSpec("kge", topics=(39,), title="RESCAL/DistMult/ComplEx, TransE/RotatE, ConvE, R-GCN/GAT encoders; evaluator = PyKEEN's"),
+    LabSpec("multihop", topics=(40,), title="1p-3i/ip/pi queries with exact answers, GQE and Query2Box on hard answers, path finding"),
 )

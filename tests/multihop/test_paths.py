@@ -1,0 +1,49 @@
+"""Path finding: A* with landmarks is exact; the landmark bound is admissible; wide beams become BFS."""
+import numpy as np
+import pytest
+
+from modelbook.multihop import astar, beam_search, bfs, bfs_distances, landmark_embedding, search_graph
+
+
+def random_graph(seed, n=200, m=320):
+    rng = np.random.default_rng(seed)
+    triples = np.stack([rng.integers(n, size=m), rng.integers(3, size=m), rng.integers(n, size=m)], axis=1)
+    return search_graph(triples, n, 3), rng
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_astar_with_landmarks_is_optimal_and_the_bound_admissible(seed):
+    g, rng = random_graph(seed)
+    lm = landmark_embedding(g, rng.choice(g.n_nodes, 4, replace=False))
+    for _ in range(15):
+        s, t = (int(v) for v in rng.integers(g.n_nodes, size=2))
+        d = bfs_distances(g, s)
+        if np.isinf(d[t]):
+            assert astar(g, s, t, lm).path is None
+            continue
+        r = astar(g, s, t, lm)
+        assert r.length == d[t] == bfs(g, s, t).length
+        reach = np.flatnonzero(np.isfinite(d))
+        bound = np.abs(lm[:, reach] - lm[:, [s]]).max(0)
+        assert (bound <= d[reach] + 1e-9).all()             # never overestimates
+
+
+def test_paths_are_real_edges_with_their_relations():
+    g, rng = random_graph(3)
+    edges = {}
+    for i in range(g.n_nodes):
+        for j, lab in zip(g.indices[g.indptr[i]:g.indptr[i + 1]], g.labels[g.indptr[i]:g.indptr[i + 1]]):
+            edges.setdefault((i, int(j)), set()).add(int(lab))
+    s, t = 0, int(np.flatnonzero(np.isfinite(bfs_distances(g, 0)))[-1])
+    r = bfs(g, s, t)
+    for (u, v), lab in zip(zip(r.path, r.path[1:]), r.relations):
+        assert lab in edges[(u, v)]
+
+
+def test_beam_search_as_wide_as_the_graph_is_bfs():
+    g, rng = random_graph(4)
+    for _ in range(10):
+        s, t = (int(v) for v in rng.integers(g.n_nodes, size=2))
+        exact = bfs(g, s, t)
+        wide = beam_search(g, s, t, lambda n: np.zeros(len(n)), width=g.n_nodes, max_depth=g.n_nodes)
+        assert wide.length == exact.length and wide.expanded == exact.expanded
