@@ -1,4 +1,4 @@
-"""The networks of the deep methods: an MLP, a Q-network, an actor-critic; and a one-thread context.
+"""The networks of the deep methods: an MLP, a Q-network, an actor-critic (run them under core.measure.torch_threads(1)).
 
     QNetwork(obs) -> Q(s, ·)                      (B, d) -> (B, A)        DQN / Double DQN
     ActorCritic.dist(obs) -> Categorical(π(·|s))  (B, d) -> (B, A) logits  REINFORCE, A2C, PPO
@@ -11,7 +11,6 @@ overhead, not arithmetic, and intra-op threads only add synchronisation, hence `
 """
 from __future__ import annotations
 
-import contextlib
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,16 +18,7 @@ import numpy as np
 import torch
 from torch import nn
 
-
-@contextlib.contextmanager
-def torch_threads(n: int):
-    """Run the block with `n` torch intra-op threads, restoring the previous count afterwards."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(n)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
+from modelbook.core.measure import torch_threads  # noqa: F401  (re-exported for the RL loops)
 
 
 def mlp(sizes: tuple[int, ...], activation: type[nn.Module] = nn.Tanh, out_gain: float = 1.0,
