@@ -9,4 +9,6 @@ from modelbook.core.registry import LabSpec
 LABS = (
     LabSpec("metrics", topics=(4,), title="Classification metrics from scratch, equal to scikit-learn; AUC, calibration, bootstrap"),
     LabSpec("attention", topics=(33,), title="Scaled dot-product, multi-head, cross, GQA (SmolLM2), KV cache, tiled online softmax"),
+    LabSpec("interpret", topics=(22,), title="Filters, permutation vs SHAP, Integrated Gradients = Captum, LIME, MiniLM attention, deletion curves, sanity checks"),
+    LabSpec("privacy", topics=(21,), title="PII masking, k-anonymity, AES-GCM, DP-SGD equal to Opacus, membership inference, FedAvg + secure aggregation, CKKS"),
 )
