@@ -70,7 +70,8 @@ def scores_batched(ctx, X: np.ndarray, w: np.ndarray, b: float, poly: np.ndarray
     return values, (time.perf_counter() - t0) / len(X)
 
 
-def sigmoid_poly(radius: float, degree: int = 3, n_grid: int = 2001) -> np.ndarray:
-    """Least-squares polynomial fit of the logistic sigmoid on [−radius, radius], lowest degree first."""
+def sigmoid_poly(radius: float, degree: int = 3, n_grid: int = 100_001) -> np.ndarray:
+    """Least-squares polynomial fit of the logistic sigmoid on [−radius, radius], lowest degree first (a dense
+    grid, so it is the continuous least-squares fit to ~1e-6)."""
     z = np.linspace(-radius, radius, n_grid)
     return np.polynomial.polynomial.polyfit(z, 1 / (1 + np.exp(-z)), degree)

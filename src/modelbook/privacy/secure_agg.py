@@ -40,11 +40,12 @@ def decode(v: np.ndarray) -> np.ndarray:
 class Client:
     """One participant: an X25519 key pair, and the pairwise seeds it derives from the others' public keys."""
 
-    def __init__(self, index: int):
+    def __init__(self, index: int, secret: bytes | None = None):
+        """secret: 32 bytes of private key (None: fresh from the OS CSPRNG, as a real client does)."""
         from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
         self.index = index
-        self._secret = X25519PrivateKey.generate()
+        self._secret = X25519PrivateKey.generate() if secret is None else X25519PrivateKey.from_private_bytes(secret)
         self.public_bytes = self._secret.public_key().public_bytes_raw()
         self._seeds: dict[int, bytes] = {}
 
@@ -81,9 +82,12 @@ def _expand(seed: bytes, round_id: int, size: int) -> np.ndarray:
     return gen.integers(0, 2**64, size=size, dtype=np.uint64, endpoint=False)
 
 
-def setup(n_clients: int) -> list[Client]:
-    """Key generation and agreement: each client posts its public key, the server relays them all."""
-    clients = [Client(i) for i in range(n_clients)]
+def setup(n_clients: int, rng: np.random.Generator | None = None) -> list[Client]:
+    """Key generation and agreement: each client posts its public key, the server relays them all.
+
+    rng: derive the private keys from a seeded generator, so a lab run is reproducible (never in production)."""
+    secrets = [None if rng is None else rng.bytes(32) for _ in range(n_clients)]
+    clients = [Client(i, s) for i, s in enumerate(secrets)]
     directory = {c.index: c.public_bytes for c in clients}  # what the server sees: public keys only
     for c in clients:
         c.agree(directory)
