@@ -53,6 +53,7 @@ from modelbook.core import plots, progress
 from modelbook.core.paths import home
 from modelbook.core.result import LabResult
 from modelbook.core.seed import generators
+from modelbook.core.threads import limit_threads
 from modelbook.core.train import fit
 from modelbook.privacy import accountant, dp_sgd, encryption, fedavg, he, kanonymity, membership, pii, secure_agg
 
@@ -121,6 +122,12 @@ PRESETS = {
 
 def run(cfg: Config, out: Path) -> LabResult:
     result = LabResult("privacy", cfg)
+    with limit_threads(1):  # small tensors throughout: one thread is faster (core/threads.py)
+        _run(result, cfg, out)
+    return result
+
+
+def _run(result: LabResult, cfg: Config, out: Path) -> None:
     _pii(result, out)
     _k_anonymity(result, cfg, out)
     _encryption(result, out)
@@ -132,7 +139,6 @@ def run(cfg: Config, out: Path) -> LabResult:
     _membership_inference(result, cfg, data, out)
     _federated(result, cfg, data, out)
     _ckks(result, cfg)
-    return result
 
 
 # -- 1. PII ------------------------------------------------------------------------------------------------
