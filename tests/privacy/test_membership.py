@@ -40,4 +40,7 @@ def test_loss_scores_rank_members_of_an_overfitted_model():
         torch.nn.functional.cross_entropy(model(x[:20]), y[:20]).backward()
         opt.step()
     assert membership.auc(membership.loss_scores(model, x[:20], y[:20]), membership.loss_scores(model, x[20:], y[20:])) > 0.9
-    assert membership.output_features(model, x, y).shape == (40, 5)
+    f = membership.output_features(model, x, y)
+    assert f.shape == (40, 4)
+    p = torch.softmax(model(x), -1).gather(1, y[:, None]).squeeze(1).double().detach()
+    np.testing.assert_allclose(f[:, 1], torch.log(p / (1 - p)).numpy(), rtol=1e-6, atol=1e-6)

@@ -27,14 +27,20 @@ from torch import nn
 
 @torch.no_grad()
 def output_features(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> np.ndarray:
-    """(N, 5) per record: loss, top-3 sorted softmax probabilities, probability of the true class."""
+    """(N, 4) per record: loss, logit-scaled confidence of the true class log(p_y / (1 − p_y)), the same for the
+    most likely class, and the entropy of the prediction. The logit scaling (Carlini et al. 2022) spreads the
+    confidences that crowd near 1 for training records, where a linear attack can separate them."""
     model.eval()
-    logits = model(x)
-    p = logits.softmax(-1)
-    loss = nn.functional.cross_entropy(logits, y, reduction="none")
-    top3 = p.sort(-1, descending=True).values[:, :3]
-    true_p = p.gather(1, y[:, None])
-    return torch.cat([loss[:, None], top3, true_p], 1).double().numpy()
+    logits = model(x).double()
+    logp = logits.log_softmax(-1)
+    loss = -logp.gather(1, y[:, None]).squeeze(1)
+
+    def logit_conf(idx):  # log p_c − log Σ_{j≠c} p_j, computed from the logits without cancellation
+        others = logits.scatter(1, idx[:, None], float("-inf")).logsumexp(-1)
+        return logits.gather(1, idx[:, None]).squeeze(1) - others
+
+    entropy = -(logp.exp() * logp).sum(-1)
+    return torch.stack([loss, logit_conf(y), logit_conf(logits.argmax(1)), entropy], 1).numpy()
 
 
 def loss_scores(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> np.ndarray:
@@ -58,10 +64,10 @@ def tpr_at_fpr(scores_in: np.ndarray, scores_out: np.ndarray, fpr: float) -> flo
     return float(np.mean(scores_in > threshold))
 
 
-def shadow_attack(train_shadow: Callable[[np.ndarray], nn.Module], pool_x: torch.Tensor, pool_y: torch.Tensor,
+def shadow_attack(train_shadow: Callable[[torch.Tensor, torch.Tensor], nn.Module], pool_x: torch.Tensor, pool_y: torch.Tensor,
                   n_shadows: int, n_in: int, rng: np.random.Generator):
-    """Train n_shadows shadow models (each on n_in records of the pool; another n_in held out) and fit the attack
-    classifier on their outputs. Returns attack(model, x, y) -> membership scores."""
+    """Train n_shadows shadow models with train_shadow(x, y) (each on n_in records of the pool; another n_in held
+    out) and fit the attack classifier on their outputs. Returns attack(model, x, y) -> membership scores."""
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
@@ -70,7 +76,7 @@ def shadow_attack(train_shadow: Callable[[np.ndarray], nn.Module], pool_x: torch
     for _ in range(n_shadows):
         idx = rng.choice(len(pool_x), size=2 * n_in, replace=False)
         inside, outside = idx[:n_in], idx[n_in:]
-        shadow = train_shadow(inside)
+        shadow = train_shadow(pool_x[inside], pool_y[inside])
         feats += [output_features(shadow, pool_x[inside], pool_y[inside]), output_features(shadow, pool_x[outside], pool_y[outside])]
         labels += [np.ones(n_in), np.zeros(n_in)]
     clf = make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000)).fit(np.concatenate(feats), np.concatenate(labels))
