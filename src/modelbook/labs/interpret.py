@@ -44,7 +44,7 @@ from torch import nn
 from modelbook.core import plots
 from modelbook.core.result import LabResult
 from modelbook.core.seed import generators
-from modelbook.core.threads import limit_threads
+from modelbook.core.measure import limit_threads
 from modelbook.core.train import fit
 from modelbook.interpret import attention_maps, gradients, perturbation, sanity
 
@@ -96,7 +96,7 @@ PRESETS = {
 
 def run(cfg: Config, out: Path) -> LabResult:
     result = LabResult("interpret", cfg)
-    with limit_threads(1):  # small tensors throughout: one thread is faster (core/threads.py)
+    with limit_threads(1):  # small tensors throughout: one thread is faster (core.measure.limit_threads)
         model, x, target = _cnn(result, cfg, out)
         _integrated_gradients(result, cfg, model, x, target, out)
         _deletion(result, cfg, model, x, target, out)

@@ -53,7 +53,7 @@ from modelbook.core import plots, progress
 from modelbook.core.paths import home
 from modelbook.core.result import LabResult
 from modelbook.core.seed import generators
-from modelbook.core.threads import limit_threads
+from modelbook.core.measure import limit_threads
 from modelbook.core.train import fit
 from modelbook.privacy import accountant, dp_sgd, encryption, fedavg, he, kanonymity, membership, pii, secure_agg
 
@@ -125,7 +125,7 @@ PRESETS = {
 
 def run(cfg: Config, out: Path) -> LabResult:
     result = LabResult("privacy", cfg)
-    with limit_threads(1):  # small tensors throughout: one thread is faster (core/threads.py)
+    with limit_threads(1):  # small tensors throughout: one thread is faster (core.measure.limit_threads)
         _run(result, cfg, out)
     return result
 

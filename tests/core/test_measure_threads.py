@@ -1,6 +1,6 @@
 import torch
 
-from modelbook.core.threads import limit_threads
+from modelbook.core.measure import limit_threads
 
 
 def test_limit_threads_restores_the_setting():
