@@ -67,3 +67,28 @@ def test_deletion_curve_endpoints():
     np.testing.assert_allclose(curve[:, 0], p0)
     np.testing.assert_allclose(curve[:, -1], p_end)
     assert perturbation.curve_auc(np.ones((2, 5))) == pytest.approx([1.0, 1.0])
+
+
+def test_tabular_deletion_curve_endpoints_and_order():
+    rng = np.random.default_rng(0)
+    w = np.array([3.0, -2.0, 1.0, 0.5, 0.0])
+    X, base = rng.normal(size=(6, 5)), np.zeros(5)
+
+    def predict(A):
+        return 1 / (1 + np.exp(-(A @ w)))
+
+    contrib = X * w                                                # exact attributions of a linear logit
+    curve = perturbation.deletion_curve_tabular(predict, X, contrib, base)
+    assert curve.shape == (6, 6)
+    np.testing.assert_allclose(curve[:, 0], predict(X))
+    np.testing.assert_allclose(curve[:, -1], 0.5)                  # every feature at the baseline: logit 0
+    # one feature at a time, biggest positive contribution first: the curve only falls while contributions are
+    # positive, and deleting in the exact order beats the reverse order
+    reverse = perturbation.deletion_curve_tabular(predict, X, -contrib, base)
+    assert np.all(perturbation.curve_auc(curve) <= perturbation.curve_auc(reverse) + 1e-12)
+    k = 2
+    manual = X.copy()
+    top = np.argsort(-contrib, axis=1)[:, :k]
+    for i in range(6):
+        manual[i, top[i]] = 0.0
+    np.testing.assert_allclose(curve[:, k], predict(manual))

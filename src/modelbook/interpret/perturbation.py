@@ -8,6 +8,7 @@ shuffling creates feature combinations that never occur.
 Deletion curve (Petsiuk et al. 2018, RISE): remove input features in the order an attribution ranks them (most
 important first, replaced by a baseline value) and track the model's probability for its predicted class. A
 faithful attribution makes it fall fast, so the area under the curve is small; a random order is the yardstick.
+On tabular data the same curve replaces features by their training means (`deletion_curve_tabular`).
 Caveat (Hooker et al. 2019): deleted inputs are off the data distribution, and a method that uses the same
 baseline as the deletion (IG with a black baseline, deletion to black) is favoured by construction.
 
@@ -53,6 +54,23 @@ def deletion_curve(model: torch.nn.Module, x: torch.Tensor, attribution: torch.T
         xd.scatter_(1, order[:, :k], baseline)
         probs.append(model(xd.view_as(x)).softmax(-1).gather(1, target[:, None]).squeeze(1))
     return torch.stack(probs, 1).numpy()
+
+
+def deletion_curve_tabular(predict: Callable[[np.ndarray], np.ndarray], X: np.ndarray, attribution: np.ndarray,
+                           baseline: np.ndarray, n_steps: int | None = None) -> np.ndarray:
+    """(n, n_steps + 1): predict(x) as the top 0, 1/n_steps, ..., all features of each row of X (n, d) are replaced
+    by `baseline` (d,), e.g. the training means, in decreasing order of that row's `attribution` (n, d).
+
+    predict: (m, d) → (m,), the probability the attribution explains (for a classifier, of the predicted class,
+    with attributions signed toward it). n_steps defaults to d (one feature at a time)."""
+    n, d = X.shape
+    order = np.argsort(-attribution, axis=1, kind="stable")                # (n, d) most supportive first
+    ks = np.linspace(0, d, (n_steps or d) + 1).round().astype(int)
+    batch = np.repeat(X[None], len(ks), axis=0)                            # (steps + 1, n, d)
+    for s, k in enumerate(ks):
+        rows = np.repeat(np.arange(n), k)
+        batch[s, rows, order[:, :k].ravel()] = baseline[order[:, :k].ravel()]
+    return predict(batch.reshape(-1, d)).reshape(len(ks), n).T           # one call: (n, steps + 1)
 
 
 def curve_auc(curve: np.ndarray) -> np.ndarray:
