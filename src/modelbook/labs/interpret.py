@@ -377,7 +377,7 @@ def _tabular(result: LabResult, cfg: Config, out: Path) -> None:
     axes[1].set_title(f"LIME for one patient (R² {r2:.2f})")
     for name, curve in deletion.items():
         axes[2].plot(np.arange(curve.shape[1]), curve.mean(0), label=f"{name} (AUC {perturbation.curve_auc(curve).mean():.3f})")
-    axes[2].set_xlabel("features replaced by their training mean, most supportive first")
+    axes[2].set_xlabel("features → training mean, most supportive first")
     axes[2].set_ylabel("probability of the predicted class")
     axes[2].set_title(f"Deletion curves, {len(next(iter(deletion.values())))} held-out patients")
     axes[2].legend(fontsize=8)
