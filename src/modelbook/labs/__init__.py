@@ -23,4 +23,6 @@ LABS = (
     LabSpec("gnn", topics=(34,), title="GCN and GAT from scratch (= PyG), what the graph adds, over-smoothing, neighbour sampling"),
     LabSpec("kge", topics=(39,), title="RESCAL/DistMult/ComplEx, TransE/RotatE, ConvE, R-GCN/GAT encoders; evaluator = PyKEEN's"),
     LabSpec("multihop", topics=(40,), title="1p-3i/ip/pi queries with exact answers, GQE and Query2Box on hard answers, path finding"),
+    LabSpec("interpret", topics=(22,), title="Filters, permutation vs SHAP, Integrated Gradients = Captum, LIME, MiniLM attention, deletion curves, sanity checks"),
+    LabSpec("privacy", topics=(21,), title="PII masking, k-anonymity, AES-GCM, DP-SGD equal to Opacus, membership inference, FedAvg + secure aggregation, CKKS"),
 )

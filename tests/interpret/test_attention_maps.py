@@ -1,0 +1,35 @@
+"""Attention maps on MiniLM: rows are distributions, rollout rows sum to one, leave-one-out finds the content word."""
+import numpy as np
+import pytest
+import torch
+
+from modelbook.interpret import attention_maps as am
+
+
+@pytest.fixture(scope="module")
+def minilm():
+    from modelbook.models.loaders import minilm_path
+    from modelbook.nn.bert_encoder import BertEncoder, load_tokenizer
+
+    folder = minilm_path()
+    return BertEncoder.from_pretrained(folder), load_tokenizer(folder)
+
+
+def test_maps_rollout_and_special_tokens(minilm):
+    enc, tok = minilm
+    attn, tokens = am.attention_maps(enc, tok, "The cat sat on the mat.")
+    assert attn.shape == (6, 12, len(tokens), len(tokens)) and tokens[0] == "[CLS]" and tokens[-1] == "[SEP]"
+    torch.testing.assert_close(attn.sum(-1), torch.ones(attn.shape[:-1]))
+    roll = am.attention_rollout(attn)
+    torch.testing.assert_close(roll.sum(-1), torch.ones(len(tokens)))
+    share = am.special_token_share(attn, tokens)
+    assert share.shape == (6,) and np.all((share > 0) & (share < 1))
+
+
+def test_leave_one_out_finds_the_word_the_query_is_about(minilm):
+    enc, tok = minilm
+    text = "I paid the bill and then the printer jammed again."
+    loo = am.leave_one_out(enc, tok, text, "broken printer")
+    tokens = tok.encode(text).tokens
+    assert tokens[int(np.argmax(loo))] == "printer" and loo[0] == loo[-1] == 0.0
+    assert am.kendall(np.arange(5.0), np.arange(5.0)) == pytest.approx(1.0)
