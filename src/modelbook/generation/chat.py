@@ -113,11 +113,15 @@ class ChatSession:
         self.history = []
         self._cache, self._cached_ids = None, []
 
-    def reply(self, message: str, on_text=None) -> Reply:
-        """Answer `message` (streaming deltas to on_text) and add the exchange to the history."""
+    def reply(self, message: str, on_text=None, on_notice=None) -> Reply:
+        """Answer `message` and add the exchange to the history. on_notice(text) hears about truncation before
+        the answer starts; on_text(delta) receives the answer as it is generated."""
         if not message.strip():
             raise ValueError("empty message")
         fitted = fit_to_window(self.tokenizer, self.system, self.history, message, self.window - self.gen.max_new_tokens)
+        for notice in fitted.notices:
+            if on_notice:
+                on_notice(notice)
         prompt = torch.tensor([fitted.ids])
         cache = None
         if self.reuse_cache and self.gen.use_cache and self._cache is not None:
@@ -131,6 +135,7 @@ class ChatSession:
         if cache is None and self.gen.use_cache:
             cache = self.model.new_cache()
         already = 0 if cache is None else cache_length(cache)
+        self._cache, self._cached_ids = None, []  # until this turn completes (an interrupted turn leaves no cache)
         generation = generate(self.model, prompt, self.gen, self.tokenizer, self.generator, on_text, cache)
         text = generation.text.strip()
         self.history += [{"role": "user", "content": message}, {"role": "assistant", "content": text}]
@@ -138,4 +143,3 @@ class ChatSession:
             # the cache now holds the prompt and the generated tokens except the last one fed back
             self._cache, self._cached_ids = cache, fitted.ids + generation.tokens[:-1]
         return Reply(text, generation, fitted.notices, len(fitted.ids) - already)
-
