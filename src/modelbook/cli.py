@@ -94,6 +94,7 @@ def chat(system, max_new_tokens, context, temperature, top_p, repetition_penalty
     run_chat(system, max_new_tokens, context, temperature, top_p, repetition_penalty, greedy, seed)
 
 
+@app.command()
 @click.argument("question", nargs=-1)
 @click.option("-k", "k", default=5, show_default=True, type=click.IntRange(1, 40), help="how many topics")
 @click.option("--lang", "-l", default=None, type=click.Choice(["en", "zh"]), help="search one language only (default: both)")
