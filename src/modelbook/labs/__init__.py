@@ -9,5 +9,6 @@ from modelbook.core.registry import LabSpec
 LABS = (
     LabSpec("metrics", topics=(4,), title="Classification metrics from scratch, equal to scikit-learn; AUC, calibration, bootstrap"),
     LabSpec("generation", topics=(13,), title="Greedy, beam, top-k/top-p sampling with a KV cache on SmolLM2, = transformers; espeak-ng TTS"),
+    LabSpec("dialogue", topics=(14,), title="Intents (macro-F1, imbalance), sentiment escalation, state tracking (JGA), SmolLM2 multi-turn chat"),
     LabSpec("attention", topics=(33,), title="Scaled dot-product, multi-head, cross, GQA (SmolLM2), KV cache, tiled online softmax"),
 )
