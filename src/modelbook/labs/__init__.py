@@ -10,5 +10,13 @@ LABS = (
     LabSpec("metrics", topics=(4,), title="Classification metrics from scratch, equal to scikit-learn; AUC, calibration, bootstrap"),
     LabSpec("generation", topics=(13,), title="Greedy, beam, top-k/top-p sampling with a KV cache on SmolLM2, = transformers; espeak-ng TTS"),
     LabSpec("dialogue", topics=(14,), title="Intents (macro-F1, imbalance), sentiment escalation, state tracking (JGA), SmolLM2 multi-turn chat"),
+    LabSpec("rl", topics=(30,), title="Q-learning vs SARSA (CliffWalking), REINFORCE, DQN, A2C, PPO (CartPole, LunarLander)"),
+    LabSpec("exploration", topics=(35,), title="10-armed testbed, UCB vs ε-greedy, UCB1 log regret, ε schedules, double Q / Double DQN"),
+    LabSpec("marl", topics=(36,), title="MADDPG vs independent learners, communication, competition, parallel rollouts (mpe2)"),
     LabSpec("attention", topics=(33,), title="Scaled dot-product, multi-head, cross, GQA (SmolLM2), KV cache, tiled online softmax"),
+    LabSpec("training-cost", topics=(1,), title="SmolLM2 FLOPs vs 6NT, memory estimator vs measured, 1B/7B/70B budgets, MinHash dedup"),
+    LabSpec("hyperparams", topics=(5,), title="LR range test, batch size vs LR, epochs, weight decay, optimizers, sensitivity table (Fashion-MNIST)"),
+    LabSpec("imbalance", topics=(6,), title="Over/undersampling, SMOTE, class weights, focal loss (credit data); minority augmentation; negative sampling (BPR)"),
+    LabSpec("overfitting", topics=(7,), title="L1, L2, dropout, augmentation, early stopping: train/validation gap; k-fold vs nested CV"),
+    LabSpec("monitoring", topics=(8,), title="JSONL + TensorBoard logs read back, checkpoint-best, LR schedules, divergence alerts, crash + resume"),
 )
