@@ -16,3 +16,4 @@ def test_dialogue_lab_outcomes(quick_result):
     assert v("chat/prefill_tokens_with_cache_reuse") < v("chat/prefill_tokens_without_reuse")
     assert "intent" in (run_dir / "intent_report.txt").read_text()
     assert "window" in (run_dir / "chat_transcripts.txt").read_text()
+    assert result.artifacts and all(a.endswith(".png") for a in result.artifacts)   # the report shows them as images

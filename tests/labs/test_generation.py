@@ -17,3 +17,4 @@ def test_generation_lab_outcomes(quick_result):
     assert 100 < v("tts/answer_words_per_minute") < 300
     assert (run_dir / "answer.wav").stat().st_size > 10_000
     assert "ours" in (run_dir / "generations.txt").read_text()
+    assert result.artifacts and all(a.endswith(".png") for a in result.artifacts)   # the report shows them as images

@@ -167,10 +167,9 @@ def _intent_report(result, y, pred, classes, name, out: Path) -> None:
         per_class_f1.append(fc)
         lines.append(f"{label:<15}{pc:>10.2f}{rc:>8.2f}{fc:>7.2f}{int((y == c).sum()):>6}")
     atomic_write_text(out / "intent_report.txt", "\n".join(lines) + "\n")
-    result.artifact(out / "intent_report.txt")
     worst = int(np.argmin(per_class_f1))
     result.note(f"intents ({name}): weakest class '{classes[worst]}' F1 {per_class_f1[worst]:.2f} "
-                f"({int((y == worst).sum())} examples); per-class report in intent_report.txt")
+                f"({int((y == worst).sum())} examples); per-class report in the run folder: intent_report.txt")
     cm = confusion_matrix(y, pred, labels=np.arange(len(classes)))
     fig, ax = plots.figure(size=(7.5, 6.5))
     ax.imshow(cm / cm.sum(1, keepdims=True).clip(min=1), cmap="Blues")
@@ -283,7 +282,8 @@ def _multi_turn_chat(result: LabResult, cfg: Config, out: Path) -> None:
             transcript.append(_transcript(f"{small.window}-token window", messages, replies))
     n = cfg.n_memory
     atomic_write_text(out / "chat_transcripts.txt", "\n".join(transcript))
-    result.artifact(out / "chat_transcripts.txt")
+    result.note("chat transcripts (full history and small window, with the truncation notices) in the run folder: "
+                "chat_transcripts.txt")
     full, cut = recalled["full"] / n, recalled["truncated"] / n
     result.metric("chat/recall_full_history", full)
     result.metric("chat/recall_truncated_history", cut)

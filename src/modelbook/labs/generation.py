@@ -168,7 +168,6 @@ def _identity_with_transformers(result, cfg, ours, hf, tokenizer, out: Path) -> 
     result.check("seeded sampling (temperature + top-k / top-p) = transformers generate with the same seed",
                  sampled_same / len(settings), 1.0, 0.0, HF, kind="at_least")
     atomic_write_text(out / "generations.txt", "\n".join(transcript))
-    result.artifact(out / "generations.txt")
     return answer
 
 
@@ -328,7 +327,6 @@ def _tts(result, cfg, text: str, out: Path) -> None:
     from modelbook.speech.tts import phonemes, synthesize
 
     speech = synthesize(text, out / "answer.wav")
-    result.artifact(speech.path)
     result.metric("tts/answer_seconds", speech.seconds, "s")
     result.metric("tts/answer_words_per_minute", speech.words_per_minute, "wpm")
     result.metric("tts/sample_rate", speech.sample_rate, "Hz")
@@ -344,6 +342,7 @@ def _tts(result, cfg, text: str, out: Path) -> None:
     result.check(f"speech at {slow} wpm lasts {fast / slow:g}× as long as at {fast} wpm (rate follows -s)", ratio,
                  fast / slow, 0.15 * fast / slow, "espeak-ng 1.51 --help: -s 'Speed in approximate words per minute'",
                  relative=False)
+    result.note("in the run folder: generations.txt (every prompt and output, match or not), answer.wav (the spoken answer)")
     result.note(f"TTS: espeak-ng spoke the {speech.words}-word answer in {speech.seconds:.2f} s "
                 f"({speech.words_per_minute:.0f} wpm at the 175 wpm setting; punctuation pauses count); front end "
                 f"(IPA): {phonemes(text)[:120]}. A neural TTS (Tacotron 2 + HiFi-GAN, or a codec language model "
