@@ -11,9 +11,10 @@ What this lab shows
   3. Dialogue state tracking on scripted booking conversations (generated, and twelve written by hand):
      joint goal accuracy of a tracker without memory, one that remembers but never overwrites, and one that
      carries the state over with corrections and relative updates ("one more person").
-  4. SmolLM2-135M-Instruct multi-turn chat: a fact given in the first turn is recalled later with the full
-     history and lost once the context window forces the oldest turns out; reusing the KV cache across
-     turns prefills only the new tokens and gives the same replies.
+  4. SmolLM2-135M-Instruct multi-turn chat: a fact given in the first turn ("I have a dog called Rex") is
+     used two turns later while it is in the history (the probability the model gives the true answer among
+     four candidates) and lost once a small context window forces the oldest turn out; reusing the KV cache
+     across turns prefills only the new tokens and gives the same replies.
 
 Differences from the references
   - chatterbot-corpus is a small chit-chat corpus, not an intent benchmark like CLINC150 or Banking77 (none
@@ -35,6 +36,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import torch
 
 from modelbook.core import plots, progress
 from modelbook.core.paths import atomic_write_text
@@ -43,14 +45,20 @@ from modelbook.evaluation.classification import accuracy, confusion_matrix, prec
 
 FOLD_SEED = 2_020
 SKLEARN = "scikit-learn 1.9.1 f1_score(average='macro') on the same predictions"
-# (fact turn, distracting turn, question, the word the answer must contain)
+# (fact, distraction, question, answer template, candidates: the true one first)
 MEMORY = (
-    ("Hi! My name is Maria and I live in Lisbon.", "Can you suggest a good book about space?", "What is my name?", "maria"),
-    ("I have a dog called Rex.", "What is a healthy breakfast?", "What is my dog's name?", "rex"),
-    ("My favourite colour is green.", "Tell me a fun fact about octopuses.", "What is my favourite colour?", "green"),
-    ("I work as a nurse in Berlin.", "How do I make a cup of tea?", "In which city do I work?", "berlin"),
-    ("My sister is called Anna.", "What is the tallest mountain in the world?", "What is my sister's name?", "anna"),
-    ("I was born in 1990.", "Give me a tip for learning to code.", "In which year was I born?", "1990"),
+    ("I have a dog called Rex.", "What is a healthy breakfast?", "What is my dog's name?", "Your dog's name is {}.",
+     ("Rex", "Max", "Buddy", "Charlie")),
+    ("Hi! My name is Maria and I live in Lisbon.", "Can you suggest a good book about space?", "What is my name?",
+     "Your name is {}.", ("Maria", "Anna", "Sofia", "Laura")),
+    ("My favourite colour is green.", "Tell me a fun fact about octopuses.", "What is my favourite colour?",
+     "Your favourite colour is {}.", ("green", "blue", "red", "yellow")),
+    ("I work as a nurse in Berlin.", "How do I make a cup of tea?", "In which city do I work?", "You work in {}.",
+     ("Berlin", "Paris", "Madrid", "Vienna")),
+    ("My sister is called Anna.", "What is the tallest mountain in the world?", "What is my sister's name?",
+     "Your sister's name is {}.", ("Anna", "Emma", "Julia", "Clara")),
+    ("I was born in 1990.", "Give me a tip for learning to code.", "In which year was I born?", "You were born in {}.",
+     ("1990", "1985", "1995", "2000")),
 )
 UNHAPPY_EXAMPLES = ("这个手机用了三天就坏了，太失望了！", "客服态度很好，问题很快就解决了。", "快递太慢了，等了整整一个星期。",
                     "质量不错，价格也合适，推荐购买。", "房间很脏，空调还是坏的，再也不会来了。")
@@ -70,7 +78,7 @@ class Config:
     """generated booking conversations for state tracking"""
     n_memory: int = 6
     """multi-turn chats with SmolLM2 (a fact, a distraction, a question about the fact)"""
-    max_new_tokens: int = 32
+    max_new_tokens: int = 24
     seed: int = 0
 
 
@@ -244,10 +252,21 @@ def _state_tracking(result: LabResult, cfg: Config) -> None:
 
 
 # -- 4. SmolLM2 multi-turn chat ---------------------------------------------------------------------------
-def _multi_turn_chat(result: LabResult, cfg: Config, out: Path) -> None:
-    import torch
+@torch.no_grad()
+def _answer_probabilities(model, tokenizer, prompt: list[int], template: str, candidates) -> "np.ndarray":
+    """P(candidate) among the candidates for the assistant's answer `template.format(candidate)` after `prompt`
+    (the rendered chat): each answer's total log-probability, normalised over the candidates."""
+    scores = []
+    for c in candidates:
+        answer = tokenizer(template.format(c), add_special_tokens=False)["input_ids"]
+        logp = model(torch.tensor([prompt + answer])).log_softmax(-1)[0, len(prompt) - 1:-1]
+        scores.append(float(logp.gather(-1, torch.tensor(answer)[:, None]).sum()))
+    scores = np.array(scores)
+    return np.exp(scores - scores.max()) / np.exp(scores - scores.max()).sum()
 
-    from modelbook.generation import ChatSession, GenerationConfig, render
+
+def _multi_turn_chat(result: LabResult, cfg: Config, out: Path) -> None:
+    from modelbook.generation import ChatSession, GenerationConfig, fit_to_window, render
     from modelbook.models import load_smollm2
     from modelbook.nn.llama import LlamaLM
 
@@ -255,51 +274,63 @@ def _multi_turn_chat(result: LabResult, cfg: Config, out: Path) -> None:
         hf, tokenizer = load_smollm2()
     model = LlamaLM.from_hf(hf)
     gen = GenerationConfig(max_new_tokens=cfg.max_new_tokens)
-    recalled = {"full": 0, "truncated": 0}
+    p_true = {"full": [], "truncated": []}
+    said = {"full": 0, "truncated": 0}
     prefill = {"reuse": 0, "prompt": 0}
     dropped, same_with_without_reuse, transcript = 0, 0, []
-    with torch.no_grad():
-        for fact, distraction, question, answer in progress.track(MEMORY[:cfg.n_memory], "multi-turn chats"):
-            messages = (fact, distraction, question)
-            chat = ChatSession(model, tokenizer, gen=gen)
-            replies = [chat.reply(m) for m in messages]
-            recalled["full"] += answer in replies[-1].text.lower()
-            prefill["reuse"] += sum(r.prefilled_tokens for r in replies)
-            prefill["prompt"] += sum(r.generation.prompt_tokens for r in replies)
-            transcript.append(_transcript("full history", messages, replies))
-            if cfg.n_memory > 1:  # the same chat without cache reuse must say the same
-                plain = ChatSession(model, tokenizer, gen=gen, reuse_cache=False)
-                same_with_without_reuse += all(plain.reply(m).generation.tokens == r.generation.tokens
-                                               for m, r in zip(messages, replies))
-            # a window just big enough for the last exchange and the question: the first turn must go
-            last = render(tokenizer, [{"role": "user", "content": distraction},
-                                      {"role": "assistant", "content": replies[1].text},
-                                      {"role": "user", "content": question}])
-            small = ChatSession(model, tokenizer, gen=gen, context_window=len(last) + cfg.max_new_tokens)
-            replies = [small.reply(m) for m in messages]
-            recalled["truncated"] += answer in replies[-1].text.lower()
-            dropped += any("oldest" in n for n in replies[-1].notices)
-            transcript.append(_transcript(f"{small.window}-token window", messages, replies))
+    for fact, distraction, question, template, candidates in progress.track(MEMORY[:cfg.n_memory], "multi-turn chats"):
+        messages = (fact, distraction, question)
+        chat = ChatSession(model, tokenizer, gen=gen)
+        replies = [chat.reply(m) for m in messages[:2]]
+        history = list(chat.history)
+        # a window just big enough for the last exchange and the question: the first turn has to go
+        last = render(tokenizer, history[2:] + [{"role": "user", "content": question}])
+        window = len(last) + cfg.max_new_tokens
+        prompts = {"full": render(tokenizer, history + [{"role": "user", "content": question}]),
+                   "truncated": fit_to_window(tokenizer, None, history, question, len(last))}
+        dropped += prompts["truncated"].dropped_turns > 0
+        prompts["truncated"] = prompts["truncated"].ids
+        for name, prompt in prompts.items():
+            p_true[name].append(float(_answer_probabilities(model, tokenizer, prompt, template, candidates)[0]))
+        replies.append(chat.reply(question))
+        said["full"] += candidates[0].lower() in replies[-1].text.lower()
+        prefill["reuse"] += sum(r.prefilled_tokens for r in replies)
+        prefill["prompt"] += sum(r.generation.prompt_tokens for r in replies)
+        transcript.append(_transcript("full history", messages, replies))
+        if cfg.n_memory > 1:  # the same chat without cache reuse must say the same
+            plain = ChatSession(model, tokenizer, gen=gen, reuse_cache=False)
+            same_with_without_reuse += all(plain.reply(m).generation.tokens == r.generation.tokens
+                                           for m, r in zip(messages, replies))
+        small = ChatSession(model, tokenizer, gen=gen, context_window=window)
+        small.history = history  # the same first two turns, then the question in the small window
+        reply = small.reply(question)
+        said["truncated"] += candidates[0].lower() in reply.text.lower()
+        transcript.append(_transcript(f"{window}-token window, same first two turns", messages[2:], [reply]))
     n = cfg.n_memory
     atomic_write_text(out / "chat_transcripts.txt", "\n".join(transcript))
     result.note("chat transcripts (full history and small window, with the truncation notices) in the run folder: "
                 "chat_transcripts.txt")
-    full, cut = recalled["full"] / n, recalled["truncated"] / n
-    result.metric("chat/recall_full_history", full)
-    result.metric("chat/recall_truncated_history", cut)
-    result.metric("chat/truncated_chats_with_dropped_turns", dropped / n)
+    full, cut = float(np.mean(p_true["full"])), float(np.mean(p_true["truncated"]))
+    result.metric("chat/p_true_answer_full_history", full)
+    result.metric("chat/p_true_answer_truncated", cut)
+    result.metric("chat/said_fact_full_history", said["full"] / n)
+    result.metric("chat/said_fact_truncated", said["truncated"] / n)
     result.metric("chat/prefill_tokens_with_cache_reuse", prefill["reuse"])
     result.metric("chat/prefill_tokens_without_reuse", prefill["prompt"])
     result.metric("chat/prefill_saving", 1 - prefill["reuse"] / prefill["prompt"])
-    result.check("a fact from turn 1 is recalled more often with the full history than once truncation drops it",
-                 full - cut, 0.5 if n == 1 else 0.3, 0.0,
-                 "Liu et al. 2023 and topic 14: the model is stateless, memory is what the application re-sends",
-                 kind="at_least", note=f"recall {full:.2f} with full history vs {cut:.2f} truncated ({n} chats)")
-    result.check("the small window really dropped the first turn by the question, with a notice", dropped / n,
-                 1.0, 0.0, "fit_to_window: oldest exchanges leave first, and the user is told", kind="at_least")
+    result.check("SmolLM2 uses the fact from turn 1 while it is in the window: P(true answer among 4) full history − "
+                 "truncated", full - cut, 0.2, 0.0,
+                 "topic 14: the model is stateless, its memory is the history the application re-sends",
+                 kind="at_least", note=f"P(true) {full:.2f} with the full history vs {cut:.2f} once truncated "
+                                       f"(chance 0.25); {n} chats")
+    result.check("the small window dropped the first turn", dropped / n, 1.0, 0.0,
+                 "fit_to_window: the oldest exchanges leave first, with a notice", kind="at_least")
     result.check("reusing the KV cache across turns prefills fewer tokens (share saved)",
                  1 - prefill["reuse"] / prefill["prompt"], 0.3, 0.0,
                  "keys/values of earlier turns do not change (prefix caching)", kind="at_least")
+    result.note(f"in free generation SmolLM2-135M stated the fact in {said['full']}/{n} replies with the full history "
+                f"and {said['truncated']}/{n} truncated: a 135M model often rambles instead of answering, although "
+                f"its scores show the information is used (P(true) above)")
     if n > 1:
         result.metric("chat/same_replies_with_and_without_reuse", same_with_without_reuse / n)
         result.check("replies are token-identical with and without cache reuse", same_with_without_reuse / n, 1.0, 0.0,
