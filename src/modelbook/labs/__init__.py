@@ -13,6 +13,7 @@ LABS = (
     LabSpec("rl", topics=(30,), title="Q-learning vs SARSA (CliffWalking), REINFORCE, DQN, A2C, PPO (CartPole, LunarLander)"),
     LabSpec("exploration", topics=(35,), title="10-armed testbed, UCB vs ε-greedy, UCB1 log regret, ε schedules, double Q / Double DQN"),
     LabSpec("marl", topics=(36,), title="MADDPG vs independent learners, communication, competition, parallel rollouts (mpe2)"),
+    LabSpec("text-gan", topics=(38,), title="SeqGAN vs MLE on a synthetic oracle (quality vs coverage); RNN/LSTM/Transformer char LMs"),
     LabSpec("attention", topics=(33,), title="Scaled dot-product, multi-head, cross, GQA (SmolLM2), KV cache, tiled online softmax"),
     LabSpec("training-cost", topics=(1,), title="SmolLM2 FLOPs vs 6NT, memory estimator vs measured, 1B/7B/70B budgets, MinHash dedup"),
     LabSpec("hyperparams", topics=(5,), title="LR range test, batch size vs LR, epochs, weight decay, optimizers, sensitivity table (Fashion-MNIST)"),
