@@ -8,6 +8,7 @@ from modelbook.core.registry import LabSpec
 
 LABS = (
     LabSpec("metrics", topics=(4,), title="Classification metrics from scratch, equal to scikit-learn; AUC, calibration, bootstrap"),
+    LabSpec("nlp", topics=(3,), title="SmolLM2 perplexity (sliding window), Chinese sentiment (jieba TF-IDF vs embeddings), handbook QA and RAG"),
     LabSpec("generation", topics=(13,), title="Greedy, beam, top-k/top-p sampling with a KV cache on SmolLM2, = transformers; espeak-ng TTS"),
     LabSpec("dialogue", topics=(14,), title="Intents (macro-F1, imbalance), sentiment escalation, state tracking (JGA), SmolLM2 multi-turn chat"),
     LabSpec("parallel", topics=(9,), title="DDP, tensor and pipeline parallelism, accumulation, ZeRO/FSDP memory: real torchrun ranks"),
