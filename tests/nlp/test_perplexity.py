@@ -63,3 +63,22 @@ def test_groundedness_counts_content_words():
     assert groundedness("The cache stores keys.", "A cache stores keys and values.") == 1.0
     assert groundedness("Paris is lovely.", "A cache stores keys.") == 0.0
     assert groundedness("", "anything") == 0.0
+
+
+@pytest.mark.parametrize("window,stride", [(16, 8), (16, 4), (16, 16), (10, 3)])
+def test_scored_tokens_keep_window_minus_stride_context(window, stride):
+    """Windows start at multiples of the stride; after the first window each scored token has at least
+    window − stride tokens before it in its window."""
+    calls = []
+
+    class Recorder(torch.nn.Module):
+        def forward(self, ids):  # ids are positions: the chunk says where it starts and ends
+            calls.append((int(ids[0, 0]), int(ids[0, -1]) + 1))
+            return torch.zeros(*ids.shape, 64)
+
+    sliding_window_nll(Recorder(), torch.arange(61), window, stride)
+    step = min(stride, window - 1)
+    assert [b for b, _ in calls] == [k * step for k in range(len(calls))]
+    assert all(e - b <= window for b, e in calls) and calls[-1][1] == 61
+    for (_, prev_end), (b, e) in zip(calls, calls[1:]):  # this window scores [prev_end, e)
+        assert prev_end - b >= window - step

@@ -44,6 +44,7 @@ import numpy as np
 import torch
 
 from modelbook.core import plots, progress
+from modelbook.core.measure import torch_threads
 from modelbook.core.paths import atomic_write_text
 from modelbook.core.result import LabResult
 from modelbook.evaluation.classification import accuracy, precision_recall_f1
@@ -69,15 +70,20 @@ class Config:
     minilm: bool = True
     """also classify sentiment from MiniLM sentence embeddings"""
     fasttext_epochs: int = 5
+    qa_every: int = 1
+    """index every n-th handbook entry (1 = all 39; embedding every answer takes ~10 CPU-s)"""
     n_rag: int = 8
     """questions answered by SmolLM2 with and without the retrieved passage"""
     max_new_tokens: int = 48
+    threads: int = 1
+    """torch intra-op threads: pinned, so the float sums (and metrics) are the same on any machine, and a
+    busy machine's spinning OpenMP threads do not multiply the CPU time (core.measure.torch_threads)"""
     seed: int = 0
 
 
 PRESETS = {
-    "quick": Config(heldout_chars=1200, window=128, stride=64, ngram_train_chars=300_000, n_sentiment_train=3000,
-                    n_sentiment_test=1000, minilm=False, fasttext_epochs=3, n_rag=1, max_new_tokens=24),
+    "quick": Config(heldout_chars=1000, window=64, stride=32, ngram_train_chars=300_000, n_sentiment_train=2500,
+                    n_sentiment_test=800, minilm=False, fasttext_epochs=3, qa_every=3, n_rag=1, max_new_tokens=24),
     "full": Config(),
 }
 
@@ -88,13 +94,13 @@ def run(cfg: Config, out: Path) -> LabResult:
     from modelbook.nn.llama import LlamaLM
 
     result = LabResult("nlp", cfg)
-    with one_blas_thread():
+    with one_blas_thread(), torch_threads(cfg.threads):
         _sentiment(result, cfg, out)
-    with progress.status("loading SmolLM2-135M"):
-        hf, tokenizer = load_smollm2()
-    model = LlamaLM.from_hf(hf)
-    _perplexity(result, cfg, hf, model, tokenizer)
-    _retrieval_and_rag(result, cfg, model, tokenizer, out)
+        with progress.status("loading SmolLM2-135M"):
+            hf, tokenizer = load_smollm2()
+        model = LlamaLM.from_hf(hf)
+        _perplexity(result, cfg, hf, model, tokenizer)
+        _retrieval_and_rag(result, cfg, model, tokenizer, out)
     return result
 
 
@@ -205,7 +211,7 @@ def _retrieval_and_rag(result: LabResult, cfg: Config, model, tokenizer, out: Pa
     from modelbook.retrieval import HybridIndex, OnnxEncoder
     from modelbook.retrieval.evaluate import recall_at_k
 
-    docs = [d for d in documents() if d.metadata["lang"] == "en" and d.metadata["section"] == "answer"]
+    docs = [d for d in documents() if d.metadata["lang"] == "en" and d.metadata["section"] == "answer"][::cfg.qa_every]
     questions = [q for q in eval_questions() if q["lang"] == "en" and q["topic"] != 23]
     questions = [q for q in questions if any(d.metadata["topic"] == q["topic"] for d in docs)]
     encoder = OnnxEncoder(threads=1)

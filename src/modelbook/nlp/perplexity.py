@@ -22,22 +22,23 @@ import torch
 @torch.no_grad()
 def sliding_window_nll(model, ids: torch.Tensor, window: int, stride: int) -> tuple[float, int]:
     """(total negative log-likelihood in nats, number of tokens scored) over ids (N,); every token but the
-    first is scored exactly once. Each window ends at the last token it scores and starts `window` tokens
-    earlier, so it scores at most window − 1 new tokens (the first token of a window has no prediction):
-    stride ≥ window means "disjoint windows" with a single token of overlap."""
+    first is scored exactly once. Window k covers [k·s, k·s + window) with s = min(stride, window − 1) and
+    scores only the tokens the previous window did not reach (the last window may be shorter), as in
+    transformers' "Perplexity of fixed-length models". stride ≥ window means disjoint windows that share one
+    token (the first token of a window has no prediction, so it must close the previous one)."""
     if stride <= 0 or window < 2:
         raise ValueError(f"need stride > 0 and window ≥ 2, got stride={stride}, window={window}")
+    step = min(stride, window - 1)
     n = ids.numel()
-    total, scored, done = 0.0, 0, 1  # tokens [0, done) are scored already (the first has no prediction)
+    total, scored, done, begin = 0.0, 0, 1, 0  # tokens [0, done) are scored already (the first has no prediction)
     while done < n:
-        end = min(n, window if done == 1 else done + min(stride, window - 1))
-        begin = max(0, end - window)
+        end = min(n, begin + window)
         chunk = ids[begin:end][None]  # (1, T)
         logp = model(chunk).double().log_softmax(-1)[0, :-1]  # position i predicts token begin + i + 1
         nll = -logp.gather(-1, chunk[0, 1:, None]).squeeze(-1)  # (T − 1,)
         total += float(nll[done - begin - 1:].sum())  # the predictions of tokens [done, end)
         scored += end - done
-        done = end
+        done, begin = end, begin + step
     return total, scored
 
 
