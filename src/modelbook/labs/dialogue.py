@@ -39,6 +39,7 @@ import numpy as np
 import torch
 
 from modelbook.core import plots, progress
+from modelbook.core.measure import torch_threads
 from modelbook.core.paths import atomic_write_text
 from modelbook.core.result import LabResult
 from modelbook.evaluation.classification import accuracy, confusion_matrix, precision_recall_f1
@@ -79,6 +80,9 @@ class Config:
     n_memory: int = 6
     """multi-turn chats with SmolLM2 (a fact, a distraction, a question about the fact)"""
     max_new_tokens: int = 24
+    threads: int = 1
+    """torch intra-op threads, pinned: the same float sums (and metrics) on any machine, and no spinning idle
+    OpenMP threads multiplying the CPU time on a busy machine (core.measure.torch_threads)"""
     seed: int = 0
 
 
@@ -92,11 +96,12 @@ def run(cfg: Config, out: Path) -> LabResult:
     from modelbook.nlp.classify import one_blas_thread
 
     result = LabResult("dialogue", cfg)
-    with one_blas_thread():
-        _intents(result, cfg, out)
-        _sentiment_signal(result, cfg)
-    _state_tracking(result, cfg)
-    _multi_turn_chat(result, cfg, out)
+    with torch_threads(cfg.threads):
+        with one_blas_thread():
+            _intents(result, cfg, out)
+            _sentiment_signal(result, cfg)
+        _state_tracking(result, cfg)
+        _multi_turn_chat(result, cfg, out)
     return result
 
 

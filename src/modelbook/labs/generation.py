@@ -41,6 +41,7 @@ from pathlib import Path
 import torch
 
 from modelbook.core import plots, progress
+from modelbook.core.measure import torch_threads
 from modelbook.core.paths import atomic_write_text
 from modelbook.core.result import LabResult
 from modelbook.generation import GenerationConfig, beam_search, exhaustive_search, generate, processors, render
@@ -85,6 +86,9 @@ class Config:
     """draws used to check that sampling follows the processed distribution"""
     tts_rates: tuple[int, int] = (120, 240)
     """espeak-ng words-per-minute settings compared"""
+    threads: int = 1
+    """torch intra-op threads, pinned: the same float sums (and metrics) on any machine, and no spinning idle
+    OpenMP threads multiplying the CPU time on a busy machine (core.measure.torch_threads)"""
     seed: int = 0
 
 
@@ -99,16 +103,17 @@ def run(cfg: Config, out: Path) -> LabResult:
     from modelbook.models import load_smollm2
 
     result = LabResult("generation", cfg)
-    with progress.status("loading SmolLM2-135M"):
-        hf, tokenizer = load_smollm2()
-    ours = LlamaLM.from_hf(hf)
-    with torch.no_grad():
-        answer = _identity_with_transformers(result, cfg, ours, hf, tokenizer, out)
-        _beam_search(result, cfg, ours, hf, tokenizer)
-        _tiny_exhaustive(result, cfg)
-        _truncation_properties(result, cfg, ours, tokenizer)
-        _speed(result, cfg, ours, hf, tokenizer, out)
-    _tts(result, cfg, answer, out)
+    with torch_threads(cfg.threads):
+        with progress.status("loading SmolLM2-135M"):
+            hf, tokenizer = load_smollm2()
+        ours = LlamaLM.from_hf(hf)
+        with torch.no_grad():
+            answer = _identity_with_transformers(result, cfg, ours, hf, tokenizer, out)
+            _beam_search(result, cfg, ours, hf, tokenizer)
+            _tiny_exhaustive(result, cfg)
+            _truncation_properties(result, cfg, ours, tokenizer)
+            _speed(result, cfg, ours, hf, tokenizer, out)
+        _tts(result, cfg, answer, out)
     return result
 
 

@@ -42,6 +42,7 @@ import numpy as np
 import torch
 
 from modelbook.core import plots, progress
+from modelbook.core.measure import torch_threads
 from modelbook.core.paths import atomic_write_text
 from modelbook.core.result import LabResult
 from modelbook.core.train import fit
@@ -84,6 +85,9 @@ class Config:
     lm_lr: float = 3e-3
     sample_chars: int = 200
     """characters sampled from each model for samples.txt"""
+    threads: int = 1
+    """torch intra-op threads, pinned: the same float sums (and metrics) on any machine, and no spinning idle
+    OpenMP threads multiplying the CPU time on a busy machine (core.measure.torch_threads)"""
     seed: int = 0
 
 
@@ -97,8 +101,9 @@ PRESETS = {
 
 def run(cfg: Config, out: Path) -> LabResult:
     result = LabResult("text-gan", cfg)
-    _seqgan(result, cfg, out)
-    _char_lms(result, cfg, out)
+    with torch_threads(cfg.threads):
+        _seqgan(result, cfg, out)
+        _char_lms(result, cfg, out)
     return result
 
 
