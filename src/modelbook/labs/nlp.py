@@ -82,8 +82,8 @@ class Config:
 
 
 PRESETS = {
-    "quick": Config(heldout_chars=1000, window=64, stride=32, ngram_train_chars=300_000, n_sentiment_train=2500,
-                    n_sentiment_test=800, minilm=False, fasttext_epochs=3, qa_every=3, n_rag=1, max_new_tokens=24),
+    "quick": Config(heldout_chars=700, window=64, stride=32, ngram_train_chars=300_000, n_sentiment_train=2000,
+                    n_sentiment_test=600, minilm=False, fasttext_epochs=3, qa_every=4, n_rag=1, max_new_tokens=16),
     "full": Config(),
 }
 
