@@ -75,7 +75,7 @@ class Config:
     """index every n-th handbook entry (1 = all 39; embedding every answer takes ~10 CPU-s)"""
     n_rag: int = 8
     """questions answered by SmolLM2 with and without the retrieved passage"""
-    max_new_tokens: int = 48
+    max_new_tokens: int = 40
     threads: int = 1
     """torch intra-op threads: pinned, so the float sums (and metrics) are the same on any machine, and a
     busy machine's spinning OpenMP threads do not multiply the CPU time (core.measure.torch_threads)"""
@@ -242,7 +242,9 @@ def _rag(result: LabResult, cfg: Config, model, tokenizer, index, encoder, quest
     from modelbook.nlp.rag import best_passage, groundedness, messages
 
     stop = tuple(tokenizer.convert_tokens_to_ids(t) for t in ("<|im_end|>",))
-    gen = GenerationConfig(max_new_tokens=cfg.max_new_tokens, repetition_penalty=1.2, stop_token_ids=stop)
+    # no repetition penalty: CTRL's penalty also hits tokens of the prompt, so it would push the answer away from the
+    # very words of the passage it should use
+    gen = GenerationConfig(max_new_tokens=cfg.max_new_tokens, stop_token_ids=stop)
     picked = questions[::max(1, len(questions) // cfg.n_rag)][:cfg.n_rag]  # spread over the topics
     grounded, closed, cited, lines = [], [], [], []
     for q in progress.track(picked, "RAG answers"):
