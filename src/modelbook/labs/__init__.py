@@ -8,5 +8,6 @@ from modelbook.core.registry import LabSpec
 
 LABS = (
     LabSpec("metrics", topics=(4,), title="Classification metrics from scratch, equal to scikit-learn; AUC, calibration, bootstrap"),
+    LabSpec("quantization", topics=(2, 23, 27), title="int8/int4/binary quantization from scratch = torch.ao; SmolLM2 size, perplexity, speed; mixed bit-width plan; bf16/fp16 training"),
     LabSpec("attention", topics=(33,), title="Scaled dot-product, multi-head, cross, GQA (SmolLM2), KV cache, tiled online softmax"),
 )
