@@ -6,7 +6,7 @@ import sys
 import time
 
 import pytest
-from typer.testing import CliRunner
+from click.testing import CliRunner
 
 from modelbook.cli import app
 
@@ -20,23 +20,23 @@ def modelbook(*args, env=None):
 
 
 def test_list_shows_40_topics_in_both_languages():
-    en = runner.invoke(app, ["list"], terminal_width=200)
+    en = runner.invoke(app, ["list"], env={"COLUMNS": "200"})
     assert en.exit_code == 0, en.output
     for n in (1, 23, 40):
         assert f"│ {n} " in en.output
     assert "How does attention work?" in en.output and "→ see 2" in en.output
-    zh = runner.invoke(app, ["list", "--lang", "zh"], terminal_width=200)
+    zh = runner.invoke(app, ["list", "--lang", "zh"], env={"COLUMNS": "200"})
     assert "注意力机制是怎样工作的？" in zh.output
-    labs = runner.invoke(app, ["list", "--labs"], terminal_width=200)
+    labs = runner.invoke(app, ["list", "--labs"], env={"COLUMNS": "200"})
     assert "metrics" in labs.output and "attention" in labs.output
 
 
 def test_show_topic_and_lab():
-    out = runner.invoke(app, ["show", "33"], terminal_width=120).output
+    out = runner.invoke(app, ["show", "33"], env={"COLUMNS": "120"}).output
     assert "Two-minute answer" in out and "Follow-up questions" in out
-    zh = runner.invoke(app, ["show", "4", "--lang", "zh"], terminal_width=120).output
+    zh = runner.invoke(app, ["show", "4", "--lang", "zh"], env={"COLUMNS": "120"}).output
     assert "两分钟回答" in zh
-    lab = runner.invoke(app, ["show", "attention"], terminal_width=160).output
+    lab = runner.invoke(app, ["show", "attention"], env={"COLUMNS": "160"}).output
     assert "What this lab shows" in lab and "lengths" in lab and "quick" in lab
 
 
@@ -50,7 +50,8 @@ def test_show_topic_and_lab():
         (["run", "metrics", "--set", "n_trian=5"], "error: unknown config key 'n_trian'. Did you mean: n_train"),
         (["run", "metrics", "--set", "n_train=lots"], "error: --set n_train: 'lots' is not a valid int"),
         (["run"], "error: give a lab name or topic number, or --all (not both)"),
-        (["list", "--lang", "fr"], "error: unknown language 'fr': use en or zh"),
+        (["list", "--lang", "fr"], "error: Invalid value for '--lang' / '-l': 'fr' is not one of 'en', 'zh'."),
+        (["frobnicate"], "error: No such command 'frobnicate'."),
     ],
 )
 def test_bad_input_is_one_line_and_exit_code_2(args, message):
@@ -92,7 +93,7 @@ def test_failed_check_exits_1(monkeypatch, tmp_path):
 
     monkeypatch.setattr(lab, "run", failing)
     monkeypatch.setenv("MODELBOOK_HOME", str(tmp_path))
-    res = runner.invoke(app, ["run", "metrics"], terminal_width=150)
+    res = runner.invoke(app, ["run", "metrics"], env={"COLUMNS": "150"})
     assert res.exit_code == 1
     assert "FAIL 1 of 1 checks failed" in res.output
 

@@ -1,74 +1,59 @@
-"""The `modelbook` command. Each command is thin and delegates; nothing here imports torch at import time
-(`list` and `show` must start in well under 0.3 s), and every user error is one line, never a traceback.
+"""The `modelbook` command (click). Each command is thin and delegates; nothing here imports torch at import
+time (`list` and `show` must start in under 0.3 s), and every user error is one line, never a traceback.
+
+click rather than typer: typer 0.29 builds on pydantic, which alone adds ~0.1 s to every start (decisions.md).
 """
 from __future__ import annotations
 
-import json
 import os
 import sys
-from typing import List, Optional
 
-import typer
+import click
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode=None,
-                  help="modelbook: the large-model engineering handbook you can run.")
-
-LangOpt = typer.Option("en", "--lang", "-l", help="en or zh")
+LANG = click.option("--lang", "-l", default="en", show_default=True, type=click.Choice(["en", "zh"]), help="language")
 
 
-def _version(value: bool):
-    if value:
-        from modelbook import __version__
-
-        print(f"modelbook {__version__}")
-        raise typer.Exit()
-
-
-@app.callback()
-def _root(version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="print the version")):
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(message="modelbook %(version)s", package_name="modelbook")
+def app():
     """modelbook: the large-model engineering handbook you can run."""
 
 
 def _console(stderr: bool = False):
     from rich.console import Console
 
-    return Console(stderr=stderr, soft_wrap=False)
-
-
-def _lang(lang: str) -> str:
-    from modelbook.core.errors import ModelbookError
-
-    if lang not in ("en", "zh"):
-        raise ModelbookError(f"unknown language '{lang}': use en or zh")
-    return lang
+    return Console(stderr=stderr)
 
 
 @app.command("list")
-def list_cmd(lang: str = LangOpt, labs: bool = typer.Option(False, "--labs", help="list the labs instead of the topics")):
+@LANG
+@click.option("--labs", is_flag=True, help="list the labs instead of the topics")
+def list_cmd(lang, labs):
     """The 40 topics (or the labs), with the labs that back them and their last result."""
     from modelbook import views
 
-    views.print_list(_console(), _lang(lang), show_labs=labs)
+    views.print_list(_console(), lang, show_labs=labs)
 
 
 @app.command()
-def show(target: str = typer.Argument(..., help="a topic number (1-40) or a lab name"), lang: str = LangOpt):
-    """A topic's entry (question, answer, follow-ups, pitfalls, lab results), or a lab's description."""
+@click.argument("target")
+@LANG
+def show(target, lang):
+    """A topic's entry (TARGET = 1..40) or a lab's description (TARGET = lab name)."""
     from modelbook import views
 
-    views.print_show(_console(), target, _lang(lang))
+    views.print_show(_console(), target, lang)
 
 
 @app.command()
-def run(
-    target: Optional[str] = typer.Argument(None, help="a lab name or a topic number"),
-    all_: bool = typer.Option(False, "--all", help="run every lab"),
-    preset: str = typer.Option("quick", "--preset", "-p", help="quick (seconds) or full (minutes, reproduces the references)"),
-    seed: Optional[int] = typer.Option(None, "--seed", help="seed (default: the preset's)"),
-    set_: List[str] = typer.Option([], "--set", help="override a config field: --set key=value (repeatable)"),
-    as_json: bool = typer.Option(False, "--json", help="print the result as JSON on stdout"),
-):
-    """Run a lab (or every lab of a topic, or --all); exit 1 if a reference comparison fails."""
+@click.argument("target", required=False)
+@click.option("--all", "all_", is_flag=True, help="run every lab")
+@click.option("--preset", "-p", default="quick", show_default=True, help="quick (seconds) or full (minutes, reproduces the references)")
+@click.option("--seed", type=int, default=None, help="seed (default: the preset's)")
+@click.option("--set", "set_", multiple=True, metavar="KEY=VALUE", help="override a config field (repeatable)")
+@click.option("--json", "as_json", is_flag=True, help="print the result as JSON on stdout")
+def run(target, all_, preset, seed, set_, as_json):
+    """Run a lab, every lab of a topic, or --all; exit 1 if a reference comparison fails."""
     from modelbook import views
     from modelbook.core import registry
     from modelbook.core.errors import ModelbookError
@@ -77,16 +62,15 @@ def run(
         raise ModelbookError("give a lab name or topic number, or --all (not both)")
     specs = registry.all_labs() if all_ else registry.resolve(target)
     ok = views.run_labs(specs, preset, seed, tuple(set_), as_json, show_progress=sys.stderr.isatty())
-    raise typer.Exit(0 if ok else 1)
+    sys.exit(0 if ok else 1)
 
 
 @app.command()
-def results(
-    name: Optional[str] = typer.Argument(None, help="a lab name (default: every lab)"),
-    run_id: Optional[int] = typer.Option(None, "--run", help="show one run in full"),
-    limit: int = typer.Option(20, "--limit", "-n"),
-    as_json: bool = typer.Option(False, "--json"),
-):
+@click.argument("name", required=False)
+@click.option("--run", "run_id", type=int, default=None, help="show one run in full")
+@click.option("--limit", "-n", default=20, show_default=True)
+@click.option("--json", "as_json", is_flag=True)
+def results(name, run_id, limit, as_json):
     """The history of runs, newest first (or one run in full with --run ID)."""
     from modelbook import views
 
@@ -97,29 +81,28 @@ def main() -> None:
     """Entry point: run the app; turn ModelbookError into one line on stderr and its exit code."""
     from modelbook.core.errors import ModelbookError
 
-    debug = os.environ.get("MODELBOOK_DEBUG") == "1"
     try:
-        rc = app(standalone_mode=False)
-        if isinstance(rc, int):  # click returns the code of a typer.Exit in non-standalone mode
-            sys.exit(rc)
+        app.main(standalone_mode=False)
     except ModelbookError as e:
         print(f"error: {e}", file=sys.stderr)
         sys.exit(e.exit_code)
-    except typer.Exit as e:
+    except click.exceptions.Exit as e:
         sys.exit(e.exit_code)
-    except typer.Abort:
-        print("aborted", file=sys.stderr)
-        sys.exit(130)
-    except KeyboardInterrupt:
+    except click.exceptions.NoArgsIsHelpError as e:  # bare `modelbook`: the help, not an error
+        print(e.format_message())
+        sys.exit(0)
+    except click.UsageError as e:  # one line, like every other user error
+        hint = f" (see `{e.ctx.command_path} --help`)" if e.ctx is not None else ""
+        print(f"error: {e.format_message()}{hint}", file=sys.stderr)
+        sys.exit(e.exit_code)
+    except click.ClickException as e:
+        print(f"error: {e.format_message()}", file=sys.stderr)
+        sys.exit(e.exit_code)
+    except (click.Abort, KeyboardInterrupt):
         print("interrupted", file=sys.stderr)
         sys.exit(130)
-    except Exception as e:  # click usage errors come here in standalone_mode=False
-        import click
-
-        if isinstance(e, click.exceptions.ClickException):
-            e.show()
-            sys.exit(e.exit_code)
-        if debug:
+    except Exception as e:
+        if os.environ.get("MODELBOOK_DEBUG") == "1":
             raise
         print(f"error: {type(e).__name__}: {e} (set MODELBOOK_DEBUG=1 for the traceback)", file=sys.stderr)
         sys.exit(1)

@@ -6,6 +6,7 @@ check passes on the default seed AND on a seed the lab was not tuned on; the sam
 (non-machine-dependent) metrics; and it finishes in seconds.
 """
 import dataclasses
+import os
 import math
 import pkgutil
 
@@ -18,7 +19,7 @@ from tests.conftest import UNTUNED_SEED
 
 # "lab-name": "why, and the issue that tracks it" -- a lab that cannot meet a reference says so here.
 EXPECTED_FAILURES: dict[str, str] = {}
-QUICK_SECONDS = 15.0
+QUICK_SECONDS = float(os.environ.get("MODELBOOK_QUICK_LIMIT_S", "15"))  # raise it only on a machine busy with other work
 
 
 def test_table_lists_every_lab_module():

@@ -52,12 +52,13 @@ def run(name: str, preset: str = "quick", seed: int | None = None, overrides: tu
         seed_everything(cfg.seed)
         with warnings.catch_warnings(record=True) as caught:  # library warnings go into the result, not the terminal
             warnings.simplefilter("always")
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.process_time()
             result = module.run(cfg, workdir)
-            duration = time.perf_counter() - t0
+            duration, cpu = time.perf_counter() - t0, time.process_time() - c0
         result.lab, result.preset = spec.name, (preset if not overrides else f"{preset}+overrides")
         result.config = cfg
         result.env.update(environment(cfg.seed, duration, started))
+        result.env["cpu_s"] = round(cpu, 3)  # CPU seconds of this process, all threads (steadier than wall on a busy machine)
         result.env["warnings"] = _summarise(caught)
         missing = [a for a in result.artifacts if not (workdir / a).is_file()]
         if missing:

@@ -71,14 +71,31 @@ class Topic:
 _FRONT = re.compile(r"\A---\n(.*?)\n---\n", re.S)
 
 
-def parse(text: str, path: Path | None = None) -> Topic:
-    import yaml
+def _front_matter(block: str, where: str) -> dict:
+    """The front matter is flat `key: value` lines (strings may be double-quoted); parsed by hand because
+    importing a YAML library costs more than the rest of `modelbook show`."""
+    meta: dict = {}
+    for line in block.splitlines():
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        key, sep, value = line.partition(":")
+        if not sep:
+            raise ModelbookError(f"{where}: front matter line is not 'key: value': {line!r}")
+        value = value.strip()
+        if len(value) >= 2 and value[0] == value[-1] == '"':
+            value = value[1:-1].replace('\\"', '"')
+        elif value.isdigit():
+            value = int(value)
+        meta[key.strip()] = value
+    return meta
 
+
+def parse(text: str, path: Path | None = None) -> Topic:
     m = _FRONT.match(text)
     where = path.name if path else "topic"
     if not m:
         raise ModelbookError(f"{where}: missing front matter (--- id, slug, title_en, title_zh ---)")
-    meta = yaml.safe_load(m.group(1)) or {}
+    meta = _front_matter(m.group(1), where)
     for key in ("id", "slug", "title_en", "title_zh"):
         if key not in meta:
             raise ModelbookError(f"{where}: front matter has no '{key}'")
@@ -118,12 +135,13 @@ def all_topics() -> tuple[Topic, ...]:
 
 
 def get_topic(n: int, resolve_alias: bool = True) -> Topic:
-    by_id = {t.id: t for t in all_topics()}
-    if n not in by_id:
+    """Topic n, read from its own file only (`show` should not parse all 40)."""
+    files = sorted(TOPICS_DIR.glob(f"{n:02d}-*.md")) if isinstance(n, int) and 1 <= n <= 40 else []
+    if not files:
         raise ModelbookError(f"unknown topic {n}: topics are numbered 1 to 40. See `modelbook list`.")
-    topic = by_id[n]
+    topic = parse(files[0].read_text(encoding="utf-8"), files[0])
     if resolve_alias and topic.alias_of:
-        return by_id[topic.alias_of]
+        return get_topic(int(topic.alias_of))
     return topic
 
 
