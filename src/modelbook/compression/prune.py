@@ -89,6 +89,25 @@ def sparse_bytes(model: nn.Module, masks: Masks) -> int:
     return total
 
 
+class CSRLinear(nn.Module):
+    """A pruned Linear stored in compressed sparse row form and multiplied with torch's sparse kernel, to
+    measure whether unstructured sparsity buys speed on this CPU (it needs very high sparsity to)."""
+
+    def __init__(self, linear: nn.Linear):
+        super().__init__()
+        self.weight = linear.weight.detach().to_sparse_csr()  # (N, K), only the non-zeros
+        self.bias = None if linear.bias is None else linear.bias.detach().clone()
+
+    def forward(self, x):  # x (B, K) -> (B, N) = (W xᵀ)ᵀ + b
+        y = (self.weight @ x.t()).t()
+        return y if self.bias is None else y + self.bias
+
+
+def to_csr(model: nn.Sequential) -> nn.Sequential:
+    """A copy of a Sequential MLP with every Linear in CSR form."""
+    return nn.Sequential(*[CSRLinear(m) if isinstance(m, nn.Linear) else m for m in model])
+
+
 class KeepMasked(Callback):
     """Re-apply fixed masks after every optimizer step, so pruned weights stay at zero while the rest train."""
 

@@ -55,8 +55,9 @@ def shrink_conv(conv: nn.Conv2d, index: torch.Tensor, dim: int) -> nn.Conv2d:
     return new
 
 
-def shrink_batchnorm(bn: nn.BatchNorm2d, index: torch.Tensor) -> nn.BatchNorm2d:
-    new = nn.BatchNorm2d(len(index), bn.eps, bn.momentum, bn.affine, bn.track_running_stats)
+def shrink_batchnorm(bn: nn.modules.batchnorm._BatchNorm, index: torch.Tensor) -> nn.modules.batchnorm._BatchNorm:
+    """A BatchNorm1d/2d over the kept channels only."""
+    new = type(bn)(len(index), bn.eps, bn.momentum, bn.affine, bn.track_running_stats)
     with torch.no_grad():
         for name in ("weight", "bias", "running_mean", "running_var"):
             src = getattr(bn, name)
@@ -75,7 +76,7 @@ def unit_scores(layer: nn.Module, norm: int = 1) -> torch.Tensor:
 def prune_sequential(model: nn.Sequential, keep_fraction: float | dict[int, float], norm: int = 1) -> nn.Sequential:
     """A smaller copy of a Sequential CNN/MLP: in every hidden Conv2d/Linear (not the last layer) keep the
     `keep_fraction` of units with the largest L_p norm, and cut the matching inputs of the next weighted
-    layer (through BatchNorm2d, activations, pooling, dropout and Flatten). `keep_fraction` may map layer
+    layer (through BatchNorm, activations, pooling, dropout and Flatten). `keep_fraction` may map layer
     positions in the Sequential to fractions."""
     layers = list(model)
     weighted = [i for i, m in enumerate(layers) if isinstance(m, (nn.Conv2d, nn.Linear))]
@@ -89,7 +90,7 @@ def prune_sequential(model: nn.Sequential, keep_fraction: float | dict[int, floa
         spatial = None  # H·W per channel, once a Flatten sits between a conv and a Linear
         for j in range(i + 1, weighted[pos + 1] + 1):
             m = new_layers[j]
-            if isinstance(m, nn.BatchNorm2d):
+            if isinstance(m, (nn.BatchNorm1d, nn.BatchNorm2d)):
                 new_layers[j] = shrink_batchnorm(m, keep)
             elif isinstance(m, nn.Flatten):
                 spatial = layers[weighted[pos + 1]].in_features // layer.weight.shape[0]

@@ -50,9 +50,14 @@ def fashion_split(n_train: int, n_test: int, seed: int) -> Split:
                  images(data.x_test[:n_test]), torch.from_numpy(data.y_test[:n_test]))
 
 
-def lenet_300_100(hidden: tuple[int, int] = (300, 100)) -> nn.Sequential:
+def lenet_300_100(hidden: tuple[int, int] = (300, 100), binary: bool = False) -> nn.Sequential:
+    """784-h1-h2-10 MLP. binary=True: every layer binary (BinaryConnect's MLPs binarize all of them), with
+    BatchNorm after each hidden layer to keep the activations in range."""
     h1, h2 = hidden
-    return nn.Sequential(nn.Flatten(), nn.Linear(784, h1), nn.ReLU(), nn.Linear(h1, h2), nn.ReLU(), nn.Linear(h2, 10))
+    if not binary:
+        return nn.Sequential(nn.Flatten(), nn.Linear(784, h1), nn.ReLU(), nn.Linear(h1, h2), nn.ReLU(), nn.Linear(h2, 10))
+    return nn.Sequential(nn.Flatten(), BinaryLinear(784, h1, bias=False), nn.BatchNorm1d(h1), nn.ReLU(),
+                         BinaryLinear(h1, h2, bias=False), nn.BatchNorm1d(h2), nn.ReLU(), BinaryLinear(h2, 10))
 
 
 def small_cnn(c1: int = 16, c2: int = 32, hidden: int = 128, binary: bool = False) -> nn.Sequential:
@@ -108,11 +113,12 @@ def fp32_bytes(model: nn.Module) -> int:
     return sum(t.numel() * 4 for t in list(model.parameters()) + list(model.buffers()) if t.is_floating_point())
 
 
-def latency_ms(model: nn.Module, x: torch.Tensor, repeats: int = 5) -> float:
-    """Median milliseconds for one forward pass on the batch x (machine-dependent: report as volatile)."""
+def latency_ms(model: nn.Module, x, repeats: int = 5) -> float:
+    """Median milliseconds for one forward pass on the batch x (a tensor, or a dict of keyword inputs);
+    machine-dependent: report as volatile."""
     model.eval()
     with torch.no_grad():
-        return 1e3 * median_time(lambda: model(x), repeats=repeats, warmup=2)
+        return 1e3 * median_time(lambda: model(**x) if isinstance(x, dict) else model(x), repeats=repeats, warmup=2)
 
 
 def flops(model: nn.Module, x: torch.Tensor) -> int:

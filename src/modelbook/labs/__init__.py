@@ -9,5 +9,8 @@ from modelbook.core.registry import LabSpec
 LABS = (
     LabSpec("metrics", topics=(4,), title="Classification metrics from scratch, equal to scikit-learn; AUC, calibration, bootstrap"),
     LabSpec("quantization", topics=(2, 23, 27), title="int8/int4/binary quantization from scratch = torch.ao; SmolLM2 size, perplexity, speed; mixed bit-width plan; bf16/fp16 training"),
+    LabSpec("pruning", topics=(2, 23, 28), title="Magnitude pruning = torch.nn.utils.prune; sparsity curves, gradual (Zhu & Gupta), structured channels, lottery tickets, MiniLM heads"),
+    LabSpec("distillation", topics=(2, 23), title="Knowledge distillation (temperature KL + labels): CNN teacher -> MLP student beats the student alone over seeds"),
+    LabSpec("sparse-training", topics=(2, 23), title="Dynamic sparse training (SET, RigL) at 90% vs dense vs prune-after; every compression method on one model"),
     LabSpec("attention", topics=(33,), title="Scaled dot-product, multi-head, cross, GQA (SmolLM2), KV cache, tiled online softmax"),
 )
