@@ -60,6 +60,14 @@ def lenet_300_100(hidden: tuple[int, int] = (300, 100), binary: bool = False) ->
                          BinaryLinear(h1, h2, bias=False), nn.BatchNorm1d(h2), nn.ReLU(), BinaryLinear(h2, 10))
 
 
+def mlp(hidden: tuple[int, ...]) -> nn.Sequential:
+    """784-h1-...-10 ReLU MLP (the students of the distillation lab)."""
+    layers: list[nn.Module] = [nn.Flatten()]
+    for n_in, n_out in zip((784,) + hidden, hidden):
+        layers += [nn.Linear(n_in, n_out), nn.ReLU()]
+    return nn.Sequential(*layers, nn.Linear(hidden[-1] if hidden else 784, 10))
+
+
 def small_cnn(c1: int = 16, c2: int = 32, hidden: int = 128, binary: bool = False) -> nn.Sequential:
     """The CNN of the quantization and pruning labs, BatchNorm after every hidden layer:
     [conv1 BN ReLU pool] [conv2 BN ReLU pool] flatten [fc1 BN ReLU] fc2.

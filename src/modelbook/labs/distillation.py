@@ -3,17 +3,24 @@
 What this lab shows
   1. Our distillation loss equals its definition written with torch.nn.functional.kl_div, and its gradient
      is (p − q)/T per logit; the T² factor keeps the soft-target gradients on the same scale as T changes.
-  2. A CNN teacher on Fashion-MNIST, and a small MLP student (784-64-64-10, 15x fewer parameters than the full
-     preset's teacher) trained three ways on the
-     same data and seeds: labels only, distillation (T = 4, α = 0.9), and the teacher's soft targets only.
-     Mean test accuracy over several seeds: the distilled student beats the student alone.
-  3. (full) A temperature sweep T ∈ {1, 2, 4, 8, 20}: too cold gives little beyond the labels.
+  2. A CNN teacher trained on one half of a Fashion-MNIST subset, and a small MLP student (784-32-10: 8x fewer parameters than the quick
+     preset's teacher, 33x fewer than the full one's) trained on the other half (the transfer set), same data
+     and seeds, with labels only and with distillation (T = 2, α = 0.5; full: also the soft targets alone). Mean test accuracy over several
+     seeds: the distilled student beats the student alone.
+  3. (full) A temperature sweep T ∈ {1, 2, 4, 8, 20} at α = 0.5.
   4. Size, FLOPs and latency of teacher and student: what distillation buys.
 
 Differences from the paper (Hinton, Vinyals & Dean 2015, §3)
   - MNIST with a 2×1200 dropout-and-jitter teacher (67 errors) and a 2×800 student (146 errors alone, 74
-    distilled at T = 20). We distil a small CNN into a 784-64-64-10 MLP on a Fashion-MNIST subset in minutes:
-    the absolute numbers differ; the claim checked is the ordering, averaged over seeds.
+    distilled at T = 20) after long training, teacher and student on the same images; Hinton's teacher was
+    regularised with dropout and jitter, so its outputs on its own training images stayed soft. Our small CNN
+    memorises its few thousand images (mean max-probability on them: see teacher/mean_max_prob_*), so its
+    "soft" targets there are nearly one-hot; we distil on a transfer set of the same size it never trained on
+    (Hinton et al. §3 also train students on transfer sets). Both students see exactly the same images and
+    labels; the distilled one also sees the teacher's predictions. We distil a small CNN into a 784-32-10 MLP on a Fashion-MNIST
+    subset for a few epochs: the absolute numbers differ, and at this short budget a hot teacher (T ≥ 4 with
+    α = 0.9) slows the student down (the sweep shows it), so we use T = 2, α = 0.5. The claim checked is the
+    ordering, averaged over seeds; the gain is small (tenths of a point to a point), as on most real tasks.
 
 Building blocks: modelbook/compression/distill.py, workbench.py
 Cross-checks:    tests/compression/test_distill.py (loss vs F.kl_div; gradient vs the closed form)
@@ -40,23 +47,26 @@ class Config:
     n_train: int = 10_000
     n_test: int = 10_000
     teacher_epochs: int = 8
-    student_epochs: int = 8
+    student_epochs: int = 12
     teacher: tuple[int, int, int] = (32, 64, 256)
     """teacher CNN widths: conv1, conv2, hidden"""
-    student_hidden: int = 64
-    temperature: float = 4.0
-    alpha: float = 0.9
+    student: tuple[int, ...] = (32,)
+    """student MLP hidden widths"""
+    temperature: float = 2.0
+    alpha: float = 0.5
     """weight of the soft-target term (1 − α on the labels)"""
+    soft_only: bool = True
+    """also train students on the soft targets alone (α = 1)"""
     temperatures: tuple[float, ...] = (1.0, 2.0, 4.0, 8.0, 20.0)
     """temperature sweep (empty to skip)"""
     n_seeds: int = 5
-    lr: float = 2e-3
+    lr: float = 3e-3
     seed: int = 0
 
 
 PRESETS = {
-    "quick": Config(n_train=2000, n_test=2000, teacher_epochs=3, student_epochs=4, teacher=(16, 32, 128),
-                    temperatures=(), n_seeds=3),
+    "quick": Config(n_train=3000, n_test=2000, teacher_epochs=4, student_epochs=6, teacher=(16, 32, 128),
+                    temperatures=(), n_seeds=3, soft_only=False),
     "full": Config(),
 }
 
@@ -64,21 +74,32 @@ PRESETS = {
 def run(cfg: Config, out: Path) -> LabResult:
     result = LabResult("distillation", cfg)
     _loss_identities(result)
-    split = wb.fashion_split(cfg.n_train, cfg.n_test, cfg.seed)
+    both = wb.fashion_split(2 * cfg.n_train, cfg.n_test, cfg.seed)
+    half = torch.randperm(2 * cfg.n_train, generator=torch.Generator().manual_seed(cfg.seed))
+    a, b = half[:cfg.n_train], half[cfg.n_train:]
+    teacher_set = wb.Split(both.x_train[a], both.y_train[a], both.x_test, both.y_test)
+    split = wb.Split(both.x_train[b], both.y_train[b], both.x_test, both.y_test)  # the transfer set
     torch.manual_seed(cfg.seed)
-    teacher = wb.train(wb.small_cnn(*cfg.teacher), split, cfg.teacher_epochs, cfg.seed, lr=cfg.lr, description="teacher CNN")
+    teacher = wb.train(wb.small_cnn(*cfg.teacher), teacher_set, cfg.teacher_epochs, cfg.seed, lr=cfg.lr, description="teacher CNN")
     soft = teacher_logits(teacher, split.x_train)  # (N, 10), computed once: the teacher is frozen
     acc_teacher = result.metric("teacher/accuracy", wb.accuracy(teacher, split.x_test, split.y_test))
+    conf_own = float(teacher_logits(teacher, teacher_set.x_train).softmax(-1).amax(-1).mean())
+    conf_transfer = float(soft.softmax(-1).amax(-1).mean())
+    result.metric("teacher/mean_max_prob_on_its_training_images", conf_own)
+    result.metric("teacher/mean_max_prob_on_transfer_images", conf_transfer)
 
-    runs = {"labels only": [], f"distilled (T={cfg.temperature:g}, α={cfg.alpha})": [], "soft targets only": []}
-    losses = [None, distillation_loss_fn(cfg.temperature, cfg.alpha), distillation_loss_fn(cfg.temperature, 1.0)]
+    runs = {"labels only": [], f"distilled (T={cfg.temperature:g}, α={cfg.alpha})": []}
+    losses = [None, distillation_loss_fn(cfg.temperature, cfg.alpha)]
+    if cfg.soft_only:
+        runs[f"soft targets only (T={cfg.temperature:g})"] = []
+        losses.append(distillation_loss_fn(cfg.temperature, 1.0))
     for i in progress.track(range(cfg.n_seeds), "student seeds"):
         for (name, accs), loss_fn in zip(runs.items(), losses):
             # the same initial student and batches for all three (seeded inside)
             student = _train_student(cfg, split, soft, loss_fn, cfg.seed + 1000 + i, name)
             accs.append(wb.accuracy(student, split.x_test, split.y_test))
-    alone, kd, soft_only = (np.array(v) for v in runs.values())
-    for key, v in (("alone", alone), ("kd", kd), ("soft_only", soft_only)):
+    alone, kd, *soft_only = (np.array(v) for v in runs.values())
+    for key, v in (("alone", alone), ("kd", kd), *(("soft_only", s) for s in soft_only)):
         result.metric(f"student/{key}_accuracy_mean", float(v.mean()))
         result.metric(f"student/{key}_accuracy_std", float(v.std(ddof=1)) if len(v) > 1 else 0.0)
     result.metric("student/kd_minus_alone_mean", float((kd - alone).mean()))
@@ -96,8 +117,8 @@ def run(cfg: Config, out: Path) -> LabResult:
     for T in progress.track(cfg.temperatures, "temperature sweep"):
         student = _train_student(cfg, split, soft, distillation_loss_fn(T, cfg.alpha), cfg.seed + 1000, f"T={T:g}")
         sweep[T] = result.metric(f"sweep/accuracy_T{T:g}", wb.accuracy(student, split.x_test, split.y_test))
-    _sizes(result, teacher, split)
-    fig, axes = plots.figure(1, 2 if sweep else 1, size=(11 if sweep else 6, 3.8))
+    _sizes(result, teacher, split, cfg)
+    fig, axes = plots.figure(1, 2 if sweep else 1, size=(11 if sweep else 6.5, 3.8))
     ax = axes[0] if sweep else axes
     for j, (name, accs) in enumerate(runs.items()):
         ax.scatter([j] * len(accs), accs, alpha=0.6)
@@ -117,7 +138,7 @@ def run(cfg: Config, out: Path) -> LabResult:
 
 def _train_student(cfg: Config, split: wb.Split, soft: torch.Tensor, loss_fn, seed: int, name: str):
     torch.manual_seed(seed)
-    student = wb.lenet_300_100((cfg.student_hidden, cfg.student_hidden))
+    student = wb.mlp(cfg.student)
     if loss_fn is None:
         return wb.train(student, split, cfg.student_epochs, seed, lr=cfg.lr, description=name)
     return wb.train(student, split, cfg.student_epochs, seed, lr=cfg.lr, loss_fn=loss_fn, extra=(soft,), description=name)
@@ -154,8 +175,8 @@ def _loss_identities(result: LabResult) -> None:
     result.check("with T², their scale stays put (ratio ≈ 1)", scaled, 1.0, 0.1, "Hinton et al. 2015, §2")
 
 
-def _sizes(result: LabResult, teacher, split: wb.Split) -> None:
-    student = wb.lenet_300_100((64, 64))
+def _sizes(result: LabResult, teacher, split: wb.Split, cfg: Config) -> None:
+    student = wb.mlp(cfg.student)
     batch = split.x_test[:256]
     for name, model in (("teacher", teacher), ("student", student)):
         result.metric(f"size/{name}_params", wb.n_params(model))

@@ -17,8 +17,9 @@ Differences from the papers
     90% with 5x the training budget); here every method gets the same few epochs on a Fashion-MNIST subset,
     so the sparse-from-scratch methods are at a disadvantage against prune-after-training, which starts from a
     trained dense model. We check what the papers claim at any budget: rewiring beats a fixed random mask.
-  - Our sparse layers are dense tensors times a mask (the papers' reference code does the same); training
-    FLOPs are reported as the sparse count (what a sparse kernel would do), not measured as time.
+  - Our sparse layers are dense tensors times a mask (the papers' reference code does the same), so training
+    here costs as much as dense training; the saving DST promises (training FLOPs ∝ density) needs sparse
+    kernels. We compare accuracy at equal epochs, not training time.
 
 Building blocks: modelbook/compression/{sparse,prune,structured,distill,ptq,binary,workbench}.py
 Cross-checks:    tests/compression/test_sparse.py (densities, rewiring keeps the count, RigL grows at the largest gradients)
