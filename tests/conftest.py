@@ -46,3 +46,13 @@ def quick_result():
         return cache[key]
 
     return get
+
+
+@pytest.fixture
+def single_thread():
+    """Run a test on one torch thread: small models are faster, and a busy machine's idle OpenMP threads
+    otherwise spin (see modelbook.core.measure.torch_threads)."""
+    from modelbook.core.measure import torch_threads
+
+    with torch_threads(1):
+        yield

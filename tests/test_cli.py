@@ -52,6 +52,9 @@ def test_show_topic_and_lab():
         (["run"], "error: give a lab name or topic number, or --all (not both)"),
         (["list", "--lang", "fr"], "error: Invalid value for '--lang' / '-l': 'fr' is not one of 'en', 'zh'."),
         (["frobnicate"], "error: No such command 'frobnicate'."),
+        (["ask"], "error: ask needs a question"),
+        (["quiz", "--topics", "41"], "error: --topics '41': topics are numbered 1 to 40"),
+        (["quiz", "export", "--anki", "deck.txt"], "error: deck.txt: an Anki deck file must end in .apkg"),
     ],
 )
 def test_bad_input_is_one_line_and_exit_code_2(args, message):
@@ -98,15 +101,23 @@ def test_failed_check_exits_1(monkeypatch, tmp_path):
     assert "FAIL 1 of 1 checks failed" in res.output
 
 
-def test_list_and_show_do_not_import_torch_and_start_fast():
+def test_list_show_and_quiz_do_not_import_torch_and_start_fast(tmp_path):
     code = ("import sys, time; t = time.perf_counter(); sys.argv = ['modelbook', '{cmd}'{extra}]\n"
             "from modelbook.cli import main\n"
             "try:\n    main()\nexcept SystemExit:\n    pass\n"
             "heavy = [m for m in ('torch', 'numpy', 'transformers', 'sklearn') if m in sys.modules]\n"
             "print('HEAVY', heavy, file=sys.stderr)")
-    for cmd, extra in (("list", ""), ("show", ", '33'")):
-        proc = subprocess.run([sys.executable, "-c", code.format(cmd=cmd, extra=extra)], capture_output=True, text=True)
-        assert "HEAVY []" in proc.stderr, proc.stderr
+    env = {**os.environ, "MODELBOOK_HOME": str(tmp_path)}
+    # quiz: a session that answers one card (its input ends there), then the stats and the Anki export
+    outputs = []
+    for cmd, extra, stdin in (("list", "", ""), ("show", ", '33'", ""), ("quiz", ", '--topics', '33'", "\n3\n"),
+                              ("quiz", ", 'stats'", ""), ("quiz", f", 'export', '--anki', '{tmp_path / 'x.apkg'}'", "")):
+        proc = subprocess.run([sys.executable, "-c", code.format(cmd=cmd, extra=extra)], capture_output=True, text=True,
+                              input=stdin, env=env)
+        assert "HEAVY []" in proc.stderr, (cmd, extra, proc.stderr)
+        assert "Traceback" not in proc.stderr and "error" not in proc.stderr, proc.stderr
+        outputs.append(proc.stdout)
+    assert "1 answers saved" in outputs[2] and "quiz progress" in outputs[3] and (tmp_path / "x.apkg").is_file()
     # cold start of the real command, median of 5 (the target on the dev machine is < 0.3 s; CI machines vary)
     times = []
     for _ in range(5):
@@ -114,3 +125,31 @@ def test_list_and_show_do_not_import_torch_and_start_fast():
         subprocess.run([sys.executable, "-m", "modelbook", "list"], capture_output=True, check=True)
         times.append(time.perf_counter() - t0)
     assert sorted(times)[2] < 1.0, times
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_show_every_topic_in_both_languages(lang):
+    from modelbook.handbook.loader import SECTIONS, get_topic
+
+    for n in range(1, 41):
+        res = runner.invoke(app, ["show", str(n), "--lang", lang], env={"COLUMNS": "120"})
+        assert res.exit_code == 0, (n, res.output)
+        topic = get_topic(n)
+        assert topic.title[lang] in res.output
+        for key, en, zh in SECTIONS:
+            if topic.sections.get(lang, {}).get(key, "").strip():
+                assert (en if lang == "en" else zh) in res.output, (n, key)
+        if n == 23:
+            assert ("same question as topic 2" if lang == "en" else "第 23 题与第 2 题相同") in res.output
+        if topic.labs:  # the latest results of the topic's labs follow the Labs section
+            assert ("Latest results" if lang == "en" else "最新实验结果") in res.output
+            assert res.output.index("Latest results" if lang == "en" else "最新实验结果") > res.output.index(
+                "Labs" if lang == "en" else "实验")
+
+
+def test_show_puts_measured_results_beside_the_claims(quick_result):
+    quick_result("metrics")  # a stored run of the lab behind topic 4
+    out = runner.invoke(app, ["show", "4"], env={"COLUMNS": "200"}).output
+    assert "not measured yet" not in out
+    assert "Measured numbers above come from the latest runs: metrics (quick" in out
+    assert "Latest results: metrics" in out and "✓ pass" in out and "scikit-learn" in out

@@ -77,6 +77,98 @@ def results(name, run_id, limit, as_json):
     views.print_results(_console(), name, run_id, limit, as_json)
 
 
+@app.command()
+@click.argument("question", nargs=-1)
+@click.option("-k", "k", default=5, show_default=True, type=click.IntRange(1, 40), help="how many topics")
+@click.option("--lang", "-l", default=None, type=click.Choice(["en", "zh"]), help="search one language only (default: both)")
+@click.option("--method", default="rrf", show_default=True, type=click.Choice(["rrf", "bm25", "dense", "minmax"]),
+              help="fused (rrf), one retriever alone, or min-max score fusion")
+@click.option("--json", "as_json", is_flag=True, help="print the ranked results as JSON")
+@click.option("--eval", "evaluate", is_flag=True, help="instead: recall@1/@3 of every method on the evaluation set")
+def ask(question, k, lang, method, as_json, evaluate):
+    """Find the entries and sections that answer QUESTION (Chinese or English)."""
+    from modelbook.handbook import ask as ask_module
+
+    if evaluate:
+        data = ask_module.evaluation(ask_module.load_index(progress=lambda m: print(m, file=sys.stderr))[0])
+        if as_json:
+            import json
+
+            print(json.dumps(data, ensure_ascii=False, indent=2))
+        else:
+            ask_module.print_evaluation(_console(), data)
+        return
+    ask_module.print_answer(_console(), " ".join(question), k=k, lang=lang, method=method, as_json=as_json)
+
+
+QUIZ_LANG = click.option("--lang", "-l", default="en", show_default=True, type=click.Choice(["en", "zh", "all"]), help="language of the cards")
+QUIZ_TOPICS = click.option("--topics", "-t", default=None, metavar="LIST", help="topics to practise, e.g. 2,27-28 (default: all)")
+
+
+def _langs(lang: str) -> tuple[str, ...]:
+    return ("en", "zh") if lang == "all" else (lang,)
+
+
+@app.group(invoke_without_command=True)
+@QUIZ_LANG
+@QUIZ_TOPICS
+@click.option("--limit", "-n", default=20, show_default=True, type=click.IntRange(min=0), help="new cards per day")
+@click.pass_context
+def quiz(ctx, lang, topics, limit):
+    """Spaced-repetition practice (FSRS) over the questions and follow-ups; `quiz stats`, `quiz export`."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from modelbook.quiz import session
+
+    session.run_session(_console(), _langs(lang), session.parse_topics(topics), limit)
+
+
+@quiz.command("stats")
+@QUIZ_LANG
+@QUIZ_TOPICS
+@click.option("--json", "as_json", is_flag=True, help="print the numbers as JSON")
+def quiz_stats(lang, topics, as_json):
+    """Retention, cards by state, and what is due."""
+    import json
+
+    from modelbook.quiz import session
+
+    data = session.stats(_langs(lang), session.parse_topics(topics))
+    if as_json:
+        print(json.dumps(data, ensure_ascii=False, indent=2))
+    else:
+        session.print_stats(_console(), data)
+
+
+@quiz.command("export")
+@click.option("--anki", "anki", required=True, metavar="FILE", help="write an Anki deck (.apkg) here")
+@QUIZ_LANG
+@QUIZ_TOPICS
+def quiz_export(anki, lang, topics):
+    """Write the cards as an Anki deck."""
+    from pathlib import Path
+
+    from modelbook.quiz import anki as anki_module
+    from modelbook.quiz import session
+    from modelbook.quiz.cards import all_cards
+    from modelbook.views import latest_value_lookup
+
+    n = anki_module.export(all_cards(_langs(lang), session.parse_topics(topics)), Path(anki), latest_value_lookup())
+    print(f"wrote {n} cards to {anki}")
+
+
+@app.command()
+@click.option("--out", "-o", default=None, metavar="DIR", help="where to write the site (default: $MODELBOOK_HOME/report)")
+def report(out):
+    """Write the handbook as a static HTML site: the entries, the latest lab results and plots."""
+    from pathlib import Path
+
+    from modelbook.report.build import build_site
+
+    index = build_site(Path(out) if out else None)
+    print(f"wrote {index.parent}/ (open {index.resolve().as_uri()})")
+
+
 def main() -> None:
     """Entry point: run the app; turn ModelbookError into one line on stderr and its exit code."""
     from modelbook.core.errors import ModelbookError

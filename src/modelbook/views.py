@@ -81,28 +81,41 @@ def print_show(console, target: str, lang: str) -> None:
 
 
 def _show_topic(console, n: int, lang: str) -> None:
+    """The entry, with every {{lab:metric}} quote filled from the latest run of its lab, then a table of the
+    latest results of the topic's labs (measured vs reference, pass/fail, source) after the Labs section."""
     from rich.markdown import Markdown
 
     from modelbook.handbook import get_topic
-    from modelbook.handbook.loader import fill_values
+    from modelbook.handbook.loader import fill_values, value_names
 
+    zh = lang == "zh"
     asked = get_topic(n, resolve_alias=False)
     topic = get_topic(n)
     if asked.alias_of:
-        console.print(f"[dim]Topic {n} asks the same question as topic {topic.id}; showing {topic.id}.[/]\n")
-    console.print(Markdown(fill_values(topic.markdown(lang), _latest_value_lookup())))
-    if topic.status == "draft":
-        console.print("[yellow]This entry is a draft: only the question is written so far.[/]")
-    latest = _store().latest()
+        console.print(f"[dim]{'第 ' + str(n) + ' 题与第 ' + str(topic.id) + ' 题相同，显示第 ' + str(topic.id) + ' 题。' if zh else f'Topic {n} asks the same question as topic {topic.id}; showing {topic.id}.'}[/]\n")
+    store = _store()
+    latest = store.latest()
+    text = topic.markdown(lang)
+    quoted = list(dict.fromkeys(lab for lab, _ in value_names(text)))
+    console.print(Markdown(fill_values(text, latest_value_lookup(store))))
+    if quoted:
+        runs = [f"{lab} ({_provenance(latest[lab])})" if lab in latest else f"{lab} ({'尚未运行' if zh else 'not run yet'})" for lab in quoted]
+        console.print(f"[dim]{'文中的实测数字来自最近一次运行：' if zh else 'Measured numbers above come from the latest runs: '}{', '.join(runs)}[/]")
     rows = [(name, latest.get(name)) for name in topic.labs]
     if rows:
         console.print()
-        console.print(_latest_results_table(rows, lang))
+        console.print(_latest_results_table(store, rows, lang))
+    if topic.status == "draft":
+        console.print("[yellow]" + ("这一条目还是草稿：目前只写了问题。" if zh else "This entry is a draft: only the question is written so far.") + "[/]")
 
 
-def _latest_value_lookup():
-    """lookup(lab, metric) -> the metric's value in the lab's latest stored run, or None."""
-    store = _store()
+def _provenance(row) -> str:
+    return f"{row.preset}, {row.started_at[:10]}, run #{row.id}"
+
+
+def latest_value_lookup(store=None):
+    """lookup(lab, metric) -> the metric's value in the lab's latest stored run, or None (not run / not measured)."""
+    store = store or _store()
     latest = store.latest()
     results: dict = {}
 
@@ -119,21 +132,30 @@ def _latest_value_lookup():
     return lookup
 
 
-def _latest_results_table(rows, lang: str):
+def _latest_results_table(store, rows, lang: str):
+    """One table per lab: check, measured, reference (with its pass rule), pass/fail, source."""
+    from rich.console import Group
     from rich.table import Table
 
-    store = _store()
-    table = Table(title="Latest lab results" if lang == "en" else "最新实验结果", title_justify="left")
-    for col in ("lab", "check", "measured", "reference", "rule", "", "source"):
-        table.add_column(col, overflow="fold")
+    zh = lang == "zh"
+    tables = []
     for name, row in rows:
+        title = f"{'最新实验结果' if zh else 'Latest results'}: {name}"
         if row is None:
-            table.add_row(name, f"[dim]not run yet: modelbook run {name}[/]", "", "", "", "", "")
+            tables.append(f"[bold]{title}[/] — [dim]{'尚未运行' if zh else 'not run yet'}: modelbook run {name}[/]")
             continue
-        result = store.result(row.id)
-        for c in result.checks:
-            table.add_row(name, c.name, _fmt(c.measured), _fmt(c.reference), c.criterion(), STATUS[c.passed][:-9] + "[/]", c.source)
-    return table
+        table = Table(title=f"{title} [dim]({_provenance(row)})[/]", title_justify="left", expand=True)
+        heads = ("检查项", "实测", "参考值（规则）", "结果", "来源") if zh else ("check", "measured", "reference (rule)", "", "source")
+        table.add_column(heads[0], ratio=3, overflow="fold")
+        table.add_column(heads[1], no_wrap=True, justify="right")
+        table.add_column(heads[2], no_wrap=True, justify="right")
+        table.add_column(heads[3], no_wrap=True)
+        table.add_column(heads[4], ratio=2, overflow="fold")
+        for c in store.result(row.id).checks:
+            mark = "[green]✓ pass[/]" if c.passed else "[red]✗ fail[/]"
+            table.add_row(c.name, _fmt(c.measured), f"{_fmt(c.reference)}\n[dim]{c.criterion()}[/]", mark, c.source)
+        tables.append(table)
+    return Group(*tables)
 
 
 def _show_lab(console, name: str) -> None:

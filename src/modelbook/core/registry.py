@@ -39,7 +39,7 @@ def get(name: str) -> LabSpec:
     key = name.strip().lower().replace("_", "-")
     if key in by_name:
         return by_name[key]
-    close = difflib.get_close_matches(key, list(by_name), n=3, cutoff=0.5)
+    close = difflib.get_close_matches(key, list(by_name), n=3, cutoff=0.6)  # 0.5 offered "exploration" for "atention"
     hint = f" Did you mean: {', '.join(close)}?" if close else ""
     raise ModelbookError(f"unknown lab '{name}'.{hint} See `modelbook list`.")
 

@@ -13,27 +13,27 @@ from pathlib import Path
 from modelbook.core.errors import ModelbookError
 
 APPLICATION_ID = 0x4D424F4B  # "MBOK"
-_MAGIC = b"SQLite format 3\x00"
 
 
 def connect(path: Path, schema: str, version: int, what: str) -> sqlite3.Connection:
     """Open (creating if absent) the database at `path` with `schema` (idempotent CREATE ... IF NOT EXISTS)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    if path.exists() and path.stat().st_size > 0:
-        with open(path, "rb") as f:
-            header = f.read(len(_MAGIC))
-        if header != _MAGIC:
-            raise ModelbookError(
-                f"{what} at {path} is not a SQLite database (corrupt or a foreign file); "
-                f"modelbook will not overwrite it: move it aside or point MODELBOOK_HOME elsewhere"
-            )
+    # The file is never opened with open() to check its header: closing any descriptor of a database file
+    # drops every POSIX lock this process holds on it, including those of SQLite connections already open
+    # here. Another process then believes it holds the last connection and deletes the WAL from under them,
+    # and those connections later read a "malformed" database. SQLite's own check (SQLITE_NOTADB) is used.
     try:
         conn = sqlite3.connect(path, timeout=30, isolation_level=None)  # autocommit; we open transactions explicitly
         app_id = conn.execute("PRAGMA application_id").fetchone()[0]
         status = conn.execute("PRAGMA quick_check").fetchone()[0]
         tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")]
     except sqlite3.DatabaseError as e:
+        if "file is not a database" in str(e):
+            raise ModelbookError(
+                f"{what} at {path} is not a SQLite database (corrupt or a foreign file); "
+                f"modelbook will not overwrite it: move it aside or point MODELBOOK_HOME elsewhere"
+            ) from e
         raise ModelbookError(f"{what} at {path} is corrupt ({e}); modelbook will not overwrite it: move it aside") from e
     if status != "ok":
         conn.close()

@@ -10,23 +10,23 @@
 What happens, in order, each epoch:
   for each batch: zero grads → loss = loss_fn(model, batch) → stop if the loss is NaN/inf → backward →
   measure (and clip) the gradient norm → stop if it explodes → optimizer step → callbacks' on_step_end
-  then: evaluate on the validation loader → callbacks' on_epoch_end (schedulers, logging, checkpoints,
-  early stopping) → save a resumable checkpoint if asked.
+  (a callback that sets state.stop_reason there ends the epoch early: LR range test, step budgets)
+  then: evaluate on the validation loader (and any `eval_loaders`, e.g. {"train": ...} for the
+  train/validation gap) → callbacks' on_epoch_end (schedulers, logging, checkpoints, early stopping)
+  → save a resumable checkpoint if asked.
 
 Resuming (`resume=True` with `checkpoint_dir`) restores the model, optimizer, callbacks, epoch counter and
 every random stream (torch, NumPy, Python, and the loader's shuffling generator) saved at the end of the last
 finished epoch, so a resumed run ends with exactly the same weights as an uninterrupted one
-(tests/core/test_train.py checks this). Checkpoints are written atomically and loaded with weights_only=True.
+(core/checkpoint.py; tests/core/test_train.py checks it). LR schedules: core/schedules.py (re-exported here).
 
 Labs where the update rule is the lesson (RL, GANs, MAML, DP-SGD, FedAvg) write their own loop instead
 (STYLE.md C8); everything else calls `fit`.
 """
 from __future__ import annotations
 
-import io
 import json
 import math
-import random
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable
@@ -36,8 +36,10 @@ import torch
 from torch import nn
 
 from modelbook.core import progress
+from modelbook.core.checkpoint import load_training_state, save_training_state
 from modelbook.core.errors import ModelbookError
 from modelbook.core.paths import atomic_write_bytes
+from modelbook.core.schedules import cosine_with_warmup, schedule  # noqa: F401  (part of this module's API)
 
 LossFn = Callable[[nn.Module, tuple], torch.Tensor]
 
@@ -79,11 +81,13 @@ def fit(model: nn.Module, train_loader: Iterable, optimizer: torch.optim.Optimiz
         criterion: nn.Module | None = None, loss_fn: LossFn | None = None, val_loader: Iterable | None = None,
         metrics: dict[str, Callable] | None = None, callbacks: list[Callback] = (), clip_grad_norm: float | None = None,
         max_grad_norm_alert: float = 1e4, checkpoint_dir: Path | None = None, resume: bool = False,
-        description: str = "training") -> TrainState:
+        description: str = "training", eval_loaders: dict[str, Iterable] | None = None) -> TrainState:
     """Train `model` for up to `n_epochs` epochs; returns the final TrainState (history in .history).
 
     criterion(outputs, targets) for the usual (x, y) batches, or loss_fn(model, batch) for anything else
     (distillation, multi-task sums). metrics: name -> fn(outputs, targets) on the whole validation set.
+    eval_loaders: more sets evaluated each epoch like the validation set, logged as "<name>_loss",
+    "<name>_<metric>" (train_loss alone is a running mean under dropout, not the model's train loss).
     """
     if (criterion is None) == (loss_fn is None):
         raise ValueError("give exactly one of criterion or loss_fn")
@@ -91,12 +95,12 @@ def fit(model: nn.Module, train_loader: Iterable, optimizer: torch.optim.Optimiz
     state = TrainState(model, optimizer)
     callbacks = list(callbacks)
     if resume and checkpoint_dir is not None and (Path(checkpoint_dir) / "last.pt").exists():
-        _load_checkpoint(Path(checkpoint_dir) / "last.pt", state, callbacks, train_loader)
+        load_training_state(Path(checkpoint_dir) / "last.pt", state, callbacks, train_loader)
     params = [p for p in model.parameters() if p.requires_grad]
     for _ in progress.track(range(state.epoch, n_epochs), description):
         model.train()
         total, count = 0.0, 0
-        for batch in train_loader:
+        for batch in progress.track(train_loader, f"  epoch {state.epoch + 1}/{n_epochs}"):
             # -- the update --
             optimizer.zero_grad(set_to_none=True)
             loss = loss_fn(model, batch)
@@ -115,15 +119,19 @@ def fit(model: nn.Module, train_loader: Iterable, optimizer: torch.optim.Optimiz
             total, count = total + loss.item() * n, count + n
             for cb in callbacks:
                 cb.on_step_end(state, loss.item(), grad_norm)
+            if state.stop_reason:
+                break
         state.epoch += 1
         state.logs = {"epoch": state.epoch, "train_loss": total / max(count, 1), "lr": optimizer.param_groups[0]["lr"]}
         if val_loader is not None:
             state.logs.update(evaluate(model, val_loader, loss_fn, metrics or {}))
+        for name, loader in (eval_loaders or {}).items():
+            state.logs.update(evaluate(model, loader, loss_fn, metrics or {}, prefix=name))
         state.history.append(dict(state.logs))
         for cb in callbacks:
             cb.on_epoch_end(state)
         if checkpoint_dir is not None:
-            _save_checkpoint(Path(checkpoint_dir) / "last.pt", state, callbacks, train_loader)
+            save_training_state(Path(checkpoint_dir) / "last.pt", state, callbacks, train_loader)
         if state.stop_reason:
             break
     for cb in callbacks:
@@ -134,26 +142,33 @@ def fit(model: nn.Module, train_loader: Iterable, optimizer: torch.optim.Optimiz
 def supervised(criterion: nn.Module) -> LossFn:
     """loss_fn for (inputs, targets) batches: criterion(model(inputs), targets)."""
     def loss_fn(model, batch):
-        x, y = batch[0], batch[1]
-        return criterion(model(x), y)
+        return criterion(model(batch[0]), batch[1])
+    loss_fn.criterion = criterion  # lets evaluate() reuse one forward pass for the loss and the metrics
     return loss_fn
 
 
 @torch.no_grad()
-def evaluate(model: nn.Module, loader: Iterable, loss_fn: LossFn, metrics: dict[str, Callable]) -> dict[str, float]:
-    """val_loss (mean over examples) and each metric computed on all validation outputs at once."""
+def evaluate(model: nn.Module, loader: Iterable, loss_fn: LossFn, metrics: dict[str, Callable],
+             prefix: str = "val") -> dict[str, float]:
+    """<prefix>_loss (mean over examples) and each metric computed on all the set's outputs at once."""
     model.eval()
+    criterion = getattr(loss_fn, "criterion", None)
     total, count, outputs, targets = 0.0, 0, [], []
     for batch in loader:
         n = _batch_size(batch)
-        total, count = total + float(loss_fn(model, batch)) * n, count + n
+        if metrics and criterion is not None:
+            out = model(batch[0])
+            loss = criterion(out, batch[1])
+        else:
+            loss, out = loss_fn(model, batch), (model(batch[0]) if metrics else None)
+        total, count = total + float(loss) * n, count + n
         if metrics:
-            outputs.append(model(batch[0]))
+            outputs.append(out)
             targets.append(batch[1])
-    logs = {"val_loss": total / max(count, 1)}
+    logs = {f"{prefix}_loss": total / max(count, 1)}
     if metrics:
         out, tgt = torch.cat(outputs), torch.cat(targets)
-        logs.update({f"val_{name}": float(fn(out, tgt)) for name, fn in metrics.items()})
+        logs.update({f"{prefix}_{name}": float(fn(out, tgt)) for name, fn in metrics.items()})
     return logs
 
 
@@ -233,17 +248,6 @@ class LRSchedule(Callback):
         self.lrs = list(d["lrs"])
 
 
-def cosine_with_warmup(optimizer, warmup_steps: int, total_steps: int, min_ratio: float = 0.0):
-    """lr(t) = base · t/warmup during warmup, then base · [min + (1 − min) · ½(1 + cos(π · progress))]
-    (Loshchilov & Hutter 2017 cosine annealing, with linear warmup as in Goyal et al. 2017)."""
-    def factor(step: int) -> float:
-        if step < warmup_steps:
-            return step / max(1, warmup_steps)
-        progress_ = min(1.0, (step - warmup_steps) / max(1, total_steps - warmup_steps))
-        return min_ratio + (1 - min_ratio) * 0.5 * (1 + math.cos(math.pi * progress_))
-    return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
-
-
 class CheckpointBest(Callback):
     """Keep the weights of the best epoch by `monitor` in `directory/best.safetensors` (atomic write)."""
 
@@ -312,45 +316,3 @@ class TensorBoard(Callback):
 
     def on_train_end(self, state):
         self.writer.close()
-
-
-# -- resumable checkpoints ---------------------------------------------------------------------------
-def _save_checkpoint(path: Path, state: TrainState, callbacks: list[Callback], loader) -> None:
-    generator = getattr(loader, "generator", None)
-    payload = {
-        "model": state.model.state_dict(), "optimizer": state.optimizer.state_dict(),
-        "epoch": state.epoch, "step": state.step, "history": state.history,
-        "callbacks": [cb.state_dict() for cb in callbacks],
-        "rng": {"torch": torch.get_rng_state(), "numpy": _numpy_state(), "python": list(random.getstate()[1]),
-                "python_pos": random.getstate()[2], "loader": generator.get_state() if generator is not None else None},
-    }
-    buffer = io.BytesIO()
-    torch.save(payload, buffer)
-    atomic_write_bytes(path, buffer.getvalue())
-
-
-def _load_checkpoint(path: Path, state: TrainState, callbacks: list[Callback], loader) -> None:
-    try:
-        payload = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as e:
-        raise ModelbookError(f"checkpoint {path} cannot be read ({type(e).__name__}); delete it to start over") from e
-    state.model.load_state_dict(payload["model"])
-    state.optimizer.load_state_dict(payload["optimizer"])
-    state.epoch, state.step, state.history = payload["epoch"], payload["step"], list(payload["history"])
-    state.logs = dict(state.history[-1]) if state.history else {}
-    if len(payload["callbacks"]) != len(callbacks):
-        raise ModelbookError(f"checkpoint {path} was saved with {len(payload['callbacks'])} callbacks, not {len(callbacks)}")
-    for cb, d in zip(callbacks, payload["callbacks"]):
-        cb.load_state_dict(d)
-    rng = payload["rng"]
-    torch.set_rng_state(rng["torch"])
-    np.random.set_state(("MT19937", np.array(rng["numpy"][0], dtype=np.uint32), *rng["numpy"][1:]))
-    random.setstate((3, tuple(rng["python"]), rng["python_pos"]))
-    generator = getattr(loader, "generator", None)
-    if generator is not None and rng["loader"] is not None:
-        generator.set_state(rng["loader"])
-
-
-def _numpy_state() -> list:
-    _, keys, pos, has_gauss, cached = np.random.get_state()
-    return [keys.tolist(), int(pos), int(has_gauss), float(cached)]

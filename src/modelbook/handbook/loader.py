@@ -63,9 +63,30 @@ class Topic:
         ids = {self.id} | ({23} if self.id == 2 else set())
         return tuple(dict.fromkeys(spec.name for n in sorted(ids) for spec in for_topic(n)))
 
+    def followups(self, lang: str = "en") -> list[tuple[str, str]]:
+        """The follow-up questions of the entry as (question, answer) pairs, in file order.
+
+        Each is a bold question line, `**Q: ...**` (中文: `**问：...**`), followed by its answer, `A: ...` (`答：...`)."""
+        return parse_followups(self.sections.get(lang, {}).get("followups", ""))
+
     @property
     def is_complete(self) -> bool:
         return all(self.sections.get(lang, {}).get(key, "").strip() for lang in LANGS for key, _, _ in SECTIONS)
+
+
+_FOLLOWUP = re.compile(r"^\*\*(?:Q:|Q：|问：|问:)\s*(.+?)\*\*[ \t]*$", re.M)
+_ANSWER_MARK = re.compile(r"\A\s*(?:A:|A：|答：|答:)\s*")
+
+
+def parse_followups(body: str) -> list[tuple[str, str]]:
+    """(question, answer) pairs from a follow-up section; see Topic.followups."""
+    marks = list(_FOLLOWUP.finditer(body))
+    pairs = []
+    for i, m in enumerate(marks):
+        end = marks[i + 1].start() if i + 1 < len(marks) else len(body)
+        answer = _ANSWER_MARK.sub("", body[m.end():end].strip(), count=1).strip()
+        pairs.append((m.group(1).strip(), answer))
+    return pairs
 
 
 _FRONT = re.compile(r"\A---\n(.*?)\n---\n", re.S)

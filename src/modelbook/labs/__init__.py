@@ -12,5 +12,13 @@ LABS = (
     LabSpec("pruning", topics=(2, 23, 28), title="Magnitude pruning = torch.nn.utils.prune; sparsity curves, gradual (Zhu & Gupta), structured channels, lottery tickets, MiniLM heads"),
     LabSpec("distillation", topics=(2, 23), title="Knowledge distillation (temperature KL + labels): CNN teacher -> MLP student beats the student alone over seeds"),
     LabSpec("sparse-training", topics=(2, 23), title="Dynamic sparse training (SET, RigL) at 90% vs dense vs prune-after; every compression method on one model"),
+    LabSpec("rl", topics=(30,), title="Q-learning vs SARSA (CliffWalking), REINFORCE, DQN, A2C, PPO (CartPole, LunarLander)"),
+    LabSpec("exploration", topics=(35,), title="10-armed testbed, UCB vs ε-greedy, UCB1 log regret, ε schedules, double Q / Double DQN"),
+    LabSpec("marl", topics=(36,), title="MADDPG vs independent learners, communication, competition, parallel rollouts (mpe2)"),
     LabSpec("attention", topics=(33,), title="Scaled dot-product, multi-head, cross, GQA (SmolLM2), KV cache, tiled online softmax"),
+    LabSpec("training-cost", topics=(1,), title="SmolLM2 FLOPs vs 6NT, memory estimator vs measured, 1B/7B/70B budgets, MinHash dedup"),
+    LabSpec("hyperparams", topics=(5,), title="LR range test, batch size vs LR, epochs, weight decay, optimizers, sensitivity table (Fashion-MNIST)"),
+    LabSpec("imbalance", topics=(6,), title="Over/undersampling, SMOTE, class weights, focal loss (credit data); minority augmentation; negative sampling (BPR)"),
+    LabSpec("overfitting", topics=(7,), title="L1, L2, dropout, augmentation, early stopping: train/validation gap; k-fold vs nested CV"),
+    LabSpec("monitoring", topics=(8,), title="JSONL + TensorBoard logs read back, checkpoint-best, LR schedules, divergence alerts, crash + resume"),
 )

@@ -1,0 +1,1 @@
+"""Building blocks for training-data quality: deduplication (dedup.py) and heuristic filters (filters.py)."""

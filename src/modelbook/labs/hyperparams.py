@@ -1,0 +1,303 @@
+"""Hyperparameters: LR range test, batch size vs LR, epochs, weight decay, optimizers, sensitivity (topic 5).
+
+What this lab shows (an MLP on Fashion-MNIST, every run through core.train.fit)
+  1. LR range test (Smith 2017): the loss vs an exponentially growing learning rate; its suggestion (one
+     tenth of the minimum-loss rate) lands near the best rate of a real sweep over five orders of magnitude.
+  2. Batch size vs learning rate at a fixed number of epochs: a larger batch takes fewer steps, so with the
+     same LR it undertrains; scaling the LR with the batch (Goyal et al. 2017's linear scaling rule) recovers
+     most of the loss.
+  3. Epochs: on a small training set (AdamW, lr 3e-3) the validation loss falls, bottoms out and rises
+     again while the training loss keeps falling — the number of epochs is a regulariser, and the place to
+     stop is read from the validation curve, not the training curve.
+  4. Weight decay (AdamW, decoupled): the weight norm shrinks monotonically as the decay grows, and the
+     train/validation gap shrinks with it.
+  5. SGD, SGD + momentum, Adam and AdamW at their customary default learning rates and an equal budget of
+     steps: momentum and the adaptive methods get much further than plain SGD in the same steps.
+  6. A sensitivity table: for each hyperparameter, the spread of validation accuracy over the values tried
+     and the best value. The learning rate moves accuracy the most (Bengio 2012), weight decay the least.
+
+Differences from the references
+  - Minutes on a CPU instead of ImageNet-scale runs: the sweeps use a few thousand images and a few epochs,
+    so the numbers are this setting's, and the checks test directions and orderings that the papers report,
+    not their accuracies.
+  - The LR-range suggestion is checked against the sweep within one decade: the test reads a range, not a
+    point (Smith §3.3).
+
+Building blocks: modelbook/core/lr_range.py (range test), modelbook/core/train.py, modelbook/nn/mlp.py
+Cross-checks:    tests/core/test_lr_range.py; tests/labs/test_hyperparams.py
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from modelbook.core import plots
+from modelbook.core.lr_range import lr_range_test
+from modelbook.core.measure import torch_threads
+from modelbook.core.result import LabResult
+from modelbook.core.seed import rng as make_rng
+from modelbook.core.train import accuracy, fit
+from modelbook.data import fashion_subsets, tensor_loader
+from modelbook.nn.mlp import mlp
+
+SMITH = "Smith, Cyclical Learning Rates for Training Neural Networks, WACV 2017, §3.3 (LR range test)"
+GOYAL = "Goyal et al. 2017, Accurate, Large Minibatch SGD (linear scaling rule), §2.1"
+BENGIO = "Bengio 2012, Practical recommendations for gradient-based training of deep architectures, §3.1.1"
+
+
+@dataclass(frozen=True)
+class Config:
+    n_train: int = 20_000
+    """training images for the sweeps"""
+    n_val: int = 5_000
+    """validation images (held out from the training set)"""
+    n_small: int = 1_000
+    """training images of the epochs and weight-decay runs (small, so that overfitting shows)"""
+    hidden: int = 256
+    epochs: int = 6
+    """epochs of each sweep run"""
+    curve_epochs: int = 40
+    """epochs of the epochs-vs-validation and weight-decay runs (AdamW, lr 3e-3, batch 32)"""
+    batch_size: int = 64
+    lrs: tuple[float, ...] = (1e-4, 1e-3, 1e-2, 1e-1, 1.0)
+    """SGD + momentum learning rates of the sweep"""
+    batch_sizes: tuple[int, ...] = (32, 128, 512)
+    base_lr: float = 0.01
+    """SGD + momentum rate at the smallest batch (the linear-scaling baseline)"""
+    weight_decays: tuple[float, ...] = (0.0, 0.1, 1.0, 3.0)
+    """AdamW decoupled weight decay λ (each step multiplies the weights by 1 − lr·λ)"""
+    range_steps: int = 300
+    """steps of the LR range test"""
+    n_threads: int = 1
+    """torch threads (a small MLP is fastest on one; see core.measure.torch_threads)"""
+    seed: int = 0
+
+
+PRESETS = {
+    "quick": Config(n_train=1000, n_val=1000, n_small=400, hidden=128, epochs=3, curve_epochs=25,
+                    batch_sizes=(32, 256), weight_decays=(0.0, 3.0), range_steps=100),
+    "full": Config(),
+}
+
+
+def run(cfg: Config, out: Path) -> LabResult:
+    result = LabResult("hyperparams", cfg)
+    data = fashion_subsets(make_rng(cfg.seed), cfg.n_train, cfg.n_val)
+    sens: dict[str, dict] = {}
+    fig, ax = plots.figure(2, 3, size=(15, 7.5))
+    with torch_threads(cfg.n_threads):
+        sens["learning rate (SGD+m)"] = _lr(result, cfg, data, ax[0, 0], ax[0, 1])
+        sens["batch size (same LR)"], sens["batch size (LR ∝ batch)"] = _batch(result, cfg, data, ax[0, 2])
+        hist0 = _epochs(result, cfg, data, ax[1, 0])
+        best_epoch = int(np.argmin([h["val_loss"] for h in hist0])) + 1
+        sens["epochs (small set)"] = {str(e): h["val_acc"] for e, h in enumerate(hist0, 1) if e in (1, best_epoch, len(hist0))}
+        sens["weight decay (AdamW)"] = _weight_decay(result, cfg, data, hist0, ax[1, 1])
+        sens["optimizer"] = _optimizers(result, cfg, data, ax[1, 2])
+    result.artifact(plots.save(fig, out / "hyperparameters.png"))
+    _sensitivity(result, sens, out)
+    return result
+
+
+# -- shared -------------------------------------------------------------------------------------------
+def _train(cfg: Config, data, optimizer: str, lr: float, epochs: int, batch_size: int | None = None,
+           weight_decay: float = 0.0, n: int | None = None, seed_offset: int = 0, train_eval: bool = False):
+    """Train a fresh MLP (same init for a given seed_offset); returns (model, history)."""
+    x, y = data["train"]
+    if n is not None:
+        x, y = x[:n], y[:n]
+    torch.manual_seed(cfg.seed + seed_offset)
+    model = mlp(784, (cfg.hidden,), 10)
+    opt = _optimizer(optimizer, model.parameters(), lr, weight_decay)
+    train = tensor_loader(x, y, batch_size or cfg.batch_size, shuffle=True, seed=cfg.seed + seed_offset)
+    extra = {"train": tensor_loader(x, y, 1000)} if train_eval else None
+    state = fit(model, train, opt, epochs, criterion=nn.CrossEntropyLoss(), val_loader=tensor_loader(*data["val"], 1000),
+                metrics={"acc": accuracy}, eval_loaders=extra, description=f"{optimizer} lr={lr:g}")
+    return model, state.history
+
+
+def _optimizer(name: str, params, lr: float, weight_decay: float = 0.0):
+    if name == "sgd":
+        return torch.optim.SGD(params, lr=lr)
+    if name == "sgd_momentum":
+        return torch.optim.SGD(params, lr=lr, momentum=0.9)
+    if name == "adam":
+        return torch.optim.Adam(params, lr=lr)
+    if name == "adamw":
+        return torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay)
+    raise ValueError(name)
+
+
+# -- 1. LR range test and LR sweep ----------------------------------------------------------------------
+def _lr(result: LabResult, cfg: Config, data, ax_range, ax_sweep) -> dict:
+    torch.manual_seed(cfg.seed)
+    model = mlp(784, (cfg.hidden,), 10)
+    opt = _optimizer("sgd_momentum", model.parameters(), 1e-6)
+    train = tensor_loader(*data["train"], cfg.batch_size, shuffle=True, seed=cfg.seed)
+    curve = lr_range_test(model, train, opt, nn.CrossEntropyLoss(), lr_min=1e-5, lr_max=10.0, n_steps=cfg.range_steps)
+    suggested = result.metric("lr_range/suggested_lr", curve.suggested_lr)
+    result.metric("lr_range/steepest_lr", curve.steepest_lr)
+    result.metric("lr_range/min_loss_lr", curve.min_loss_lr)
+    result.metric("lr_range/steps_run", len(curve.lrs))
+
+    accs = {lr: _train(cfg, data, "sgd_momentum", lr, cfg.epochs)[1][-1]["val_acc"] for lr in cfg.lrs}
+    for lr, acc in accs.items():
+        result.metric(f"lr_sweep/val_acc@lr={lr:g}", acc)
+    best_lr = max(accs, key=accs.get)
+    result.metric("lr_sweep/best_lr", best_lr)
+    result.check("LR range test suggestion vs the sweep's best LR (|log10 ratio|, decades)",
+                 abs(math.log10(suggested / best_lr)), 0.0, 1.0, SMITH, kind="at_most",
+                 note=f"suggested {suggested:.3g}, sweep best {best_lr:g}")
+    blowup = result.metric("lr_range/final_over_min_smoothed_loss", curve.smoothed[-1] / min(curve.smoothed))
+    result.check("the loss blows up at the top of the range (last smoothed loss / its minimum)", blowup, 2.0, 0.0,
+                 SMITH + ": past the useful range the accuracy 'becomes ragged or starts to fall'", kind="at_least")
+
+    ax_range.semilogx(curve.lrs, curve.losses, alpha=0.3, label="loss per step")
+    ax_range.semilogx(curve.lrs, curve.smoothed, label="smoothed (EMA 0.98)")
+    ax_range.axvline(suggested, ls="--", color="k", label=f"min/10 = {suggested:.2g}")
+    ax_range.set(xlabel="learning rate", ylabel="training loss", title="LR range test (SGD + momentum)",
+                 ylim=(0, 3 * max(curve.smoothed[0], 1e-3)))
+    ax_range.legend(fontsize=8)
+    ax_sweep.semilogx(list(accs), list(accs.values()), "o-")
+    ax_sweep.axvline(suggested, ls="--", color="k", label="range-test suggestion")
+    ax_sweep.set(xlabel="learning rate", ylabel=f"val accuracy after {cfg.epochs} epochs", title="LR sweep (SGD + momentum)")
+    ax_sweep.legend(fontsize=8)
+    return {f"{lr:g}": a for lr, a in accs.items()}
+
+
+# -- 2. batch size vs learning rate ---------------------------------------------------------------------
+def _batch(result: LabResult, cfg: Config, data, ax) -> tuple[dict, dict]:
+    same, scaled = {}, {}
+    b0 = cfg.batch_sizes[0]
+    for b in cfg.batch_sizes:
+        same[b] = _train(cfg, data, "sgd_momentum", cfg.base_lr, cfg.epochs, batch_size=b)[1][-1]["val_acc"]
+        lr = cfg.base_lr * b / b0
+        scaled[b] = same[b] if b == b0 else _train(cfg, data, "sgd_momentum", lr, cfg.epochs, batch_size=b)[1][-1]["val_acc"]
+        result.metric(f"batch/val_acc@b={b}/same_lr", same[b])
+        result.metric(f"batch/val_acc@b={b}/lr_scaled", scaled[b])
+    big = cfg.batch_sizes[-1]
+    gain = result.metric("batch/largest_batch_gain_from_scaling", scaled[big] - same[big])
+    result.check(f"batch {big}: LR × {big // b0} (linear scaling) beats the batch-{b0} LR at equal epochs (accuracy gain)",
+                 gain, 0.02, 0.0, GOYAL, kind="at_least")
+    result.check(f"batch {big} with the same LR undertrains vs batch {b0} (accuracy drop)", same[b0] - same[big], 0.02, 0.0,
+                 GOYAL + ": fewer steps per epoch at the same LR", kind="at_least")
+    ax.semilogx(list(same), list(same.values()), "o-", base=2, label=f"same LR {cfg.base_lr:g}")
+    ax.semilogx(list(scaled), list(scaled.values()), "o-", base=2, label="LR ∝ batch size")
+    ax.set(xlabel="batch size", ylabel=f"val accuracy after {cfg.epochs} epochs", title="Batch size vs learning rate")
+    ax.legend(fontsize=8)
+    return {str(b): a for b, a in same.items()}, {str(b): a for b, a in scaled.items()}
+
+
+# -- 3. epochs vs the validation curve -------------------------------------------------------------------
+CURVE = dict(optimizer="adamw", lr=3e-3, batch_size=32, seed_offset=1, train_eval=True)  # small set, overfits
+
+
+def _epochs(result: LabResult, cfg: Config, data, ax) -> list[dict]:
+    """One AdamW run (λ = 0) on the small set; it doubles as the λ = 0 point of the weight-decay sweep."""
+    model, hist = _train(cfg, data, epochs=cfg.curve_epochs, n=cfg.n_small, **CURVE)
+    hist[-1]["weight_norm"] = _weight_norm(model)
+    val = np.array([h["val_loss"] for h in hist])
+    train = np.array([h["train_loss"] for h in hist])
+    best = int(np.argmin(val))
+    result.metric("epochs/best_epoch_by_val_loss", best + 1)
+    result.metric("epochs/min_val_loss", val[best])
+    result.metric("epochs/final_val_loss", val[-1])
+    result.metric("epochs/final_train_loss", train[-1])
+    result.check("validation loss rises after its minimum (final − min) while training loss keeps falling",
+                 val[-1] - val[best], 0.05, 0.0, "Prechelt 1998, Early Stopping — But When?, Fig. 1 (idealised curves)",
+                 kind="at_least")
+    result.check("training loss at the last epoch is below its value at the validation minimum",
+                 train[best] - train[-1], 0.0, 0.0, "Prechelt 1998, Fig. 1", kind="at_least")
+    ep = np.arange(1, len(hist) + 1)
+    ax.plot(ep, train, "o-", ms=3, label="train (eval mode)")
+    ax.plot(ep, val, "o-", ms=3, label="validation")
+    ax.axvline(best + 1, ls=":", color="k", label=f"best epoch {best + 1}")
+    ax.set(xlabel="epoch", ylabel="cross-entropy", title=f"Epochs vs validation ({cfg.n_small} images, AdamW)")
+    ax.legend(fontsize=8)
+    return hist
+
+
+def _weight_norm(model: nn.Module) -> float:
+    return float(torch.sqrt(sum((p ** 2).sum() for p in model.parameters() if p.dim() > 1)))
+
+
+# -- 4. weight decay -------------------------------------------------------------------------------------
+def _weight_decay(result: LabResult, cfg: Config, data, hist0: list[dict], ax) -> dict:
+    accs, norms, gaps = {}, {}, {}
+    for wd in cfg.weight_decays:
+        if wd == 0:
+            h = hist0[-1]
+        else:
+            model, hist = _train(cfg, data, epochs=cfg.curve_epochs, n=cfg.n_small, weight_decay=wd, **CURVE)
+            h = dict(hist[-1], weight_norm=_weight_norm(model))
+        accs[wd] = result.metric(f"weight_decay/val_acc@wd={wd:g}", h["val_acc"])
+        gaps[wd] = result.metric(f"weight_decay/gap@wd={wd:g}", h["val_loss"] - h["train_loss"])
+        norms[wd] = result.metric(f"weight_decay/weight_norm@wd={wd:g}", h["weight_norm"])
+    wds = list(cfg.weight_decays)
+    increases = sum(norms[b] >= norms[a] for a, b in zip(wds, wds[1:]))
+    result.check("weight norm falls as AdamW weight decay grows (number of increases along the sweep)", increases, 0, 0,
+                 "Loshchilov & Hutter 2019, Decoupled Weight Decay Regularization (AdamW), Alg. 2 line 12", kind="at_most")
+    result.check(f"train/validation loss gap at λ = {wds[-1]:g} is below the gap at λ = 0 (ratio)",
+                 gaps[wds[-1]] / gaps[wds[0]], 1.0, 0.0, "Krogh & Hertz 1992, A Simple Weight Decay Can Improve "
+                 "Generalization", kind="at_most")
+    x = np.arange(len(norms))
+    ax.bar(x - 0.2, [gaps[w] for w in norms], 0.4, label="val − train loss")
+    ax2 = ax.twinx()
+    ax2.plot(x, list(norms.values()), "ko-", label="weight norm")
+    ax.set(xticks=x, xticklabels=[f"{w:g}" for w in norms], xlabel="AdamW weight decay λ", ylabel="loss gap",
+           title="Weight decay: gap and weight norm")
+    ax2.set_ylabel("‖W‖ (weight matrices)")
+    ax.legend(loc="upper right", fontsize=8)
+    return {f"{wd:g}": a for wd, a in accs.items()}
+
+
+# -- 5. optimizers at an equal budget --------------------------------------------------------------------
+OPTIMIZERS = {"sgd": 0.01, "sgd_momentum": 0.01, "adam": 1e-3, "adamw": 1e-3}
+
+
+def _optimizers(result: LabResult, cfg: Config, data, ax) -> dict:
+    accs, curves = {}, {}
+    for name, lr in OPTIMIZERS.items():
+        _, hist = _train(cfg, data, name, lr, cfg.epochs, weight_decay=0.01, seed_offset=2)
+        accs[name] = result.metric(f"optimizer/val_acc/{name}", hist[-1]["val_acc"])
+        curves[name] = [h["val_loss"] for h in hist]
+    result.check("momentum 0.9 beats plain SGD at the same LR and steps (accuracy gain)", accs["sgd_momentum"] - accs["sgd"],
+                 0.03, 0.0, "Sutskever, Martens, Dahl & Hinton 2013, On the importance of initialization and momentum",
+                 kind="at_least")
+    result.check("Adam (lr 1e-3) beats plain SGD (lr 0.01) at an equal budget (accuracy gain)", accs["adam"] - accs["sgd"],
+                 0.03, 0.0, "Kingma & Ba 2015, Adam, §6.2 Fig. 2 (MLP on MNIST)", kind="at_least")
+    for name, c in curves.items():
+        ax.plot(range(1, len(c) + 1), c, "o-", label=f"{name} (lr {OPTIMIZERS[name]:g})")
+    ax.set(xlabel="epoch", ylabel="validation loss", title="Optimizers at an equal budget")
+    ax.legend(fontsize=8)
+    return accs
+
+
+# -- 6. sensitivity table --------------------------------------------------------------------------------
+def _sensitivity(result: LabResult, sens: dict[str, dict], out: Path) -> None:
+    rows = ["| hyperparameter | values tried | best value | best val acc | spread (max − min) |", "|---|---|---|---|---|"]
+    spread = {}
+    for name, accs in sens.items():
+        best = max(accs, key=accs.get)
+        spread[name] = max(accs.values()) - min(accs.values())
+        key = name.split(" (")[0].replace(" ", "_")
+        if "∝" in name:
+            key += "_scaled"
+        result.metric(f"sensitivity/spread/{key}", spread[name])
+        rows.append(f"| {name} | {', '.join(accs)} | {best} | {accs[best]:.3f} | {spread[name]:.3f} |")
+    best = {name: max(accs, key=accs.get) for name, accs in sens.items()}
+    rows += ["", f"Best setting found: SGD + momentum lr {best['learning rate (SGD+m)']}; batch size "
+             f"{best['batch size (LR ∝ batch)']} (LR scaled linearly from the smallest batch's); optimizer {best['optimizer']}; "
+             f"AdamW weight decay {best['weight decay (AdamW)']} (small set); on the small set the validation loss is lowest at "
+             f"epoch {result.value('epochs/best_epoch_by_val_loss'):.0f} (accuracy can keep creeping up while the loss rises: "
+             f"the model grows over-confident). Most sensitive: {max(spread, key=spread.get)}; least: "
+             f"{min(spread, key=spread.get)}."]
+    result.note(rows[-1])
+    (out / "sensitivity.md").write_text("\n".join(rows) + "\n", encoding="utf-8")
+    result.note("the sensitivity table is sensitivity.md in this run's folder")
+    result.check("learning rate moves validation accuracy more than weight decay does (spread ratio LR / WD)",
+                 spread["learning rate (SGD+m)"] / max(spread["weight decay (AdamW)"], 1e-6), 2.0, 0.0, BENGIO, kind="at_least")

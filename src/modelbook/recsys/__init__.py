@@ -1,0 +1,1 @@
+"""Recommendation building blocks: matrix factorisation with BPR and negative sampling (bpr.py)."""

@@ -1,0 +1,137 @@
+"""`modelbook report`: the handbook as a static HTML site that opens from the file system (no server).
+
+    <out>/index.html            the 40 topics, their entry status and the status of their labs
+    <out>/topic-33.html         one page per topic: the entry in English and Chinese (a switch picks one),
+                                {{lab:metric}} quotes filled from the latest runs, then per lab the latest
+                                results (measured vs reference, pass/fail, source), notes and plots
+    <out>/plots/<lab>/...       the plots of each lab's latest run, copied from $MODELBOOK_HOME/runs
+    <out>/static/               style.css, switch.js (the language switch; the choice is remembered)
+
+Markdown becomes HTML through markdown-it with raw HTML disabled (so `<script>` in a topic file is shown as
+text, never run) and every other string goes through jinja2's autoescaping. The site is built in a temp
+folder and swapped in, and only a folder that holds a previous report (marked by `.modelbook-report`) is
+ever replaced.
+"""
+from __future__ import annotations
+
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from modelbook.core.errors import ModelbookError
+from modelbook.core.paths import fsync_dir, home
+
+MARKER = ".modelbook-report"
+TEMPLATES = Path(__file__).parent / "templates"
+STATIC = Path(__file__).parent / "static"
+
+
+@dataclass
+class LabView:
+    name: str
+    title: str
+    run: object | None = None          # core.store.RunRow of the latest run, or None
+    result: object | None = None       # its LabResult
+    plots: list[str] = field(default_factory=list)   # paths relative to the site root
+
+    @property
+    def status(self) -> str:
+        if self.result is None:
+            return "not run"
+        return "pass" if self.result.passed else "fail"
+
+
+def markdown_to_html(text: str) -> str:
+    from markdown_it import MarkdownIt
+
+    return MarkdownIt("commonmark", {"html": False, "typographer": False}).enable("table").render(text)
+
+
+def _fmt(x: float) -> str:
+    from modelbook.views import _fmt as fmt
+
+    return fmt(x)
+
+
+def collect(store, site: Path) -> tuple[list, dict[str, LabView]]:
+    """(topics, labs): what the pages show. Copies each lab's latest plots into `site`/plots."""
+    from modelbook.core.registry import all_labs
+    from modelbook.handbook import all_topics
+
+    latest = store.latest()
+    labs: dict[str, LabView] = {}
+    for spec in all_labs():
+        view = LabView(spec.name, spec.title)
+        row = latest.get(spec.name)
+        if row is not None:
+            view.run, view.result = row, store.result(row.id)
+            for name in view.result.artifacts:
+                src = row.run_dir / name
+                if src.is_file():
+                    dest = site / "plots" / spec.name / f"run{row.id}-{name}"
+                    dest.parent.mkdir(parents=True, exist_ok=True)
+                    shutil.copyfile(src, dest)
+                    view.plots.append(dest.relative_to(site).as_posix())
+        labs[spec.name] = view
+    return list(all_topics()), labs
+
+
+def build_site(out: Path | None = None, store=None) -> Path:
+    """Write the site to `out` (default $MODELBOOK_HOME/report); returns the path of index.html."""
+    import jinja2
+
+    from modelbook.core.store import Store
+    from modelbook.handbook.loader import LANGS, SECTIONS, fill_values
+    from modelbook.views import latest_value_lookup
+
+    out = Path(out) if out is not None else home() / "report"
+    if out.exists() and not (out / MARKER).is_file():
+        if not out.is_dir() or any(out.iterdir()):
+            raise ModelbookError(f"{out} exists and is not a modelbook report: choose another --out (it is never overwritten)")
+    store = store or Store()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{out.name}-", dir=out.parent))
+    try:
+        topics, labs = collect(store, tmp)
+        lookup = latest_value_lookup(store)
+        env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES)), autoescape=True,
+                                 undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+        env.filters["num"] = _fmt
+        by_id = {t.id: t for t in topics}
+        pages = []
+        for t in topics:
+            target = by_id[t.alias_of] if t.alias_of else t
+            pages.append({
+                "id": t.id, "file": f"topic-{target.id:02d}.html", "title": t.title, "alias_of": t.alias_of,
+                "status": target.status, "labs": [labs[n] for n in target.labs if n in labs],
+            })
+        (tmp / "static").mkdir()
+        for f in STATIC.iterdir():
+            shutil.copyfile(f, tmp / "static" / f.name)
+        (tmp / "index.html").write_text(env.get_template("index.html").render(pages=pages), encoding="utf-8")
+        real = [t for t in topics if not t.alias_of]
+        for i, t in enumerate(real):
+            body = {lang: [(t.heading(key, lang), markdown_to_html(fill_values(t.sections.get(lang, {}).get(key, ""), lookup)))
+                           for key, _, _ in SECTIONS if t.sections.get(lang, {}).get(key, "").strip()]
+                    for lang in LANGS}
+            html = env.get_template("topic.html").render(
+                topic=t, body=body, labs=[labs[n] for n in t.labs if n in labs],
+                aliases=[p for p in pages if p["alias_of"] == t.id],
+                prev=real[i - 1] if i > 0 else None, next=real[i + 1] if i + 1 < len(real) else None,
+            )
+            (tmp / f"topic-{t.id:02d}.html").write_text(html, encoding="utf-8")
+        (tmp / MARKER).write_text("built by `modelbook report`; this folder is replaced by the next build\n")
+        fsync_dir(tmp)
+        if out.exists():
+            old = out.with_name(f".old-{out.name}-{tmp.name[-8:]}")
+            out.rename(old)
+            tmp.rename(out)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            tmp.rename(out)
+        fsync_dir(out.parent)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return out / "index.html"

@@ -1,0 +1,1 @@
+"""Back-of-the-envelope training costs, written so they can be checked: FLOPs (flops.py) and memory (memory.py)."""

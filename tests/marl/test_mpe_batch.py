@@ -1,0 +1,83 @@
+"""The batched particle worlds equal mpe2 step for step: same state in, same observations, rewards, states out."""
+import os
+
+import numpy as np
+import pytest
+
+os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
+
+from modelbook.marl.mpe_batch import BatchedMPE  # noqa: E402
+
+
+def _mpe2(scenario):
+    from mpe2 import simple_adversary_v3, simple_speaker_listener_v4, simple_spread_v3
+
+    module = {"spread": simple_spread_v3, "speaker_listener": simple_speaker_listener_v4,
+              "adversary": simple_adversary_v3}[scenario]
+    return module.parallel_env(continuous_actions=True)
+
+
+def _load(ours: BatchedMPE, env) -> None:
+    world = env.unwrapped.world
+    agents, landmarks = world.agents, world.landmarks
+    goal = None
+    if ours.scenario == "speaker_listener":
+        goal = [landmarks.index(agents[0].goal_b)]
+    elif ours.scenario == "adversary":
+        goal = [landmarks.index(agents[0].goal_a)]
+    comm = [agents[0].state.c] if ours.scenario == "speaker_listener" else None
+    ours.load_state([[a.state.p_pos for a in agents]], [[a.state.p_vel for a in agents]],
+                    [[lm.state.p_pos for lm in landmarks]], goal, comm)
+
+
+@pytest.mark.parametrize("scenario", ["spread", "speaker_listener", "adversary"])
+def test_batched_world_equals_mpe2(scenario):
+    env = _mpe2(scenario)
+    ours = BatchedMPE(scenario, 1, np.random.default_rng(0))
+    rng = np.random.default_rng(1)
+    for episode in range(3):
+        obs, _ = env.reset(seed=episode)
+        _load(ours, env)
+        assert ours.names == env.agents
+        for name, o in zip(ours.names, ours.observations()):
+            np.testing.assert_allclose(o[0], obs[name], atol=1e-6)
+        for t in range(25):
+            actions = [rng.random((1, env.action_space(n).shape[0])).astype(np.float32) for n in ours.names]
+            if scenario == "spread" and t % 5 == 0:              # push agents together to exercise collisions
+                actions = [np.array([[0, 0, 1, 0, 1]], np.float32) if i == 0 else
+                           np.array([[0, 1, 0, 1, 0]], np.float32) for i in range(3)]
+            obs, rew, term, trunc, _ = env.step({n: a[0] for n, a in zip(ours.names, actions)})
+            our_obs, our_rew, done = ours.step(actions)
+            for i, name in enumerate(ours.names):
+                np.testing.assert_allclose(our_obs[i][0], obs[name], atol=1e-5)
+                assert our_rew[0, i] == pytest.approx(rew[name], abs=1e-9)
+            world = env.unwrapped.world
+            np.testing.assert_allclose(ours.agent_pos[0], [a.state.p_pos for a in world.agents], atol=1e-12)
+            assert done == all(trunc.values())
+
+
+def test_spread_collisions_and_coverage_match_mpe2_benchmark_data():
+    from mpe2 import simple_spread_v3
+
+    env = simple_spread_v3.parallel_env(continuous_actions=True, benchmark_data=True)
+    ours = BatchedMPE("spread", 1, np.random.default_rng(0))
+    env.reset(seed=3)
+    _load(ours, env)
+    world = env.unwrapped.world
+    world.agents[1].state.p_pos = world.agents[0].state.p_pos + 0.1     # overlapping: a collision
+    ours.agent_pos[0, 1] = ours.agent_pos[0, 0] + 0.1
+    scenario = env.unwrapped.scenario
+    rew, collisions, min_dists, occupied = scenario.benchmark_data(world.agents[0], world)
+    assert ours.coverage_distance()[0] == pytest.approx(min_dists)
+    assert ours.collisions_matrix()[0, 0].sum() == collisions
+
+
+def test_batch_of_worlds_is_independent_and_seeded():
+    a = BatchedMPE("spread", 8, np.random.default_rng(5))
+    b = BatchedMPE("spread", 8, np.random.default_rng(5))
+    np.testing.assert_array_equal(a.agent_pos, b.agent_pos)
+    acts = [np.random.default_rng(i).random((8, 5)) for i in range(3)]
+    oa, ra, _ = a.step(acts)
+    ob, rb, _ = b.step(acts)
+    np.testing.assert_array_equal(ra, rb)
+    assert len({tuple(r) for r in ra.round(6)}) == 8      # 8 different worlds

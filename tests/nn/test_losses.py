@@ -1,0 +1,93 @@
+"""Focal loss and the penalties, against cross-entropy, torchvision's formula and SGD weight decay."""
+import pytest
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from modelbook.nn.losses import FocalLoss, binary_focal_loss, focal_loss, l1_penalty, l2_penalty
+
+
+def _torchvision_sigmoid_focal_loss(inputs, targets, alpha=0.25, gamma=2.0):
+    """torchvision.ops.sigmoid_focal_loss (torchvision 0.2x), written out here because torchvision is not
+    installed: p = σ(x); ce = BCE-with-logits; p_t = p·y + (1−p)(1−y); loss = ce·(1−p_t)^γ;
+    if α ≥ 0: loss ·= α·y + (1−α)(1−y); mean."""
+    p = torch.sigmoid(inputs)
+    ce_loss = F.binary_cross_entropy_with_logits(inputs, targets, reduction="none")
+    p_t = p * targets + (1 - p) * (1 - targets)
+    loss = ce_loss * ((1 - p_t) ** gamma)
+    if alpha >= 0:
+        alpha_t = alpha * targets + (1 - alpha) * (1 - targets)
+        loss = alpha_t * loss
+    return loss.mean()
+
+
+def _data(n=64, c=5):
+    g = torch.Generator().manual_seed(0)
+    logits = (3 * torch.randn(n, c, generator=g, dtype=torch.float64)).requires_grad_()
+    return logits, torch.randint(0, c, (n,), generator=g)
+
+
+def _grad(loss, x):
+    return torch.autograd.grad(loss, x)[0]
+
+
+def test_focal_with_gamma_zero_is_cross_entropy():
+    logits, y = _data()
+    ours, ref = focal_loss(logits, y, gamma=0.0), F.cross_entropy(logits, y)
+    torch.testing.assert_close(ours, ref, rtol=1e-12, atol=0)
+    torch.testing.assert_close(_grad(ours, logits), _grad(ref, logits), rtol=1e-12, atol=1e-15)
+    w = torch.tensor([0.5, 1.0, 2.0, 1.5, 0.1], dtype=torch.float64)
+    # with per-class alpha and γ = 0 it is weighted cross-entropy summed over examples
+    torch.testing.assert_close(focal_loss(logits, y, 0.0, w, reduction="sum"),
+                               F.cross_entropy(logits, y, weight=w, reduction="sum"), rtol=1e-12, atol=0)
+
+
+@pytest.mark.parametrize("gamma,alpha", [(2.0, 0.25), (0.5, 0.75), (3.0, -1.0)])
+def test_binary_focal_equals_torchvision_formula(gamma, alpha):
+    g = torch.Generator().manual_seed(1)
+    x = (4 * torch.randn(200, generator=g, dtype=torch.float64)).requires_grad_()
+    y = (torch.rand(200, generator=g) < 0.1).double()
+    ours = binary_focal_loss(x, y, gamma, alpha if alpha >= 0 else None)
+    ref = _torchvision_sigmoid_focal_loss(x, y, alpha, gamma)
+    torch.testing.assert_close(ours, ref, rtol=1e-12, atol=0)
+    torch.testing.assert_close(_grad(ours, x), _grad(ref, x), rtol=1e-10, atol=1e-15)
+
+
+def test_two_class_softmax_focal_equals_sigmoid_focal_on_the_logit_difference():
+    logits, _ = _data(c=2)
+    y = (torch.arange(64) % 3 == 0).long()
+    soft = focal_loss(logits, y, gamma=2.0, alpha=torch.tensor([0.75, 0.25], dtype=torch.float64))
+    sig = binary_focal_loss(logits[:, 1] - logits[:, 0], y, gamma=2.0, alpha=0.25)
+    torch.testing.assert_close(soft, sig, rtol=1e-12, atol=0)
+
+
+def test_focal_down_weights_easy_examples():
+    x = torch.tensor([[4.0, 0.0], [0.2, 0.0]], dtype=torch.float64)   # easy (p_t ≈ 0.98) and hard (p_t ≈ 0.55)
+    y = torch.tensor([0, 0])
+    ce, fl = F.cross_entropy(x, y, reduction="none"), focal_loss(x, y, 2.0, reduction="none")
+    assert fl[0] / ce[0] < 1e-3 and fl[1] / ce[1] > 0.15          # factor (1 − p_t)²
+    assert FocalLoss(2.0)(x, y) == pytest.approx(float(fl.mean()))
+    with pytest.raises(ValueError, match="reduction"):
+        focal_loss(x, y, reduction="max")
+
+
+def test_l2_penalty_with_sgd_equals_weight_decay_and_l1_is_abs_sum():
+    torch.manual_seed(0)
+    a = nn.Sequential(nn.Linear(6, 4), nn.Tanh(), nn.Linear(4, 2)).double()
+    b = nn.Sequential(nn.Linear(6, 4), nn.Tanh(), nn.Linear(4, 2)).double()
+    b.load_state_dict(a.state_dict())
+    x, y = torch.randn(16, 6, dtype=torch.float64), torch.randint(0, 2, (16,))
+    lam = 0.1
+    opt_a = torch.optim.SGD([{"params": [a[0].weight, a[2].weight], "weight_decay": lam},
+                             {"params": [a[0].bias, a[2].bias]}], lr=0.05)
+    opt_b = torch.optim.SGD(b.parameters(), lr=0.05)
+    for _ in range(5):
+        opt_a.zero_grad()
+        F.cross_entropy(a(x), y).backward()
+        opt_a.step()
+        opt_b.zero_grad()
+        (F.cross_entropy(b(x), y) + lam * l2_penalty(b)).backward()
+        opt_b.step()
+    for pa, pb in zip(a.parameters(), b.parameters()):
+        torch.testing.assert_close(pa, pb, rtol=1e-12, atol=1e-14)
+    assert float(l1_penalty(a)) == pytest.approx(float(a[0].weight.abs().sum() + a[2].weight.abs().sum()))
