@@ -5,7 +5,8 @@ def test_pruning_lab_outcomes(quick_result):
     result, _ = quick_result("pruning")
     v = result.value
     assert v("masks/mismatches_vs_torch_prune") == 0  # masks equal torch.nn.utils.prune's
-    # structured pruning gives a measurably smaller model: fewer parameters and FLOPs (speed is only reported)
+    # structured pruning gives a measurably smaller model: fewer parameters and FLOPs (speed is only reported,
+    # as the volatile metric structured/speedup)
     assert v("structured/structured/params") < 0.35 * v("structured/dense/params")
     assert v("structured/structured/flops") < 0.35 * v("structured/dense/flops")
     assert v("structured/unstructured/flops") == v("structured/dense/flops")  # masks do not shrink the work
@@ -19,4 +20,5 @@ def test_pruning_lab_outcomes(quick_result):
     # heads: physically removed = gated, least important beats random
     assert v("heads/removed_0.25/gated_vs_removed") < 1e-5
     assert v("heads/removed_0.25/params_removed") > 0
-    assert v("heads/removed_0.25/recall") >= v("heads/removed_0.25/random_recall")
+    assert v("heads/removed_0.25/cosine") >= v("heads/removed_0.25/random_cosine")
+    assert v("heads/removed_0.25/recall") >= v("heads/retrieval_recall_at_1_unpruned") - 0.05

@@ -16,9 +16,11 @@ def test_quantization_lab_outcomes(quick_result):
     assert v("smollm2/ppl_ratio_to_fp32/int8") <= 1.05
     assert 0.24 < v("smollm2/bytes/int8") / v("smollm2/bytes/fp32") < 0.26
     assert v("smollm2/bytes/int4") < v("smollm2/bytes/int8")
-    # the mixed plan fits its budget and is no worse than an evenly spaced plan of the same size
+    assert v("smollm2/kl_to_fp32/int8") < 0.05 < v("smollm2/kl_to_fp32/int4")
+    # the mixed plan fits its budget and moves the model less than the same-size plan that ignores sensitivity
     assert v("mixed/bytes/sensitivity_guided") <= v("mixed/budget_bytes")
-    assert v("mixed/perplexity/sensitivity_guided") <= v("mixed/perplexity/evenly_spaced")
+    assert v("mixed/kl_to_fp32/sensitivity_guided") < v("mixed/kl_to_fp32/least_sensitive_kept_int8")
+    assert v("mixed/kl_to_fp32/all_int8") < v("mixed/kl_to_fp32/sensitivity_guided") < v("mixed/kl_to_fp32/all_int4")
     # mixed precision: bf16 trains like fp32; fp16 underflow without loss scaling, fixed with it
     assert abs(v("precision/bf16_autocast_training_accuracy") - v("precision/fp32_training_accuracy")) <= 0.02
     assert v("precision/fp16_gradients_lost_at_scale_2^0") > 0.5 > v("precision/fp16_gradients_lost_at_scale_2^16")

@@ -14,11 +14,10 @@ ConvNets"); neurons by the L2 norm of their incoming weights; heads by the measu
 head alone is switched off (ablation, as in Michel, Levy & Neubig 2019, "Are Sixteen Heads Really Better
 than One?", who found many heads can go at little cost).
 
-`shrink_linear` equals transformers' `prune_linear_layer` (tests/compression/test_structured.py).
+`shrink_linear` equals transformers' `prune_linear_layer`, and removing heads equals gating them to zero
+(tests/compression/test_structured.py).
 """
 from __future__ import annotations
-
-import contextlib
 
 import torch
 from torch import nn
@@ -103,49 +102,20 @@ def prune_sequential(model: nn.Sequential, keep_fraction: float | dict[int, floa
     return nn.Sequential(*new_layers)
 
 
-# -- attention heads (Hugging Face BERT, e.g. all-MiniLM-L6-v2) ------------------------------------------
-def _attention_blocks(bert) -> list:
-    return [layer.attention for layer in bert.encoder.layer]
-
-
-@contextlib.contextmanager
-def head_gates(bert, gates: torch.Tensor):
-    """Multiply each head's output by gates[layer, head] (0 switches a head off) while the context is open.
-
-    Implemented as a pre-hook on each layer's output projection W_O, whose input is the concatenation of the
-    heads' outputs (B, T, H·d)."""
-    handles = []
-    for i, attn in enumerate(_attention_blocks(bert)):
-        n_heads = attn.self.query.out_features // attn.self.attention_head_size
-
-        def hook(module, args, g=gates[i], h=n_heads):
-            x = args[0]
-            return (x * g.repeat_interleave(x.shape[-1] // h).to(x.dtype),) + args[1:]
-        handles.append(attn.output.dense.register_forward_pre_hook(hook))
-    try:
-        yield
-    finally:
-        for h in handles:
-            h.remove()
-
-
+# -- attention heads (modelbook.nn.bert.BertEncoder, e.g. all-MiniLM-L6-v2) ----------------------------
 @torch.no_grad()
-def remove_heads_(bert, heads: dict[int, list[int]]) -> None:
-    """Physically remove attention heads {layer: [head, ...]} from a BertModel in place (≥ 1 head stays)."""
-    for i, attn in enumerate(_attention_blocks(bert)):
+def remove_heads_(encoder, heads: dict[int, list[int]]) -> None:
+    """Physically remove attention heads {layer: [head, ...]} from a BertEncoder in place (≥ 1 head stays):
+    rows h·d..(h+1)·d of W_Q, W_K, W_V and the same columns of W_O go; each layer keeps its own head count."""
+    for i, layer in enumerate(encoder.layers):
         drop = sorted(set(heads.get(i, [])))
         if not drop:
             continue
-        sa, d = attn.self, attn.self.attention_head_size
-        n_heads = sa.query.out_features // d
-        keep_heads = [h for h in range(n_heads) if h not in drop]
+        d = layer.head_dim
+        keep_heads = [h for h in range(layer.n_heads) if h not in drop]
         if not keep_heads:
-            raise ValueError(f"layer {i}: cannot remove all {n_heads} heads")
+            raise ValueError(f"layer {i}: cannot remove all {layer.n_heads} heads")
         index = torch.cat([torch.arange(h * d, (h + 1) * d) for h in keep_heads])
-        sa.query, sa.key, sa.value = (shrink_linear(m, index, 0) for m in (sa.query, sa.key, sa.value))
-        attn.output.dense = shrink_linear(attn.output.dense, index, 1)
-        sa.num_attention_heads, sa.all_head_size = len(keep_heads), len(keep_heads) * d
-
-
-def heads_per_layer(bert) -> list[int]:
-    return [a.self.query.out_features // a.self.attention_head_size for a in _attention_blocks(bert)]
+        layer.query, layer.key, layer.value = (shrink_linear(m, index, 0) for m in (layer.query, layer.key, layer.value))
+        layer.out = shrink_linear(layer.out, index, 1)
+        layer.n_heads = len(keep_heads)

@@ -37,7 +37,9 @@ import torch.nn.functional as F
 from modelbook.compression import workbench as wb
 from modelbook.compression.distill import distillation_loss_fn, kd_loss, soft_target_loss, teacher_logits
 from modelbook.core import plots, progress
+from modelbook.core.measure import torch_threads
 from modelbook.core.result import LabResult
+from modelbook.nn.mlp import mlp
 
 HINTON = "Hinton, Vinyals & Dean 2015, §3: MNIST 2x800 student 146 errors alone, 74 distilled (T = 20); teacher 67"
 
@@ -61,6 +63,8 @@ class Config:
     """temperature sweep (empty to skip)"""
     n_seeds: int = 5
     lr: float = 3e-3
+    n_threads: int = 1
+    """torch threads (small models run fastest on one; see core.measure.torch_threads)"""
     seed: int = 0
 
 
@@ -72,6 +76,11 @@ PRESETS = {
 
 
 def run(cfg: Config, out: Path) -> LabResult:
+    with torch_threads(cfg.n_threads):
+        return _run(cfg, out)
+
+
+def _run(cfg: Config, out: Path) -> LabResult:
     result = LabResult("distillation", cfg)
     _loss_identities(result)
     both = wb.fashion_split(2 * cfg.n_train, cfg.n_test, cfg.seed)
@@ -138,7 +147,7 @@ def run(cfg: Config, out: Path) -> LabResult:
 
 def _train_student(cfg: Config, split: wb.Split, soft: torch.Tensor, loss_fn, seed: int, name: str):
     torch.manual_seed(seed)
-    student = wb.mlp(cfg.student)
+    student = mlp(784, cfg.student, 10)
     if loss_fn is None:
         return wb.train(student, split, cfg.student_epochs, seed, lr=cfg.lr, description=name)
     return wb.train(student, split, cfg.student_epochs, seed, lr=cfg.lr, loss_fn=loss_fn, extra=(soft,), description=name)
@@ -176,7 +185,7 @@ def _loss_identities(result: LabResult) -> None:
 
 
 def _sizes(result: LabResult, teacher, split: wb.Split, cfg: Config) -> None:
-    student = wb.mlp(cfg.student)
+    student = mlp(784, cfg.student, 10)
     batch = split.x_test[:256]
     for name, model in (("teacher", teacher), ("student", student)):
         result.metric(f"size/{name}_params", wb.n_params(model))
