@@ -127,6 +127,24 @@ def test_list_show_and_quiz_do_not_import_torch_and_start_fast(tmp_path):
     assert sorted(times)[2] < 1.0, times
 
 
+def test_serve_new_token_and_bad_scope(tmp_path, monkeypatch):
+    import json
+
+    from click.testing import CliRunner
+
+    from modelbook.cli import app
+
+    monkeypatch.setenv("MODELBOOK_HOME", str(tmp_path))
+    r = CliRunner().invoke(app, ["serve", "--new-token", "predict,admin"])
+    assert r.exit_code == 0 and r.output.startswith("mbk_")
+    stored = json.loads((tmp_path / "serve" / "tokens.json").read_text())["tokens"]
+    assert stored[0]["scopes"] == ["predict", "admin"] and r.output.strip() not in json.dumps(stored)
+    r = CliRunner().invoke(app, ["serve", "--new-token", "root"])
+    assert r.exit_code != 0 and "unknown scope" in str(r.exception)
+    r = CliRunner().invoke(app, ["serve", "--sample-request"])
+    assert len(json.loads(r.output)["inputs"][0]) == 784
+
+
 @pytest.mark.parametrize("lang", ["en", "zh"])
 def test_show_every_topic_in_both_languages(lang):
     from modelbook.handbook.loader import SECTIONS, get_topic

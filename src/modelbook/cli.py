@@ -78,6 +78,28 @@ def results(name, run_id, limit, as_json):
 
 
 @app.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="address to bind (loopback by default)")
+@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--home", "folder", type=click.Path(file_okay=False), default=None,
+              help="server folder: keys, tokens, audit log, registry (default $MODELBOOK_HOME/serve)")
+@click.option("--models", default="fashion,minilm", show_default=True, help="models to serve (comma-separated)")
+@click.option("--batching", is_flag=True, help="dynamic batching of concurrent predict requests")
+@click.option("--chat", is_flag=True, help="also serve SmolLM2 chat at /v1/chat (loads on first use)")
+@click.option("--allowed-host", multiple=True, help="extra Host header to accept (needed when binding a public address)")
+@click.option("--threads", type=int, default=None, help="PyTorch intra-op threads")
+@click.option("--new-token", "new_token", metavar="SCOPES", default=None,
+              help="print a new token with these scopes (predict, admin; comma-separated) and exit")
+@click.option("--publish", "publish", type=click.Choice(["fashion"]), default=None,
+              help="train and publish the next version of this model (signed) and exit")
+@click.option("--sample-request", is_flag=True, help="print a JSON body for /v1/models/fashion/predict and exit")
+def serve(host, port, folder, models, batching, chat, allowed_host, threads, new_token, publish, sample_request):
+    """Run the model server (FastAPI + uvicorn): versioned signed models, scoped tokens, audit log, hot swap."""
+    from modelbook.serving import cli as serving_cli
+
+    serving_cli.main(host, port, folder, models, batching, chat, allowed_host, threads, new_token, publish, sample_request)
+
+
+@app.command()
 @click.argument("question", nargs=-1)
 @click.option("-k", "k", default=5, show_default=True, type=click.IntRange(1, 40), help="how many topics")
 @click.option("--lang", "-l", default=None, type=click.Choice(["en", "zh"]), help="search one language only (default: both)")

@@ -60,6 +60,21 @@ def time_ratio(fn_a: Callable[[], object], fn_b: Callable[[], object], repeats: 
     return ma, mb, ma / mb
 
 
+def latency_percentiles(fn: Callable[[], object], n_calls: int = 200, warmup: int = 10,
+                        quantiles: tuple[float, ...] = (50, 99)) -> tuple[float, ...]:
+    """Per-call wall times of fn() in seconds at the given percentiles (p50, p99 by default), after warm-up."""
+    import numpy as np
+
+    for _ in range(warmup):
+        fn()
+    times = np.empty(n_calls)
+    for i in range(n_calls):
+        t0 = time.perf_counter()
+        fn()
+        times[i] = time.perf_counter() - t0
+    return tuple(float(np.percentile(times, q)) for q in quantiles)
+
+
 @contextlib.contextmanager
 def torch_threads(n: int):
     """Run the block with `n` torch intra-op threads, then restore the previous count.

@@ -64,7 +64,7 @@ def shingles(text: str, n: int = 3, normalized: bool = False) -> set[str]:
 
 
 def _sha1_32(shingle: str) -> int:
-    return int.from_bytes(hashlib.sha1(shingle.encode("utf-8")).digest()[:4], "little")
+    return int.from_bytes(hashlib.sha1(shingle.encode("utf-8"), usedforsecurity=False).digest()[:4], "little")
 
 
 def _fmix32(h: np.ndarray) -> np.ndarray:

@@ -43,8 +43,8 @@ def load_smollm2(dtype=None):
     if not (cache / "model.safetensors").is_file():
         _build_smollm2_cache(cache)
     try:
-        tokenizer = AutoTokenizer.from_pretrained(str(cache))
-        model = LlamaForCausalLM.from_pretrained(str(cache), dtype=dtype or torch.float32)
+        tokenizer = AutoTokenizer.from_pretrained(str(cache))  # nosec B615 # local folder, not the hub
+        model = LlamaForCausalLM.from_pretrained(str(cache), dtype=dtype or torch.float32)  # nosec B615 # local folder, not the hub
     except Exception as e:  # a damaged cache: say where it is and how to rebuild it
         raise ModelbookError(f"the SmolLM2 cache at {cache} is unreadable ({type(e).__name__}: {e}); "
                              f"delete that folder to rebuild it") from e
@@ -62,8 +62,8 @@ def _build_smollm2_cache(cache: Path) -> None:
     for mod, pip in (("gguf", "gguf"), ("accelerate", "accelerate")):
         if importlib.util.find_spec(mod) is None:
             raise missing_package(mod, pip)
-    tokenizer = AutoTokenizer.from_pretrained(str(pkg), gguf_file=SMOLLM2_GGUF)
-    model = AutoModelForCausalLM.from_pretrained(str(pkg), gguf_file=SMOLLM2_GGUF, dtype=torch.float32)
+    tokenizer = AutoTokenizer.from_pretrained(str(pkg), gguf_file=SMOLLM2_GGUF)  # nosec B615 # local folder, not the hub
+    model = AutoModelForCausalLM.from_pretrained(str(pkg), gguf_file=SMOLLM2_GGUF, dtype=torch.float32)  # nosec B615 # local folder, not the hub
     # save_pretrained refuses GGUF-loaded models; lm_head is tied to the embedding, so it is not stored.
     state = {k: v.contiguous() for k, v in model.state_dict().items() if k != "lm_head.weight"}
     tmp = Path(tempfile.mkdtemp(prefix=".tmp-smollm2-", dir=cache.parent))
@@ -116,7 +116,7 @@ def load_minilm_hf(output_attentions: bool = False):
 
     path = str(minilm_path())
     kwargs = {"attn_implementation": "eager"} if output_attentions else {}
-    return AutoModel.from_pretrained(path, **kwargs).eval(), AutoTokenizer.from_pretrained(path)
+    return AutoModel.from_pretrained(path, **kwargs).eval(), AutoTokenizer.from_pretrained(path)  # nosec B615 # local folder, not the hub
 
 
 # -- EfficientNet-Lite0 -----------------------------------------------------------------------------

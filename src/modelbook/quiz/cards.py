@@ -28,7 +28,7 @@ class Card:
 
 
 def followup_key(topic: int, lang: str, question: str) -> str:
-    digest = hashlib.sha1(" ".join(question.split()).encode("utf-8")).hexdigest()[:8]
+    digest = hashlib.sha1(" ".join(question.split()).encode("utf-8"), usedforsecurity=False).hexdigest()[:8]
     return f"{topic}/{lang}/followup/{digest}"
 
 
@@ -51,4 +51,4 @@ def all_cards(langs: tuple[str, ...] = LANGS, topics: set[int] | None = None) ->
 
 def card_id(key: str) -> int:
     """A stable integer id for a key (FSRS cards and Anki notes want integers)."""
-    return int(hashlib.sha1(key.encode("utf-8")).hexdigest()[:12], 16)
+    return int(hashlib.sha1(key.encode("utf-8"), usedforsecurity=False).hexdigest()[:12], 16)

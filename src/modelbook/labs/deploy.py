@@ -1,0 +1,317 @@
+"""Deploy: the served classifier in fp32, int8, ONNX Runtime and torch.compile; dynamic batching; hot swap under load (topic 10).
+
+What this lab shows
+  1. One Fashion-MNIST classifier (an MLP trained with the shared `fit` loop) in several runtimes, side by side in
+     one run: eager fp32, dynamic int8 (torch.ao quantize_dynamic), ONNX Runtime fp32 and int8, and (full preset)
+     torch.compile. For each: latency p50/p99 at batch 1, throughput at a large batch, size on disk, test
+     accuracy, agreement with fp32. int8 keeps the predictions (≥ 99% agreement) with Linear weights 4× smaller;
+     ONNX Runtime computes the same function to float rounding.
+  2. Dynamic batching: concurrent single-image requests gathered into one forward pass (serving/batching.py)
+     give the same outputs as one-by-one inference, and the throughput of both is measured.
+  3. Versioned, signed models and an explicit hot swap under load: the model server (serving/app.py) runs on
+     127.0.0.1 while 8 clients send requests and the model is activated through its successive versions; no
+     request fails, no client ever sees the version go backwards, and the server's own Prometheus counters agree
+     with the clients. A version that fails to load (altered weights, or weights that do not fit) is refused with
+     409 and the old version keeps serving.
+
+Differences from the references
+  - A small MLP on 2 shared CPU cores, not BERT or ResNet on a server: latencies are tens of microseconds, so
+    per-call overhead (Python, the runtime's dispatch) weighs more than the matrix multiplies; speedups are
+    reported (volatile), never asserted. The PyTorch tutorial's BERT figures are set beside as ratios only.
+  - int8 comes from torch.ao.quantization.quantize_dynamic (deprecated in favour of torchao but still the
+    fastest int8 path for nn.Linear on x86 in torch 2.13, see DEPENDENCIES.md).
+  - quick: ONNX via the legacy TorchScript exporter (0.1 s instead of ~3 s), no torch.compile (its first call takes
+    10-30 s), a 3-second load test with 3 swaps on an in-process server. full: the dynamo exporter, torch.compile,
+    and the 60-second load test with 10 swaps against the server in a separate process.
+
+Building blocks: modelbook/serving/{classifier,variants,registry,signing,slots,batching,app,loadtest,server}.py
+Cross-checks:    tests/serving/ (registry, signing, auth, audit, app limits, hot swap, batching, schemathesis, kill -9),
+                 tests/labs/test_deploy.py, tests/test_dockerfile.py
+"""
+from __future__ import annotations
+
+import asyncio
+import copy
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from modelbook.core import plots, progress
+from modelbook.core.measure import latency_percentiles, median_time, torch_threads
+from modelbook.core.result import LabResult
+from modelbook.core.seed import rng as make_rng
+from modelbook.serving import variants as V
+from modelbook.serving.classifier import KIND, eval_accuracy, fashion_arrays, mlp_config, train_classifier
+
+TUTORIAL = ("PyTorch dynamic quantization tutorial (BERT on MRPC: F1 0.902 int8 vs 0.9019 fp32; "
+            "Linear weights int8 = 1/4 of fp32)")
+ORT = "onnxruntime 1.32 CPUExecutionProvider vs torch 2.13 eager on the same weights"
+SWAP = "TOPICS.md T10 requirement (zero failed requests under hot swap); serving/slots.py atomic reference swap"
+
+
+@dataclass(frozen=True)
+class Config:
+    n_train: int = 60_000
+    """Fashion-MNIST training images"""
+    n_test: int = 10_000
+    """test images (accuracy, agreement)"""
+    hidden: tuple[int, ...] = (256, 128)
+    """hidden widths of the served MLP"""
+    n_epochs: int = 5
+    """training epochs of version 1"""
+    n_calls: int = 2000
+    """timed calls at batch 1 per variant (latency percentiles)"""
+    throughput_batch: int = 256
+    """batch size of the throughput measurement"""
+    n_throughput: int = 50
+    """timed batches per variant"""
+    onnx_exporter: str = "dynamo"
+    """'dynamo' (torch.export, the default) or 'torchscript' (legacy, fast to export)"""
+    compile: bool = True
+    """include torch.compile (first call 10-30 s)"""
+    batching_clients: int = 32
+    """concurrent single-image requests for the dynamic-batching measurement"""
+    batching_rounds: int = 30
+    """requests each of them sends"""
+    load_seconds: float = 60.0
+    """duration of the load-and-swap test"""
+    load_clients: int = 8
+    """concurrent clients of the load test"""
+    n_swaps: int = 10
+    """hot swaps during the load test (versions 2 .. n_swaps + 1)"""
+    finetune_steps: int = 30
+    """Adam steps that turn version k into version k + 1 (a periodic retrain)"""
+    server_process: bool = True
+    """run the server in its own process (as in production) rather than in a thread of this one"""
+    threads: int = 1
+    """intra-op threads for PyTorch and ONNX Runtime (and the server process)"""
+    seed: int = 0
+
+
+PRESETS = {
+    "quick": Config(n_train=6000, n_test=2000, n_epochs=2, n_calls=200, n_throughput=10, onnx_exporter="torchscript",
+                    compile=False, batching_clients=16, batching_rounds=8, load_seconds=3.0, n_swaps=3, finetune_steps=5,
+                    server_process=False),
+    "full": Config(),
+}
+
+
+def run(cfg: Config, out: Path) -> LabResult:
+    with torch_threads(cfg.threads):
+        return _run(cfg, out)
+
+
+def _run(cfg: Config, out: Path) -> LabResult:
+    result = LabResult("deploy", cfg)
+    rng = make_rng(cfg.seed)
+    xtr, ytr, xte, yte = fashion_arrays(cfg.n_train, cfg.n_test, rng)
+    model = train_classifier(xtr, ytr, cfg.hidden, n_epochs=cfg.n_epochs, seed=cfg.seed)
+    result.metric("model/test_accuracy", eval_accuracy(model, xte, yte))
+    _variants(result, cfg, model, xte, yte, out)
+    folder = out / "serve"
+    versions = _publish_versions(result, cfg, model, xtr, ytr, xte, yte, folder)
+    _batching(result, cfg, folder, xte)
+    _serve_and_swap(result, cfg, folder, xte, versions)
+    return result
+
+
+# -- 1. runtimes side by side ------------------------------------------------------------------------
+def _variants(result: LabResult, cfg: Config, model, xte, yte, out: Path) -> None:
+    fp32 = V.eager(model)
+    int8_model = V.int8_dynamic(model)
+    onnx_path = V.export_onnx(model, out / "classifier.onnx", exporter=cfg.onnx_exporter)
+    runtimes = {"fp32": fp32, "int8": V.eager(int8_model), "onnx": V.onnx_runtime(onnx_path, cfg.threads),
+                "onnx-int8": V.onnx_runtime(V.quantize_onnx(onnx_path, out / "classifier-int8.onnx"), cfg.threads)}
+    if cfg.compile:
+        with progress.status("torch.compile (first call compiles)"):
+            runtimes["compile"] = V.compiled(model)
+            runtimes["compile"](xte[:1])
+            runtimes["compile"](xte[:cfg.throughput_batch])
+    sizes = {"fp32": V.state_dict_bytes(model), "int8": V.state_dict_bytes(int8_model),
+             "onnx": onnx_path.stat().st_size, "onnx-int8": (out / "classifier-int8.onnx").stat().st_size}
+    ref = fp32(xte)
+    x1, xb = xte[:1], xte[:cfg.throughput_batch]
+    table = {}
+    for name, fn in progress.track(runtimes.items(), "timing runtimes"):
+        probs = fn(xte)
+        acc = result.metric(f"{name}/test_accuracy", float((probs.argmax(1) == yte).mean()))
+        agree = result.metric(f"{name}/agreement_with_fp32", float((probs.argmax(1) == ref.argmax(1)).mean()))
+        diff = result.metric(f"{name}/max_prob_diff_vs_fp32", float(np.abs(probs - ref).max()))
+        p50, p99 = latency_percentiles(lambda: fn(x1), cfg.n_calls, warmup=20)
+        t = median_time(lambda: fn(xb), repeats=cfg.n_throughput, warmup=2)
+        table[name] = (result.metric(f"{name}/latency_p50_ms", p50 * 1000, "ms", volatile=True),
+                       result.metric(f"{name}/latency_p99_ms", p99 * 1000, "ms", volatile=True),
+                       result.metric(f"{name}/throughput", len(xb) / t, "samples/s", volatile=True))
+        if name in sizes:
+            result.metric(f"{name}/size_bytes", sizes[name], "B", volatile=name.startswith("onnx"))
+        if name != "fp32":
+            result.metric(f"{name}/speedup_batch1_p50", table["fp32"][0] / table[name][0], volatile=True)
+        if name in ("int8", "onnx-int8"):
+            result.check(f"{name}: top-1 agreement with fp32", agree, 0.99, 0.0, TUTORIAL, kind="at_least")
+            result.check(f"{name}: test accuracy drop vs fp32", result.value("fp32/test_accuracy") - acc, 0.0, 0.01, TUTORIAL, kind="at_most")
+        else:
+            result.check(f"{name}: max |Δ probability| vs fp32", diff, 0.0, 1e-5,
+                         ORT if name.startswith("onnx") else "torch 2.13 torch.compile (Inductor) vs eager", kind="at_most")
+    result.check("int8 state dict size / fp32 (Linear weights 4× smaller)", sizes["fp32"] / sizes["int8"], 3.5, 0.0, TUTORIAL,
+                 kind="at_least")
+    result.note("Latency p50/p99 at batch 1 (ms) and throughput at batch "
+                f"{cfg.throughput_batch} (samples/s): " + "; ".join(f"{n} {a:.3f}/{b:.3f} ms, {c:,.0f}/s" for n, (a, b, c) in table.items()))
+    fig, axes = plots.figure(1, 2, size=(10, 3.6))
+    names = list(table)
+    axes[0].bar([n + "\np50" for n in names], [table[n][0] for n in names], color="tab:blue")
+    axes[0].bar([n + "\np99" for n in names], [table[n][1] for n in names], color="tab:orange")
+    axes[0].set(ylabel="ms per call, batch 1", title="Latency")
+    axes[0].tick_params(axis="x", labelsize=7)
+    axes[1].bar(names, [table[n][2] for n in names])
+    axes[1].set(ylabel=f"samples/s, batch {cfg.throughput_batch}", title="Throughput")
+    result.artifact(plots.save(fig, out / "runtimes.png"))
+
+
+# -- versions: v1 trained, each next one a short retrain of the one before --------------------------
+def _publish_versions(result, cfg, model, xtr, ytr, xte, yte, folder: Path) -> list[int]:
+    from modelbook.serving.registry import ModelRegistry
+    from modelbook.serving.server import ensure_keys
+    from modelbook.serving.signing import load_signer
+
+    ensure_keys(folder)
+    registry, signer = ModelRegistry(folder / "registry"), load_signer(folder / "keys" / "signing.key")
+    g = torch.Generator().manual_seed(cfg.seed + 1)
+    current = copy.deepcopy(model)
+    opt = torch.optim.Adam(current.parameters(), lr=2e-4)
+    x, y = torch.from_numpy(xtr), torch.from_numpy(ytr)
+    for version in range(1, cfg.n_swaps + 2):
+        if version > 1:
+            for _ in range(cfg.finetune_steps):
+                idx = torch.randint(0, len(x), (128,), generator=g)
+                opt.zero_grad()
+                torch.nn.functional.cross_entropy(current(x[idx]), y[idx]).backward()
+                opt.step()
+        acc = eval_accuracy(current.eval(), xte, yte)
+        registry.publish("fashion", version, KIND, current.state_dict(), mlp_config(cfg.hidden), signer,
+                         metadata={"test_accuracy": round(acc, 4)})
+        result.metric(f"versions/v{version}_test_accuracy", acc)
+    registry.set_active("fashion", 1)
+    return list(range(1, cfg.n_swaps + 2))
+
+
+# -- 2. dynamic batching -----------------------------------------------------------------------------
+def _batching(result: LabResult, cfg: Config, folder: Path, xte) -> None:
+    from modelbook.serving.batching import DynamicBatcher
+    from modelbook.serving.registry import ModelRegistry
+    from modelbook.serving.signing import load_verifier
+    from modelbook.serving.slots import ModelSlot
+
+    slot = ModelSlot("fashion", ModelRegistry(folder / "registry"), load_verifier(folder / "keys" / "signing.pub"))
+    slot.activate(1)
+    servable = slot.get()
+    n = cfg.batching_clients * cfg.batching_rounds
+    rows = [xte[i % len(xte)][None] for i in range(n)]
+    solo = np.concatenate([servable.predict(r) for r in rows])
+
+    async def measure(batched: bool):
+        import time
+
+        import anyio
+
+        batcher = DynamicBatcher(slot, max_batch=64, max_wait_s=0.002, on_batch=sizes.append) if batched else None
+        if batcher:
+            batcher.start()
+        outs: dict[int, np.ndarray] = {}
+
+        async def client(c):
+            for k in range(cfg.batching_rounds):
+                i = c * cfg.batching_rounds + k
+                if batcher:
+                    outs[i] = (await batcher.submit(rows[i]))[1]
+                else:
+                    outs[i] = await anyio.to_thread.run_sync(servable.predict, rows[i])
+
+        t0 = time.perf_counter()
+        await asyncio.gather(*(client(c) for c in range(cfg.batching_clients)))
+        elapsed = time.perf_counter() - t0
+        if batcher:
+            await batcher.stop()
+        return n / elapsed, np.concatenate([outs[i] for i in range(n)])
+
+    sizes: list[int] = []
+    plain_rps, plain_out = asyncio.run(measure(False))
+    batched_rps, batched_out = asyncio.run(measure(True))
+    result.metric("batching/unbatched_requests_per_s", plain_rps, "req/s", volatile=True)
+    result.metric("batching/batched_requests_per_s", batched_rps, "req/s", volatile=True)
+    gain = result.metric("batching/gain", batched_rps / plain_rps, volatile=True)
+    result.metric("batching/mean_rows_per_forward", float(np.mean(sizes)), volatile=True)
+    diff = max(float(np.abs(batched_out - solo).max()), float(np.abs(plain_out - solo).max()))
+    result.check("dynamic batching: each request's output = its output computed alone (max |Δ|)", diff, 0.0, 1e-5,
+                 "torch 2.13 eager forward, one request at a time (rows of a batch are independent)", kind="at_most")
+    result.note(f"Dynamic batching, {cfg.batching_clients} concurrent clients × {cfg.batching_rounds} single-image requests: "
+                f"{plain_rps:,.0f} req/s one forward each vs {batched_rps:,.0f} req/s batched (×{gain:.2f}, "
+                f"{np.mean(sizes):.1f} rows per forward on average).")
+
+
+# -- 3. hot swap under load --------------------------------------------------------------------------
+def _serve_and_swap(result: LabResult, cfg: Config, folder: Path, xte, versions: list[int]) -> None:
+    import httpx
+
+    from modelbook.serving.app import create_app
+    from modelbook.serving.auth import TokenStore
+    from modelbook.serving.loadtest import load_and_swap
+    from modelbook.serving.server import ServerProcess, ThreadServer, settings_for
+
+    _publish_broken(cfg, folder)
+    settings = settings_for(folder, models=("fashion",))
+    tokens = TokenStore(settings.tokens)
+    predict_token, admin_token = tokens.create(["predict"]), tokens.create(["predict", "admin"])
+    body = {"inputs": [xte[0].round(4).tolist()]}
+    server = ServerProcess(settings, threads=cfg.threads) if cfg.server_process else ThreadServer(create_app(settings))
+    with progress.status(f"load test: {cfg.load_clients} clients, {cfg.load_seconds:g} s, {cfg.n_swaps} swaps"), server as url:
+        admin = {"Authorization": f"Bearer {admin_token}"}
+        refused = [httpx.post(f"{url}/admin/models/fashion/versions/{v}:activate", headers=admin, timeout=60) for v in (1001, 1002)]
+        still = httpx.post(f"{url}/v1/models/fashion/predict", json=body, headers={"Authorization": f"Bearer {predict_token}"}, timeout=60)
+        report = asyncio.run(load_and_swap(url, predict_token, admin_token, "fashion", body, versions[1:],
+                                           cfg.load_seconds, cfg.load_clients))
+        metrics_text = httpx.get(f"{url}/metrics", timeout=60).text
+    result.check("activating an altered version: 409, refused", refused[0].status_code, 409, 0, SWAP)
+    result.check("activating weights that do not fit the architecture: 409, refused", refused[1].status_code, 409, 0, SWAP)
+    result.check("after both refusals the old version still answers", still.json().get("version", -1) if still.status_code == 200 else -1,
+                 1, 0, SWAP)
+    result.metric("load/requests", report.n_requests, volatile=True)
+    result.metric("load/throughput", report.throughput_rps, "req/s", volatile=True)
+    result.metric("load/latency_p50_ms", report.percentile_ms(50), "ms", volatile=True)
+    result.metric("load/latency_p99_ms", report.percentile_ms(99), "ms", volatile=True)
+    result.metric("load/swap_ms_max", max(s["ms"] for s in report.swaps), "ms", volatile=True)
+    result.check("load test: failed requests", result.metric("load/failed", report.n_failed), 0, 0, SWAP, kind="at_most",
+                 note=str(report.failures) if report.failures else "")
+    result.check("load test: answers whose version went backwards for their client", result.metric("load/backwards", report.backwards),
+                 0, 0, SWAP, kind="at_most")
+    result.check("load test: successful hot swaps", result.metric("load/swaps_ok", report.n_swaps_ok), cfg.n_swaps, 0, SWAP)
+    result.check("after the last swap the last version answers", report.last_version or -1, versions[-1], 0, SWAP)
+    served = _served_ok(metrics_text)
+    result.check("server's Prometheus count of 200 predict answers = the clients' count", served,
+                 report.n_requests - report.n_failed + 2, 0, "prometheus_client 0.26 text format, parsed with its parser")
+    result.note(f"Load and swap: {report.summary()}.")
+
+
+def _served_ok(metrics_text: str) -> float:
+    from prometheus_client.parser import text_string_to_metric_families
+
+    for family in text_string_to_metric_families(metrics_text):
+        if family.name == "modelbook_http_requests":
+            return sum(s.value for s in family.samples if s.name.endswith("_total") and s.labels.get("status") == "200"
+                       and s.labels.get("route") == "/v1/models/{name}/predict")
+    return 0.0
+
+
+def _publish_broken(cfg: Config, folder: Path) -> None:
+    """v1001: signed, then its weights altered; v1002: signed, but weights of another shape than declared."""
+    from modelbook.serving.classifier import make_mlp
+    from modelbook.serving.registry import WEIGHTS, ModelRegistry
+    from modelbook.serving.signing import load_signer
+
+    registry, signer = ModelRegistry(folder / "registry"), load_signer(folder / "keys" / "signing.key")
+    path = registry.publish("fashion", 1001, KIND, make_mlp(cfg.hidden).state_dict(), mlp_config(cfg.hidden), signer)
+    data = bytearray((path / WEIGHTS).read_bytes())
+    data[-1] ^= 0xFF
+    (path / WEIGHTS).write_bytes(bytes(data))
+    registry.publish("fashion", 1002, KIND, make_mlp((64,)).state_dict(), mlp_config(cfg.hidden), signer)

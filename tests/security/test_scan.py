@@ -1,0 +1,56 @@
+"""CI security gates: bandit over src/ with zero unsuppressed medium/high findings (every suppression carries a
+reason), and installed versions at or above the first release that fixes each listed advisory."""
+import re
+from pathlib import Path
+
+import pytest
+
+SRC = Path(__file__).resolve().parents[2] / "src"
+
+
+@pytest.mark.timeout(600)
+def test_bandit_finds_no_medium_or_high_issue():
+    pytest.importorskip("bandit", reason="bandit is a test extra: ./test.sh installs it")
+    from modelbook.security.scan import run_bandit
+
+    report = run_bandit(SRC)
+    assert report.files > 20
+    medium = report.at_least("MEDIUM")
+    assert not medium, [f"{f['file']}:{f['line']} {f['test_id']} {f['text']}" for f in medium]
+
+
+def test_every_suppression_states_its_reason():
+    bare = []
+    for path in SRC.rglob("*.py"):
+        for i, line in enumerate(path.read_text().splitlines(), 1):
+            m = re.search(r"#\s*nosec\b(.*)$", line)
+            if m and not re.match(r"\s*B\d+(,\s*B\d+)*\s+#\s*\S.{5,}", m.group(1)):
+                bare.append(f"{path.relative_to(SRC)}:{i}")
+    assert not bare, f"# nosec needs a test id and a reason ('# nosec B603 # why'): {bare}"
+
+
+def test_bandit_catches_what_it_should(tmp_path):
+    """The gate is live: a file with a shell injection and an unsafe deserialisation is flagged."""
+    pytest.importorskip("bandit", reason="bandit is a test extra: ./test.sh installs it")
+    from modelbook.security.scan import run_bandit
+
+    (tmp_path / "bad.py").write_text("import pickle, subprocess\n\ndef f(x, data):\n"
+                                     "    subprocess.call('ls ' + x, shell=True)\n    return pickle.loads(data)\n")
+    ids = {f["test_id"] for f in run_bandit(tmp_path).at_least("MEDIUM")}
+    assert {"B602", "B301"} <= ids
+
+
+def test_minimum_safe_versions():
+    from modelbook.security.scan import check_versions
+
+    checks = check_versions()
+    assert len(checks) >= 7
+    below = [f"{c.package} {c.installed} < {c.minimum} ({c.advisory})" for c in checks if not c.ok]
+    assert not below, below
+
+
+def test_version_check_flags_an_old_release():
+    from modelbook.security.scan import check_versions
+
+    (old,) = check_versions({"torch": ("99.0", "a future advisory")})
+    assert not old.ok and old.installed.startswith("2.13")
