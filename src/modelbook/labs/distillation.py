@@ -47,6 +47,9 @@ HINTON = "Hinton, Vinyals & Dean 2015, §3: MNIST 2x800 student 146 errors alone
 @dataclass(frozen=True)
 class Config:
     n_train: int = 10_000
+    """images of the student's transfer set"""
+    teacher_train: int = 30_000
+    """images the teacher trains on (disjoint from the transfer set)"""
     n_test: int = 10_000
     teacher_epochs: int = 8
     student_epochs: int = 12
@@ -69,7 +72,7 @@ class Config:
 
 
 PRESETS = {
-    "quick": Config(n_train=3000, n_test=2000, teacher_epochs=4, student_epochs=6, teacher=(16, 32, 128),
+    "quick": Config(n_train=3000, teacher_train=3000, n_test=2000, teacher_epochs=4, student_epochs=6, teacher=(16, 32, 128),
                     temperatures=(), n_seeds=3, soft_only=False),
     "full": Config(),
 }
@@ -83,9 +86,9 @@ def run(cfg: Config, out: Path) -> LabResult:
 def _run(cfg: Config, out: Path) -> LabResult:
     result = LabResult("distillation", cfg)
     _loss_identities(result)
-    both = wb.fashion_split(2 * cfg.n_train, cfg.n_test, cfg.seed)
-    half = torch.randperm(2 * cfg.n_train, generator=torch.Generator().manual_seed(cfg.seed))
-    a, b = half[:cfg.n_train], half[cfg.n_train:]
+    both = wb.fashion_split(cfg.teacher_train + cfg.n_train, cfg.n_test, cfg.seed)
+    order = torch.randperm(cfg.teacher_train + cfg.n_train, generator=torch.Generator().manual_seed(cfg.seed))
+    a, b = order[:cfg.teacher_train], order[cfg.teacher_train:]
     teacher_set = wb.Split(both.x_train[a], both.y_train[a], both.x_test, both.y_test)
     split = wb.Split(both.x_train[b], both.y_train[b], both.x_test, both.y_test)  # the transfer set
     torch.manual_seed(cfg.seed)

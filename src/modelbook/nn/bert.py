@@ -18,8 +18,9 @@ output before W_O (0 switches a head off; a gate with requires_grad gives Michel
 W_O (columns), so each layer keeps its own head count.
 
 Loading needs only safetensors and the `tokenizers` package (≈ 0.05 s), not transformers (≈ 3.5 s to import).
-tests/nn/test_bert.py checks the hidden states against transformers' BertModel on the same weights, and our
-head removal against BertModel.prune_heads.
+tests/nn/test_bert.py checks the hidden states against transformers' BertModel on the same weights;
+tests/compression/test_structured.py checks that removing heads equals gating them to zero (transformers 5
+dropped BertModel.prune_heads, which is why this lab has its own encoder).
 """
 from __future__ import annotations
 
