@@ -3,10 +3,11 @@
 What this lab shows
   1. Our distillation loss equals its definition written with torch.nn.functional.kl_div, and its gradient
      is (p − q)/T per logit; the T² factor keeps the soft-target gradients on the same scale as T changes.
-  2. A CNN teacher trained on one half of a Fashion-MNIST subset, and a small MLP student (784-32-10: 8x fewer parameters than the quick
-     preset's teacher, 33x fewer than the full one's) trained on the other half (the transfer set), same data
-     and seeds, with labels only and with distillation (T = 2, α = 0.5; full: also the soft targets alone). Mean test accuracy over several
-     seeds: the distilled student beats the student alone.
+  2. A CNN teacher trained on its own Fashion-MNIST images (quick: 3,000; full: 30,000), and a small MLP
+     student (quick: 784-32-10, full: 784-128-10, ≈ 8x fewer parameters than its teacher) trained on a
+     disjoint transfer set (quick: 3,000 images; full: 10,000), with labels only and with
+     distillation (T = 2, α = 0.5; full: also the soft targets alone), the same initial weights, data and
+     batches for both. Mean test accuracy over several seeds: the distilled student beats the student alone.
   3. (full) A temperature sweep T ∈ {1, 2, 4, 8, 20} at α = 0.5.
   4. Size, FLOPs and latency of teacher and student: what distillation buys.
 
@@ -15,9 +16,12 @@ Differences from the paper (Hinton, Vinyals & Dean 2015, §3)
     distilled at T = 20) after long training, teacher and student on the same images; Hinton's teacher was
     regularised with dropout and jitter, so its outputs on its own training images stayed soft. Our small CNN
     memorises its few thousand images (mean max-probability on them: see teacher/mean_max_prob_*), so its
-    "soft" targets there are nearly one-hot; we distil on a transfer set of the same size it never trained on
-    (Hinton et al. §3 also train students on transfer sets). Both students see exactly the same images and
-    labels; the distilled one also sees the teacher's predictions. We distil a small CNN into a 784-32-10 MLP on a Fashion-MNIST
+    "soft" targets there are nearly one-hot; we distil on a transfer set it never trained on (Hinton et al. §3
+    also train students on transfer sets). In the full preset the teacher sees 3x more images than the student,
+    which is the situation distillation is for (a 0.866 teacher trained on 10,000 images taught a 784-32-10
+    student nothing: distilled 0.831 vs alone 0.834 over 5 seeds; the 0.899 teacher taught it +0.04 points,
+    and a 784-128-10 student +0.4 points). Both students see exactly the same images and
+    labels; the distilled one also sees the teacher's predictions. We distil a small CNN into an MLP on a Fashion-MNIST
     subset for a few epochs: the absolute numbers differ, and at this short budget a hot teacher (T ≥ 4 with
     α = 0.9) slows the student down (the sweep shows it), so we use T = 2, α = 0.5. The claim checked is the
     ordering, averaged over seeds; the gain is small (tenths of a point to a point), as on most real tasks.
@@ -74,7 +78,7 @@ class Config:
 PRESETS = {
     "quick": Config(n_train=3000, teacher_train=3000, n_test=2000, teacher_epochs=4, student_epochs=6, teacher=(16, 32, 128),
                     temperatures=(), n_seeds=3, soft_only=False),
-    "full": Config(),
+    "full": Config(student=(128,)),
 }
 
 
