@@ -13,7 +13,7 @@ def test_lookup_by_name_and_topic():
 
 
 def test_unknown_names_suggest_the_closest():
-    with pytest.raises(ModelbookError, match=r"unknown lab 'atention'. Did you mean: attention\?"):
+    with pytest.raises(ModelbookError, match=r"unknown lab 'atention'. Did you mean: attention[,?]"):
         registry.get("atention")
     with pytest.raises(ModelbookError, match="unknown topic 41"):
         registry.resolve("41")
