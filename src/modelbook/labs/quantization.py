@@ -82,8 +82,10 @@ class Config:
     """SmolLM2 variants to measure (fp32 and int8 are required; int4 = integer zero point)"""
     decode_tokens: int = 32
     """greedy tokens timed per variant for tokens/s (0 = skip)"""
-    fp16_train: int = 2000
-    fp16_epochs: int = 2
+    fp16_train: int = 2048
+    fp16_epochs: int = 3
+    fp16_lr: float = 0.03
+    """SGD step size of the fp16 underflow demo (before dividing by the 2^-20 loss multiplier)"""
     n_threads: int = 1
     """torch threads (small models run fastest on one; see core.measure.torch_threads)"""
     seed: int = 0
@@ -92,7 +94,7 @@ class Config:
 PRESETS = {
     "quick": Config(n_train=3000, n_test=2000, n_epochs=2, cnn=(8, 16, 64), n_calibration=256, ppl_tokens=64,
                     ppl_window=64, scan_tokens=32, scan_groups=3, budget_fraction=0.34, schemes=("fp32", "int8", "int4"),
-                    decode_tokens=0, fp16_train=2048, fp16_epochs=1),
+                    decode_tokens=0, fp16_train=2048, fp16_epochs=1, fp16_lr=0.1),
     "full": Config(),
 }
 
@@ -271,7 +273,7 @@ def _mixed_precision(result: LabResult, split: wb.Split, cfg: Config, fp32: nn.M
         torch.manual_seed(cfg.seed)
         model = wb.lenet_300_100((64, 32))
         batches = [b for _ in range(cfg.fp16_epochs) for b in wb.loader(small.x_train, small.y_train, 64, cfg.seed)]
-        stats = train_fp16(model, progress.track(batches, f"{name} MLP"), lr=0.1, loss_multiplier=multiplier,
+        stats = train_fp16(model, progress.track(batches, f"{name} MLP"), lr=cfg.fp16_lr, loss_multiplier=multiplier,
                            scaler=scaler, dtype=dtype)
         runs[name] = (wb.accuracy(stats["model"], small.x_test, small.y_test), stats)
         key = name.replace(" + ", "_").replace(" ", "_")
