@@ -43,7 +43,7 @@ def test_show_topic_and_lab():
 @pytest.mark.parametrize(
     "args, message",
     [
-        (["run", "atention"], "error: unknown lab 'atention'. Did you mean: attention? See `modelbook list`."),
+        (["run", "attenton"], "error: unknown lab 'attenton'. Did you mean: attention? See `modelbook list`."),
         (["run", "41"], "error: unknown topic 41: topics are numbered 1 to 40. See `modelbook list`."),
         (["show", "0"], "error: unknown topic 0: topics are numbered 1 to 40. See `modelbook list`."),
         (["run", "metrics", "--preset", "huge"], "error: unknown preset 'huge': choose one of quick, full"),
