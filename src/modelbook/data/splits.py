@@ -19,8 +19,9 @@ def train_val_split(n: int, val_fraction: float, rng: np.random.Generator, strat
     return np.sort(np.concatenate(train)), np.sort(np.concatenate(val))
 
 
-def tensor_loader(x, y, batch_size: int, shuffle: bool = False, seed: int = 0):
-    """A torch DataLoader over (x, y) tensors that indexes a whole batch at once.
+def tensor_loader(x, y, batch_size: int, shuffle: bool = False, seed: int = 0, extra: tuple = ()):
+    """A torch DataLoader over (x, y) tensors that indexes a whole batch at once; `extra` tensors (e.g. a
+    teacher's logits) ride along as further batch entries (x, y, *extra).
 
     Same batches, in the same order, as DataLoader(TensorDataset(x, y), batch_size, shuffle, generator), but the
     dataset is indexed with the batch's index list (one slice per tensor) instead of row by row and then
@@ -31,7 +32,7 @@ def tensor_loader(x, y, batch_size: int, shuffle: bool = False, seed: int = 0):
     import torch
     from torch.utils.data import BatchSampler, DataLoader, RandomSampler, SequentialSampler, TensorDataset
 
-    dataset = TensorDataset(x, y)
+    dataset = TensorDataset(x, y, *extra)
     generator = torch.Generator().manual_seed(seed) if shuffle else None
     order = RandomSampler(dataset, generator=generator) if shuffle else SequentialSampler(dataset)
     return DataLoader(dataset, sampler=BatchSampler(order, batch_size, drop_last=False), batch_size=None,

@@ -102,6 +102,14 @@ def load_minilm():
     return SentenceTransformer(str(minilm_path()), device="cpu")
 
 
+def load_minilm_bert():
+    """(BertEncoder, tokenizers.Tokenizer): all-MiniLM-L6-v2 in our from-scratch encoder (modelbook.nn.bert),
+    loaded with safetensors and `tokenizers` only (no transformers import: ≈ 0.05 s instead of ≈ 3.5 s)."""
+    from modelbook.nn.bert import load_minilm_encoder
+
+    return load_minilm_encoder(minilm_path())
+
+
 def load_minilm_hf(output_attentions: bool = False):
     """(model, tokenizer) of all-MiniLM-L6-v2 as a plain transformers BertModel (for attention maps, pruning)."""
     from transformers import AutoModel, AutoTokenizer

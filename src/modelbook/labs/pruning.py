@@ -1,0 +1,400 @@
+"""Pruning: magnitude (global, layer-wise, gradual), structured channels, lottery tickets, attention heads (topics 2, 23, 28).
+
+What this lab shows
+  1. Our magnitude-pruning masks equal torch.nn.utils.prune's (global_unstructured and l1_unstructured) on a
+     trained network, mask for mask.
+  2. LeNet-300-100 on Fashion-MNIST: accuracy vs sparsity for one-shot layer-wise (uniform) and global
+     pruning, without and with fine-tuning, and for gradual pruning during training (Zhu & Gupta's cubic
+     schedule); at Han et al.'s 12x (22K of 267K weights) the pruned net keeps the dense accuracy.
+  3. Structured pruning of the CNN: half the channels and hidden units physically removed; parameters,
+     FLOPs (torch.utils.flop_counter) and latency before and after, accuracy after fine-tuning, and the same
+     parameter count reached by unstructured pruning, which is as slow as the dense model.
+  4. Lottery tickets: iterative magnitude pruning with rewinding to the original initialisation, against the
+     same masks with a fresh random initialisation, averaged over seeds.
+  5. Attention heads of all-MiniLM-L6-v2 (run by our from-scratch encoder, modelbook/nn/bert.py): importance
+     |∂loss/∂gate|, then the least important heads physically removed; the cost measured as cosine similarity
+     to the unpruned embeddings and as question -> answer retrieval (recall@1) on the chatterbot-corpus,
+     against removing random heads.
+
+Differences from the papers
+  - Han et al. 2015 (LeNet-300-100 on MNIST: 1.64% -> 1.59% error at 12x) prune and retrain iteratively for
+    many epochs; we prune once and fine-tune briefly, on Fashion-MNIST (a harder task, ~89% dense accuracy).
+  - Frankle & Carbin 2019 train LeNet-300-100 for 50K iterations and prune 20% per round; here a few epochs
+    per round on a subset (quick: 2 rounds of 55% to ~20% density; full: 8 rounds of 25% to ~10%), several seeds.
+  - Michel et al. 2019 score heads with the gradient of a task loss wrt a gate on each head; our task is
+    question -> answer retrieval with an in-batch contrastive loss (MiniLM is a sentence embedder), scored on
+    the first chatterbot pairs and tested on the others. The importance estimate needs enough pairs: scored
+    on 120 pairs, removing 25% of the heads cost 7.6 points of recall@1 (0.345 -> 0.269 over 275 pairs);
+    scored on 200, it cost 0.5 (0.323 -> 0.318 over 195).
+
+Building blocks: modelbook/compression/{prune,structured,workbench}.py, modelbook/nn/bert.py
+Cross-checks:    tests/compression/test_prune.py (masks vs torch.nn.utils.prune), test_structured.py
+                 (shrinking vs transformers' prune_linear_layer; removed heads = gated heads),
+                 tests/nn/test_bert.py (our encoder = transformers' BertModel on MiniLM's weights)
+"""
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from modelbook.compression import workbench as wb
+from modelbook.compression.prune import (GradualPruning, KeepMasked, apply_masks_, magnitude_masks, prunable,
+                                         rewind_, sparse_bytes, sparsity_of)
+from modelbook.compression.structured import prune_sequential, remove_heads_
+from modelbook.core import plots, progress
+from modelbook.core.measure import time_ratio, torch_threads
+from modelbook.core.result import LabResult
+
+HAN = "Han et al. 2015, Table 1: LeNet-300-100 267K -> 22K weights (12x), error 1.64% -> 1.59%"
+TORCH_PRUNE = "torch 2.13 torch.nn.utils.prune (global_unstructured / l1_unstructured), same weights"
+HAN_SPARSITY = 1 - 22 / 267
+
+
+@dataclass(frozen=True)
+class Config:
+    n_train: int = 20_000
+    n_test: int = 10_000
+    n_epochs: int = 6
+    """dense training epochs (LeNet-300-100 and the CNN)"""
+    finetune_epochs: int = 4
+    sparsities: tuple[float, ...] = (0.5, 0.7, 0.8, 0.9, HAN_SPARSITY, 0.95, 0.98)
+    gradual_sparsities: tuple[float, ...] = (0.8, HAN_SPARSITY, 0.95, 0.98)
+    cnn: tuple[int, int, int] = (16, 32, 128)
+    keep_fraction: float = 0.5
+    """structured pruning: fraction of channels / hidden units kept"""
+    lottery_rounds: int = 8
+    lottery_rate: float = 0.25
+    """fraction of the remaining weights pruned per round (the output layer at half this rate)"""
+    lottery_epochs: int = 3
+    lottery_seeds: int = 3
+    lottery_train: int = 10_000
+    head_fractions: tuple[float, ...] = (0.25, 0.5)
+    """fractions of MiniLM's 72 heads removed"""
+    n_calibration_pairs: int = 200
+    """chatterbot question/answer pairs used to score the heads"""
+    n_test_pairs: int = 195
+    """held-out pairs for the retrieval test (395 pairs in all)"""
+    max_tokens: int = 32
+    """texts truncated to this many word pieces"""
+    lr: float = 2e-3
+    n_threads: int = 1
+    """torch threads (small models run fastest on one; see core.measure.torch_threads)"""
+    seed: int = 0
+
+
+PRESETS = {
+    "quick": Config(n_train=3000, n_test=2000, n_epochs=3, finetune_epochs=2, sparsities=(0.8, HAN_SPARSITY, 0.98),
+                    gradual_sparsities=(HAN_SPARSITY,), cnn=(8, 16, 64), lottery_rounds=2, lottery_rate=0.55,
+                    lottery_epochs=2, lottery_seeds=2, lottery_train=2000, head_fractions=(0.25,), n_calibration_pairs=32, n_test_pairs=48, max_tokens=24),
+    "full": Config(),
+}
+
+
+def run(cfg: Config, out: Path) -> LabResult:
+    with torch_threads(cfg.n_threads):
+        return _run(cfg, out)
+
+
+def _run(cfg: Config, out: Path) -> LabResult:
+    result = LabResult("pruning", cfg)
+    split = wb.fashion_split(cfg.n_train, cfg.n_test, cfg.seed)
+    torch.manual_seed(cfg.seed)
+    dense = wb.train(wb.lenet_300_100(), split, cfg.n_epochs, cfg.seed, lr=cfg.lr, description="dense LeNet-300-100")
+    _masks_equal_torch(result, dense)
+    _sparsity_curves(result, dense, split, cfg, out)
+    _structured(result, split, cfg, out)
+    _lottery(result, cfg, out)
+    _heads(result, cfg, out)
+    return result
+
+
+# -- 1. equal to torch.nn.utils.prune -------------------------------------------------------------------
+def _masks_equal_torch(result: LabResult, dense: nn.Module) -> None:
+    import torch.nn.utils.prune as tprune
+
+    mismatches = 0
+    for scope, sparsity in (("global", 0.9), ("layer", 0.7)):
+        ref = copy.deepcopy(dense)
+        layers = [(m, "weight") for m in ref if isinstance(m, nn.Linear)]
+        if scope == "global":
+            tprune.global_unstructured(layers, pruning_method=tprune.L1Unstructured, amount=sparsity)
+        else:
+            for m, name in layers:
+                tprune.l1_unstructured(m, name, amount=sparsity)
+        ours = magnitude_masks(prunable(dense), sparsity, scope)
+        theirs = [m.weight_mask.bool() for m, _ in layers]
+        mismatches += sum(int((a != b).sum()) for a, b in zip(ours.values(), theirs))
+    result.metric("masks/mismatches_vs_torch_prune", mismatches)
+    result.check("our magnitude masks vs torch.nn.utils.prune (global 90%, layer-wise 70%): differing entries",
+                 mismatches, 0, 0, TORCH_PRUNE, kind="at_most")
+
+
+# -- 2. accuracy vs sparsity --------------------------------------------------------------------------
+def _sparsity_curves(result: LabResult, dense: nn.Module, split: wb.Split, cfg: Config, out: Path) -> None:
+    x, y = split.x_test, split.y_test
+    acc_dense = result.metric("lenet/dense_accuracy", wb.accuracy(dense, x, y))
+    result.metric("lenet/dense_params", wb.n_params(dense))
+    curves = {"layer-wise, no fine-tune": [], "global, no fine-tune": [], "global + fine-tune": []}
+    for s in progress.track(cfg.sparsities, "one-shot pruning"):
+        for scope, label in (("layer", "layer-wise, no fine-tune"), ("global", "global, no fine-tune")):
+            model = copy.deepcopy(dense)
+            apply_masks_(model, magnitude_masks(prunable(model), s, scope))
+            curves[label].append(wb.accuracy(model, x, y))
+        model = copy.deepcopy(dense)
+        masks = magnitude_masks(prunable(model), s, "global")
+        apply_masks_(model, masks)
+        wb.train(model, split, cfg.finetune_epochs, cfg.seed + 1, lr=cfg.lr, callbacks=[KeepMasked(masks)],
+                 description=f"fine-tune at {s:.0%}")
+        curves["global + fine-tune"].append(wb.accuracy(model, x, y))
+    gradual = []
+    steps_per_epoch = -(-len(split.y_train) // 128)
+    epochs = cfg.n_epochs + cfg.finetune_epochs  # the same budget as dense training + fine-tuning
+    total = epochs * steps_per_epoch
+    for s in progress.track(cfg.gradual_sparsities, "gradual pruning"):
+        torch.manual_seed(cfg.seed)
+        model = wb.lenet_300_100()
+        # Zhu & Gupta: start after ~1/6 of training, reach s_f at ~2/3, then train on with the mask fixed
+        t0, dt = max(1, total // 6), max(1, total // 40)
+        pruner = GradualPruning(model, s, t0=t0, n=max(1, (2 * total // 3 - t0) // dt), dt=dt)
+        wb.train(model, split, epochs, cfg.seed, lr=cfg.lr, callbacks=[pruner], description=f"gradual to {s:.0%}")
+        gradual.append((wb.accuracy(model, x, y), sparsity_of(pruner.masks)))
+    for label, accs in curves.items():
+        key = label.split(",")[0].replace(" + ", "_").replace("-", "_").replace(" ", "_")
+        key = key + ("_no_finetune" if "no fine-tune" in label else "")
+        for s, a in zip(cfg.sparsities, accs):
+            result.metric(f"lenet/accuracy/{key}/sparsity_{s:.3f}", a)
+    for s, (a, measured) in zip(cfg.gradual_sparsities, gradual):
+        result.metric(f"lenet/accuracy/gradual/sparsity_{s:.3f}", a)
+        result.metric(f"lenet/gradual_measured_sparsity/{s:.3f}", measured)
+    han = cfg.sparsities.index(HAN_SPARSITY)
+    result.check("LeNet-300-100 at 12x fewer weights (global magnitude + fine-tune) vs dense accuracy",
+                 curves["global + fine-tune"][han], acc_dense, 0.01, HAN, kind="at_least")
+    g = cfg.gradual_sparsities.index(HAN_SPARSITY)
+    result.check("gradual pruning (cubic schedule) to 12x fewer weights vs dense accuracy", gradual[g][0], acc_dense, 0.015,
+                 "Zhu & Gupta 2017: gradual pruning reaches high sparsity with minimal loss in accuracy", kind="at_least")
+    result.check("gradual pruning hits the scheduled final sparsity", gradual[g][1], HAN_SPARSITY, 1e-3,
+                 "Zhu & Gupta 2017, eq. 1: s_t reaches s_f at t0 + nΔt")
+    # compared at 80%, where an un-fine-tuned net still works; at 12x both collapse (≈ 0.25-0.3 in the full preset)
+    s80 = cfg.sparsities.index(0.8)
+    result.check("global beats layer-wise magnitude pruning at 80% sparsity (no fine-tune)",
+                 curves["global, no fine-tune"][s80], curves["layer-wise, no fine-tune"][s80], 0.0,
+                 "See et al. 2016 / Han et al. 2015 §5: layers differ in sensitivity; a uniform cut hurts the small "
+                 "output layer most", kind="at_least")
+    fig, ax = plots.figure(size=(7, 4))
+    for label, accs in curves.items():
+        ax.plot(cfg.sparsities, accs, "o-", label=label)
+    ax.plot(cfg.gradual_sparsities, [a for a, _ in gradual], "s--", label="gradual (Zhu & Gupta), from scratch")
+    ax.axhline(acc_dense, color="grey", ls=":", label="dense")
+    ax.axvline(HAN_SPARSITY, color="C3", ls=":", lw=1)
+    ax.text(HAN_SPARSITY, ax.get_ylim()[0], " 12x (Han)", color="C3", fontsize=8)
+    ax.set(xlabel="sparsity (fraction of weights removed)", ylabel="test accuracy", title="LeNet-300-100, Fashion-MNIST")
+    ax.legend(fontsize=8)
+    result.artifact(plots.save(fig, out / "accuracy_vs_sparsity.png"))
+
+
+# -- 3. structured pruning of the CNN -----------------------------------------------------------------
+def _structured(result: LabResult, split: wb.Split, cfg: Config, out: Path) -> None:
+    x, y = split.x_test, split.y_test
+    torch.manual_seed(cfg.seed)
+    cnn = wb.train(wb.small_cnn(*cfg.cnn), split, cfg.n_epochs, cfg.seed, lr=cfg.lr, description="dense CNN")
+    small = prune_sequential(cnn, cfg.keep_fraction)
+    acc_cut = wb.accuracy(small, x, y)
+    wb.train(small, split, cfg.finetune_epochs, cfg.seed + 1, lr=cfg.lr, description="fine-tune pruned CNN")
+    # the same number of weights removed without structure: masks, same shapes, same dense kernels
+    unstructured = copy.deepcopy(cnn)
+    target = 1 - sum(w.numel() for w in prunable(small).values()) / sum(w.numel() for w in prunable(cnn).values())
+    masks = magnitude_masks(prunable(unstructured), target, "global")
+    apply_masks_(unstructured, masks)
+    wb.train(unstructured, split, cfg.finetune_epochs, cfg.seed + 1, lr=cfg.lr, callbacks=[KeepMasked(masks)],
+             description="fine-tune masked CNN")
+    batch = x[:256]
+    stats = {}
+    for name, model in (("dense", cnn), ("structured", small), ("unstructured", unstructured)):
+        stats[name] = {"accuracy": wb.accuracy(model, x, y), "params": wb.n_params(model), "flops": wb.flops(model, batch[:1]),
+                       "latency_ms": wb.latency_ms(model, batch, repeats=5)}
+    stats["unstructured"]["params_nonzero"] = stats["dense"]["params"] - sum(int((~m).sum()) for m in masks.values())
+    for name, st in stats.items():
+        for k, v in st.items():
+            result.metric(f"structured/{name}/{k}", v, "ms" if k == "latency_ms" else "", volatile=k == "latency_ms")
+    result.metric("structured/accuracy_before_finetune", acc_cut)
+    result.metric("structured/unstructured_sparse_bytes", sparse_bytes(unstructured, masks), "B")
+    with torch.no_grad():  # dense and structured timed alternately, so a busy spell hits both alike
+        *_, speedup = time_ratio(lambda: cnn(batch), lambda: small(batch), repeats=9, warmup=2)
+    result.metric("structured/speedup", speedup, "x", volatile=True)
+    result.metric("structured/unstructured_speedup", stats["dense"]["latency_ms"] / stats["unstructured"]["latency_ms"], "x", volatile=True)
+    pr = result.metric("structured/params_ratio", stats["structured"]["params"] / stats["dense"]["params"])
+    fr = result.metric("structured/flops_ratio", stats["structured"]["flops"] / stats["dense"]["flops"])
+    result.check(f"keeping {cfg.keep_fraction:.0%} of channels: parameters of the smaller model / dense", pr,
+                 cfg.keep_fraction ** 2, 0.05, "each weight matrix loses both rows and columns: ≈ keep² (arithmetic)")
+    result.check("... and FLOPs per image / dense (torch.utils.flop_counter)", fr, cfg.keep_fraction ** 2, 0.05,
+                 "Li et al. 2017: pruning filters removes their FLOPs and the next layer's input channels")
+    result.check("structured-pruned CNN after fine-tuning vs dense accuracy", stats["structured"]["accuracy"],
+                 stats["dense"]["accuracy"], 0.03, "Li et al. 2017, 'Pruning Filters for Efficient ConvNets': "
+                 "accuracy regained by retraining", kind="at_least")
+    result.note(f"Latency of a batch of 256 (this CPU, volatile): dense {stats['dense']['latency_ms']:.2f} ms, structured "
+                f"{stats['structured']['latency_ms']:.2f} ms, unstructured at the same parameter count "
+                f"{stats['unstructured']['latency_ms']:.2f} ms: zeros in a dense tensor save nothing without sparse kernels. "
+                f"Timed alternately, the structured model runs {speedup:.2f}x as fast as the dense one.")
+    fig, axes = plots.figure(1, 3, size=(12, 3.4))
+    names = list(stats)
+    for ax, (k, label) in zip(axes, (("params", "parameters (non-zero for masked)"), ("flops", "FLOPs per image"),
+                                     ("latency_ms", "ms per batch of 256"))):
+        vals = [stats[n].get("params_nonzero", stats[n][k]) if k == "params" else stats[n][k] for n in names]
+        ax.bar(names, vals, color=["grey", "C0", "C1"])
+        ax.set_title(label, fontsize=9)
+    fig.suptitle("Structured (channels removed) vs unstructured (masked) pruning of the CNN", fontsize=10)
+    result.artifact(plots.save(fig, out / "structured_vs_unstructured.png"))
+
+
+# -- 4. lottery tickets -------------------------------------------------------------------------------
+def _lottery(result: LabResult, cfg: Config, out: Path) -> None:
+    per_round = []
+    tickets, randoms, densities = [], [], []
+    for i in progress.track(range(cfg.lottery_seeds), "lottery-ticket seeds"):
+        seed = cfg.seed + 100 * i
+        split = wb.fashion_split(cfg.lottery_train, cfg.n_test, seed)
+        torch.manual_seed(seed)
+        model = wb.lenet_300_100()
+        init = copy.deepcopy(model.state_dict())
+        weights = prunable(model)
+        output = list(weights)[-1]
+        masks = {k: torch.ones_like(w, dtype=torch.bool) for k, w in weights.items()}
+        curve = []
+        for r in range(cfg.lottery_rounds + 1):
+            rewind_(model, init, masks)
+            wb.train(model, split, cfg.lottery_epochs, seed, lr=cfg.lr, callbacks=[KeepMasked(masks)], description="ticket")
+            curve.append((1 - sparsity_of(masks), wb.accuracy(model, split.x_test, split.y_test)))
+            if r == cfg.lottery_rounds:
+                break
+            # prune the surviving weights of each layer by magnitude (Frankle & Carbin: the output layer at half rate)
+            rates = {k: cfg.lottery_rate / (2 if k == output else 1) for k in weights}
+            new = {}
+            for k, w in weights.items():
+                alive = w.detach()[masks[k]].abs()
+                n_cut = round(rates[k] * alive.numel())
+                threshold = alive.kthvalue(n_cut).values if n_cut else -1.0
+                new[k] = masks[k] & (w.detach().abs() > threshold)
+            masks = new
+        torch.manual_seed(seed + 1)
+        random_init = wb.lenet_300_100()  # same masks, a fresh initialisation
+        apply_masks_(random_init, masks)
+        wb.train(random_init, split, cfg.lottery_epochs, seed, lr=cfg.lr, callbacks=[KeepMasked(masks)], description="random re-init")
+        tickets.append(curve[-1][1])
+        randoms.append(wb.accuracy(random_init, split.x_test, split.y_test))
+        densities.append(curve[-1][0])
+        per_round.append(curve)
+    ticket, random_ = float(np.mean(tickets)), float(np.mean(randoms))
+    result.metric("lottery/density", float(np.mean(densities)))
+    result.metric("lottery/dense_accuracy_mean", float(np.mean([c[0][1] for c in per_round])))
+    result.metric("lottery/ticket_accuracy_mean", ticket)
+    result.metric("lottery/random_reinit_accuracy_mean", random_)
+    result.metric("lottery/ticket_minus_random_mean", ticket - random_)
+    result.metric("lottery/seeds", cfg.lottery_seeds)
+    result.check(f"winning ticket (rewound to θ₀) vs the same mask re-initialised at random, at {np.mean(densities):.0%} "
+                 f"density, mean over {cfg.lottery_seeds} seeds", ticket, random_, 0.0,
+                 "Frankle & Carbin 2019, abstract and §2: tickets at 10-20% of the weights train to higher accuracy than "
+                 "random re-initialisation", kind="at_least")
+    fig, ax = plots.figure()
+    for c in per_round:
+        d, a = zip(*c)
+        ax.plot(d, a, "o-", color="C0", alpha=0.6)
+    ax.scatter(densities, randoms, color="C3", zorder=3, label="same mask, random re-init")
+    ax.plot([], [], "o-", color="C0", label="ticket (rewound to θ₀), per round")
+    ax.set(xscale="log", xlabel="density (fraction of weights kept)", ylabel="test accuracy", title="Lottery tickets, LeNet-300-100")
+    ax.invert_xaxis()
+    ax.legend(fontsize=8)
+    result.artifact(plots.save(fig, out / "lottery_ticket.png"))
+
+
+# -- 5. attention heads of MiniLM ----------------------------------------------------------------------
+def _heads(result: LabResult, cfg: Config, out: Path) -> None:
+    from modelbook.data import question_answer_pairs
+    from modelbook.models import load_minilm_bert
+    from modelbook.nn.bert import embed_texts, tokenize
+
+    bert, tokenizer = load_minilm_bert()
+    pairs = question_answer_pairs()
+    calib = pairs[:cfg.n_calibration_pairs]
+    test = pairs[cfg.n_calibration_pairs:cfg.n_calibration_pairs + cfg.n_test_pairs]
+
+    def recall_at_1(eq, ea):
+        return float(((eq @ ea.T).argmax(1) == torch.arange(len(eq))).float().mean())
+
+    L, H = len(bert.layers), bert.heads_per_layer()[0]
+    # head importance (Michel et al. 2019): |∂L/∂ξ_h| for a gate ξ_h on each head, L an in-batch contrastive
+    # question -> answer loss on the calibration pairs (first-order estimate of the loss change if h is removed)
+    gates = torch.ones(L, H, requires_grad=True)
+    questions, answers = [q for q, _ in test], [a for _, a in test]
+
+    def embed(model, texts, gates=None):
+        return embed_texts(model, tokenizer, texts, gates, max_length=cfg.max_tokens)
+    eq, ea = embed(bert, [q for q, _ in calib], gates), embed(bert, [a for _, a in calib], gates)
+    torch.nn.functional.cross_entropy(eq @ ea.T / 0.05, torch.arange(len(calib))).backward()
+    importance = gates.grad.abs()
+    with torch.no_grad():
+        ref_q, ref_a = embed(bert, questions), embed(bert, answers)
+        base = recall_at_1(ref_q, ref_a)
+        n_params = wb.n_params(bert)
+        result.metric("heads/total", L * H)
+        result.metric("heads/retrieval_recall_at_1_unpruned", base)
+        result.metric("heads/test_pairs", len(test))
+        rows = {}
+        for frac in cfg.head_fractions:
+            k = int(round(frac * L * H))
+            chosen = _pick_heads(importance.flatten().argsort().tolist(), k, L, H)
+            g = torch.Generator().manual_seed(cfg.seed)
+            rnd = _pick_heads(torch.randperm(L * H, generator=g).tolist(), k, L, H)
+            pruned = copy.deepcopy(bert)
+            remove_heads_(pruned, {layer: [h for h in range(H) if chosen[layer, h] == 0] for layer in range(L)})
+            eq, ea = embed(pruned, questions), embed(pruned, answers)
+            rq, ra = embed(bert, questions, rnd), embed(bert, answers, rnd)
+            few = tokenize(tokenizer, questions[:8], cfg.max_tokens)
+            rows[frac] = {"recall": recall_at_1(eq, ea), "cosine": float((eq * ref_q).sum(-1).mean()),
+                          "random_recall": recall_at_1(rq, ra), "random_cosine": float((rq * ref_q).sum(-1).mean()),
+                          "params_removed": n_params - wb.n_params(pruned),
+                          "gated_vs_removed": float((pruned.embed(*few) - bert.embed(*few, chosen)).abs().max()),
+                          "latency_ratio": wb.latency_ms(pruned, few, 3) / wb.latency_ms(bert, few, 3)}
+            for key, v in rows[frac].items():
+                result.metric(f"heads/removed_{frac:.2f}/{key}", v, volatile=key == "latency_ratio")
+    first = rows[cfg.head_fractions[0]]
+    d_model, d_head = bert.layers[0].query.in_features, bert.layers[0].head_dim
+    per_head = 4 * d_model * d_head + 3 * d_head  # W_Q, W_K, W_V rows (+ biases) and W_O columns of one head
+    k0 = int(round(cfg.head_fractions[0] * L * H))
+    result.check(f"removing {k0} heads physically = switching them off (max |Δ embedding|)", first["gated_vs_removed"], 0.0, 1e-5,
+                 "identity: a zero-gated head contributes nothing to W_O's input", kind="at_most")
+    result.check(f"parameters removed with {k0} heads", first["params_removed"], k0 * per_head, 0,
+                 f"4·d_model·d_head + 3·d_head per head (arithmetic; all-MiniLM-L6-v2: d_model {d_model}, d_head {d_head})")
+    result.check(f"removing the {k0} least important heads vs {k0} random heads: cosine of the embeddings to the unpruned "
+                 "model's", first["cosine"], first["random_cosine"], 0.0,
+                 "Michel, Levy & Neubig 2019: heads differ widely in importance; many can go at little cost", kind="at_least")
+    result.check(f"question -> answer recall@1 with the {k0} least important heads removed vs unpruned", first["recall"], base,
+                 0.05, "Michel, Levy & Neubig 2019, §4.2: up to 20% (WMT) and 40% (BERT) of heads pruned without a "
+                 "noticeable loss", kind="at_least")
+    result.note("Head pruning cost on chatterbot-corpus question -> answer retrieval (recall@1 over "
+                f"{len(test)} held-out pairs): unpruned {base:.3f}; " + "; ".join(
+                    f"{f:.0%} of heads removed: {r['recall']:.3f}, cosine to unpruned {r['cosine']:.3f} (random heads: "
+                    f"{r['random_recall']:.3f}, {r['random_cosine']:.3f})" for f, r in rows.items()))
+    fig, ax = plots.figure(size=(6, 3.6))
+    im = ax.imshow(importance.numpy(), cmap="magma")
+    ax.set(xlabel="head", ylabel="layer", title="MiniLM head importance |∂loss/∂gate|")
+    fig.colorbar(im, ax=ax)
+    result.artifact(plots.save(fig, out / "minilm_head_importance.png"))
+
+
+def _pick_heads(order: list[int], k: int, n_layers: int, n_heads: int) -> torch.Tensor:
+    """Gates (L, H) switching off the first k heads of `order`, skipping any that would empty its layer."""
+    gates = torch.ones(n_layers, n_heads)
+    removed = 0
+    for idx in order:
+        layer, h = divmod(idx, n_heads)
+        if removed == k:
+            break
+        if gates[layer].sum() > 1:
+            gates[layer, h] = 0
+            removed += 1
+    return gates

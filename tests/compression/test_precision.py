@@ -1,0 +1,51 @@
+"""Mixed precision: exact fp16 constants, our loss scaler follows torch.amp.GradScaler, underflow."""
+import pytest
+import torch
+
+from modelbook.compression.precision import (FP16_MAX, FP16_MIN_NORMAL, FP16_MIN_SUBNORMAL, DynamicLossScaler,
+                                             fraction_lost_in_fp16, train_fp16)
+
+
+def test_fp16_constants():
+    f = torch.finfo(torch.float16)
+    assert (f.max, f.tiny) == (FP16_MAX, FP16_MIN_NORMAL)
+    assert torch.tensor(FP16_MIN_SUBNORMAL, dtype=torch.float16).item() == FP16_MIN_SUBNORMAL
+    assert torch.tensor(FP16_MIN_SUBNORMAL / 2.01, dtype=torch.float16).item() == 0.0  # below half the subnormal: 0
+    assert torch.tensor(1e-30, dtype=torch.bfloat16).item() > 0  # bf16 keeps fp32's range
+
+
+def test_fraction_lost():
+    g = torch.tensor([1e-9, 1e-8, 1e-3, 0.0])
+    assert fraction_lost_in_fp16(g) == pytest.approx(2 / 3)
+    assert fraction_lost_in_fp16(g, scale=2.0**16) == 0.0
+
+
+def test_scaler_follows_torch_gradscaler():
+    """Same inf/no-inf sequence -> same scale sequence as torch.amp.GradScaler on CPU."""
+    torch.manual_seed(0)
+    param = torch.nn.Parameter(torch.ones(3))
+    opt = torch.optim.SGD([param], lr=0.0)
+    ref = torch.amp.GradScaler("cpu", init_scale=2.0**10, growth_interval=3)
+    ours = DynamicLossScaler(2.0**10, growth_interval=3)
+    pattern = [False, False, False, True, False, False, False, False, True, True, False]
+    for bad in pattern:
+        opt.zero_grad()
+        ref.scale((param * (float("inf") if bad else 1.0)).sum()).backward()
+        ref.step(opt)
+        ref.update()
+        ours.update(bad)
+        assert ours.scale == ref.get_scale()
+
+
+def test_loss_scaling_rescues_tiny_gradients():
+    torch.manual_seed(0)
+    x, y = torch.randn(256, 1, 28, 28), torch.randint(0, 10, (256,))
+    batches = [(x[i:i + 64], y[i:i + 64]) for i in range(0, 256, 64)] * 2
+
+    def make():
+        torch.manual_seed(1)
+        return torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(784, 16), torch.nn.ReLU(), torch.nn.Linear(16, 10))
+    plain = train_fp16(make(), batches, lr=0.05, loss_multiplier=2.0**-20)
+    scaled = train_fp16(make(), batches, lr=0.05, loss_multiplier=2.0**-20, scaler=DynamicLossScaler(2.0**16, growth_interval=2))
+    assert plain["zero_grad_fraction"] > 0.99 > 0.5 > scaled["zero_grad_fraction"]
+    assert scaled["final_scale"] > 2.0**16

@@ -1,0 +1,41 @@
+"""Static PTQ: BatchNorm folding is exact; the quantized CNN stays close to the float one."""
+import torch
+from torch import nn
+
+from modelbook.compression.ptq import QDQLayer, fold_batchnorm, int8_bytes, static_quantize
+from modelbook.compression.workbench import small_cnn
+
+
+def _cnn():
+    torch.manual_seed(0)
+    cnn = small_cnn(4, 8, 16)
+    with torch.no_grad():
+        for m in cnn.modules():
+            if isinstance(m, nn.modules.batchnorm._BatchNorm):
+                m.running_mean.uniform_(-0.3, 0.3)
+                m.running_var.uniform_(0.5, 2.0)
+                m.weight.uniform_(0.5, 1.5)
+                m.bias.uniform_(-0.2, 0.2)
+    return cnn.eval()
+
+
+def test_fold_batchnorm_is_exact():
+    cnn = _cnn()
+    folded = fold_batchnorm(cnn)
+    assert not any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in folded)
+    x = torch.rand(4, 1, 28, 28)
+    with torch.no_grad():
+        torch.testing.assert_close(folded(x), cnn(x), rtol=1e-5, atol=1e-5)
+
+
+def test_static_quantization_is_close_and_four_times_smaller():
+    cnn = _cnn()
+    x = torch.rand(64, 1, 28, 28)
+    q = static_quantize(cnn, x[:32])
+    assert sum(isinstance(m, QDQLayer) for m in q.modules()) == 4
+    with torch.no_grad():
+        ref, got = cnn(x), q(x)
+    assert float((got - ref).abs().max()) < 0.05 * float(ref.abs().max())
+    assert float((got.argmax(1) == ref.argmax(1)).float().mean()) > 0.9
+    f32 = sum(p.numel() * 4 for p in fold_batchnorm(cnn).parameters())
+    assert 0.24 < int8_bytes(q) / f32 < 0.3

@@ -1,0 +1,63 @@
+"""Structured pruning: shrinking equals transformers' prune_linear_layer; removed heads = gated heads."""
+import pytest
+import torch
+from torch import nn
+
+from modelbook.compression.structured import prune_sequential, remove_heads_, shrink_linear
+from modelbook.compression.workbench import small_cnn
+
+
+@pytest.mark.parametrize("dim", [0, 1])
+def test_shrink_linear_equals_transformers_prune_linear_layer(dim):
+    from transformers.pytorch_utils import prune_linear_layer
+
+    torch.manual_seed(0)
+    lin = nn.Linear(12, 9)
+    index = torch.tensor([0, 3, 4, 8]) if dim == 0 else torch.tensor([1, 2, 5, 7, 11])
+    ours, ref = shrink_linear(lin, index, dim), prune_linear_layer(lin, index, dim)
+    x = torch.randn(3, ours.in_features)
+    torch.testing.assert_close(ours(x), ref(x), rtol=0, atol=0)
+
+
+def test_prune_sequential_cnn_keeps_the_function_of_kept_units():
+    torch.manual_seed(0)
+    cnn = small_cnn(8, 16, 32).eval()
+    with torch.no_grad():  # give BatchNorm non-trivial statistics
+        for m in cnn.modules():
+            if isinstance(m, nn.modules.batchnorm._BatchNorm):
+                m.running_mean.uniform_(-0.5, 0.5)
+                m.running_var.uniform_(0.5, 2.0)
+    small = prune_sequential(cnn, 0.5).eval()
+    convs = [m for m in small if isinstance(m, nn.Conv2d)]
+    assert [c.out_channels for c in convs] == [4, 8] and small[7].out_features == 16 and small[-1].out_features == 10
+    n_small, n_big = (sum(p.numel() for p in m.parameters()) for m in (small, cnn))
+    assert n_small < 0.3 * n_big
+    # keeping every unit reproduces the original exactly
+    same = prune_sequential(cnn, 1.0).eval()
+    x = torch.randn(2, 1, 28, 28)
+    torch.testing.assert_close(same(x), cnn(x))
+
+
+def test_removing_heads_equals_gating_them(single_thread):
+    import copy
+
+    from modelbook.models import load_minilm_bert
+    from modelbook.nn.bert import tokenize
+
+    bert, tok = load_minilm_bert()
+    ids, mask = tokenize(tok, ["a man is eating food", "the quick brown fox jumps"])
+    heads = {0: [1, 5], 3: [0, 2, 11], 5: list(range(11))}
+    gates = torch.ones(6, 12)
+    for layer, hs in heads.items():
+        gates[layer, hs] = 0
+    pruned = copy.deepcopy(bert)
+    with torch.no_grad():
+        remove_heads_(pruned, heads)
+        want = bert(ids, mask, gates)
+        got = pruned(ids, mask)
+    assert pruned.heads_per_layer() == [10, 12, 12, 9, 12, 1]
+    removed = sum(p.numel() for p in bert.parameters()) - sum(p.numel() for p in pruned.parameters())
+    assert removed == 16 * (4 * 384 * 32 + 3 * 32)  # W_Q, W_K, W_V rows + biases and W_O columns per head
+    torch.testing.assert_close(got, want, rtol=1e-5, atol=1e-5)
+    with pytest.raises(ValueError):
+        remove_heads_(copy.deepcopy(bert), {2: list(range(12))})
