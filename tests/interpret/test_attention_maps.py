@@ -9,10 +9,9 @@ from modelbook.interpret import attention_maps as am
 @pytest.fixture(scope="module")
 def minilm():
     from modelbook.models.loaders import minilm_path
-    from modelbook.nn.bert_encoder import BertEncoder, load_tokenizer
+    from modelbook.nn.bert import load_minilm_encoder
 
-    folder = minilm_path()
-    return BertEncoder.from_pretrained(folder), load_tokenizer(folder)
+    return load_minilm_encoder(minilm_path())
 
 
 def test_maps_rollout_and_special_tokens(minilm):

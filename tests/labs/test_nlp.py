@@ -10,7 +10,5 @@ def test_nlp_lab_outcomes(quick_result):
     assert v("sentiment/tfidf_jieba_accuracy") > 0.75 and v("sentiment/majority_accuracy") < 0.55
     assert v("sentiment/fasttext_macro_f1") > 0.7
     assert v("qa/rrf_recall_at_3") >= 0.8 and v("qa/documents") >= 10
-    assert v("rag/groundedness_with_passage") > v("rag/groundedness_closed_book")
-    text = (run_dir / "rag_answers.txt").read_text()
-    assert "[source: handbook entry" in text and "closed-book answer" in text
+    assert any("full preset" in n for n in result.notes)  # RAG answers are the full preset's (tests/nlp/test_rag.py)
     assert result.artifacts and all(a.endswith(".png") for a in result.artifacts)

@@ -6,15 +6,14 @@ import torch
 from modelbook.interpret.attention_maps import _batch, sentence_embeddings
 from modelbook.models import load_minilm, load_minilm_hf
 from modelbook.models.loaders import minilm_path
-from modelbook.nn.bert_encoder import BertEncoder, load_tokenizer
+from modelbook.nn.bert import load_minilm_encoder
 
 TEXTS = ["Attention weights are not explanations.", "短句", "A much longer sentence, with punctuation; and several clauses, to pad the others."]
 
 
 @pytest.fixture(scope="module")
 def ours():
-    folder = minilm_path()
-    return BertEncoder.from_pretrained(folder), load_tokenizer(folder)
+    return load_minilm_encoder(minilm_path())
 
 
 def test_hidden_states_and_attentions_equal_transformers(ours):
@@ -24,7 +23,7 @@ def test_hidden_states_and_attentions_equal_transformers(ours):
     assert ids == [hf_tok(t)["input_ids"] for t in TEXTS]          # the same WordPiece ids
     input_ids, mask = _batch(ids)
     with torch.no_grad():
-        hidden, attentions = encoder(input_ids, mask)
+        hidden, attentions = encoder(input_ids, mask, return_attentions=True)
         ref = hf(input_ids=input_ids, attention_mask=mask, output_attentions=True)
     m = mask.bool()
     torch.testing.assert_close(hidden[m], ref.last_hidden_state[m], rtol=1e-4, atol=1e-5)  # padded rows are undefined

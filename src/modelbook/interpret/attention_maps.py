@@ -36,9 +36,9 @@ def _batch(ids: list[list[int]]) -> tuple[torch.Tensor, torch.Tensor]:
 
 @torch.no_grad()
 def attention_maps(encoder, tokenizer, text: str) -> tuple[torch.Tensor, list[str]]:
-    """(attentions (L, H, T, T), tokens) for one sentence (encoder: nn.bert_encoder.BertEncoder)."""
+    """(attentions (L, H, T, T), tokens) for one sentence (encoder: nn.bert.BertEncoder)."""
     enc = tokenizer.encode(text)
-    _, attentions = encoder(torch.tensor([enc.ids]))
+    _, attentions = encoder(torch.tensor([enc.ids]), return_attentions=True)
     return torch.stack([a[0] for a in attentions]), list(enc.tokens)
 
 
@@ -46,7 +46,7 @@ def attention_maps(encoder, tokenizer, text: str) -> tuple[torch.Tensor, list[st
 def sentence_embeddings(encoder, ids: list[list[int]]) -> torch.Tensor:
     """(N, D) mean-pooled, L2-normalised embeddings of tokenised sentences (sentence-transformers' recipe)."""
     input_ids, mask = _batch(ids)
-    hidden, _ = encoder(input_ids, mask)                                       # (N, T, D)
+    hidden = encoder(input_ids, mask)                                          # (N, T, D)
     m = mask[..., None].to(hidden.dtype)
     return torch.nn.functional.normalize((hidden * m).sum(1) / m.sum(1), dim=-1)
 

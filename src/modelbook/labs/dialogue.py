@@ -87,7 +87,7 @@ class Config:
 
 
 PRESETS = {
-    "quick": Config(n_sentiment_train=3000, n_sentiment_test=1000, n_generated=100, n_memory=1, max_new_tokens=12),
+    "quick": Config(n_folds=3, n_sentiment_train=3000, n_sentiment_test=1000, n_generated=100, n_memory=1, max_new_tokens=6),
     "full": Config(),
 }
 

@@ -95,7 +95,7 @@ PRESETS = {
     "quick": Config(n_nodes=1500, features="hashed", n_epochs=60, patience=20, lr=0.02, depths=(2, 8, 16),
                     depth_nodes=1500, depth_width=16, depth_epochs=40, depth_dropout=0.2, depth_lr=0.03, batch_size=32,
                     sampled_epochs=10, pyg_check=False),
-    "full": Config(n_epochs=100, patience=30, lr=0.02, depths=(2, 4, 8, 16), depth_nodes=10_000, depth_epochs=100,
+    "full": Config(n_epochs=60, patience=30, lr=0.02, depths=(2, 4, 8, 16), depth_nodes=10_000, depth_epochs=60,
                    n_threads=2),
 }
 

@@ -27,7 +27,7 @@ Differences from the references
   - The deletion metric deletes to black, the same baseline IG integrates from, which favours IG by
     construction (Hooker et al. 2019); random order is the reference, not a rival method.
 
-Building blocks: modelbook/interpret/{gradients,perturbation,sanity,attention_maps}.py, modelbook/nn/bert_encoder.py
+Building blocks: modelbook/interpret/{gradients,perturbation,sanity,attention_maps}.py, modelbook/nn/bert.py
 Cross-checks:    tests/interpret/ (IG vs Captum, LIME vs the lime package on the same samples, permutation importance
                  vs sklearn.inspection), tests/nn/test_bert_encoder.py (vs transformers' BertModel)
 """
@@ -419,10 +419,9 @@ def _tabular_deletion(result: LabResult, cfg: Config, model, mean: np.ndarray, s
 # -- 6. MiniLM attention ---------------------------------------------------------------------------------------
 def _attention(result: LabResult, cfg: Config, out: Path) -> None:
     from modelbook.models.loaders import minilm_path
-    from modelbook.nn.bert_encoder import BertEncoder, load_tokenizer
+    from modelbook.nn.bert import load_minilm_encoder
 
-    folder = minilm_path()
-    encoder, tokenizer = BertEncoder.from_pretrained(folder), load_tokenizer(folder)
+    encoder, tokenizer = load_minilm_encoder(minilm_path())
     taus_received, taus_rollout, shares = [], [], []
     for text, query in SENTENCES[:cfg.n_sentences]:
         attn, tokens = attention_maps.attention_maps(encoder, tokenizer, text)

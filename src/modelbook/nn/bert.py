@@ -43,12 +43,15 @@ class BertLayer(nn.Module):
         self.ffn_in, self.ffn_out = nn.Linear(d_model, d_ff), nn.Linear(d_ff, d_model)
         self.ln_ffn = nn.LayerNorm(d_model, eps=eps)
 
-    def forward(self, x, key_bias, gate=None):  # x (B, T, D), key_bias (B, 1, 1, T), gate (H,)
+    def forward(self, x, key_bias, gate=None, attentions: list | None = None):  # x (B, T, D), key_bias (B, 1, 1, T), gate (H,)
         b, t, _ = x.shape
         h, d = self.n_heads, self.head_dim
         q, k, v = (m(x).view(b, t, h, d).transpose(1, 2) for m in (self.query, self.key, self.value))  # (B, H, T, d)
         scores = q @ k.transpose(-2, -1) / math.sqrt(d) + key_bias  # (B, H, T, T)
-        heads = scores.softmax(-1) @ v  # (B, H, T, d)
+        probs = scores.softmax(-1)  # (B, H, T, T)
+        if attentions is not None:  # attention maps (interpret lab)
+            attentions.append(probs)
+        heads = probs @ v  # (B, H, T, d)
         if gate is not None:
             heads = heads * gate.view(1, h, 1, 1)
         x = self.ln_attn(x + self.out(heads.transpose(1, 2).reshape(b, t, h * d)))
@@ -65,14 +68,19 @@ class BertEncoder(nn.Module):
         self.ln_embed = nn.LayerNorm(d_model, eps=eps)
         self.layers = nn.ModuleList(BertLayer(d_model, n_heads, d_ff, eps) for _ in range(n_layers))
 
-    def forward(self, ids: torch.Tensor, mask: torch.Tensor, gates: torch.Tensor | None = None) -> torch.Tensor:
-        """Last hidden states (B, T, D) for ids and attention mask (B, T); gates (L, H) or None."""
+    def forward(self, ids: torch.Tensor, mask: torch.Tensor | None = None, gates: torch.Tensor | None = None,
+                return_attentions: bool = False):
+        """Last hidden states (B, T, D) for ids and attention mask (B, T) (None: no padding); gates (L, H) or None.
+        With return_attentions: (hidden states, [attention probabilities (B, H, T, T) per layer])."""
         t = ids.shape[1]
+        if mask is None:
+            mask = torch.ones_like(ids)
         x = self.ln_embed(self.word(ids) + self.position.weight[:t] + self.token_type.weight[0])
         key_bias = (1.0 - mask[:, None, None, :].to(x.dtype)) * torch.finfo(x.dtype).min  # (B, 1, 1, T)
+        attentions: list | None = [] if return_attentions else None
         for i, layer in enumerate(self.layers):
-            x = layer(x, key_bias, None if gates is None else gates[i])
-        return x
+            x = layer(x, key_bias, None if gates is None else gates[i], attentions)
+        return (x, attentions) if return_attentions else x
 
     def embed(self, ids: torch.Tensor, mask: torch.Tensor, gates: torch.Tensor | None = None) -> torch.Tensor:
         """Sentence embeddings (B, D): hidden states mean-pooled over real tokens, L2-normalised."""
