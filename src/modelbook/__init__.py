@@ -18,3 +18,10 @@ for _k, _v in {
     "KINETO_LOG_LEVEL": "99",  # the torch profiler (used to measure memory) otherwise logs every start and stop
 }.items():
     _os.environ.setdefault(_k, _v)
+
+# Libraries that transformers imports on the way (torchao registering its enums with torch's pytree) log
+# deprecation chatter a reader of `modelbook run` cannot act on. Logging is stdlib: this costs nothing at start.
+import logging as _logging
+
+for _name in ("torch.utils._pytree", "torchao"):
+    _logging.getLogger(_name).setLevel(_logging.ERROR)
