@@ -171,3 +171,10 @@ def test_show_puts_measured_results_beside_the_claims(quick_result):
     assert "not measured yet" not in out
     assert "Measured numbers above come from the latest runs: metrics (quick" in out
     assert "Latest results: metrics" in out and "✓ pass" in out and "scikit-learn" in out
+
+
+def test_run_all_reports_each_lab_that_cannot_run_and_goes_on():
+    r = runner.invoke(app, ["run", "--all", "--set", "bogus=1"])
+    assert r.exit_code == 1
+    assert "metrics: unknown config key 'bogus'" in r.output and "attention: unknown config key 'bogus'" in r.output
+    assert "could not run:" in r.output

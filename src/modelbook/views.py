@@ -205,14 +205,23 @@ def _config_from_ast(tree) -> tuple[list[tuple[str, str, str]], dict[str, dict[s
 def run_labs(specs, preset: str, seed, overrides, as_json: bool, show_progress: bool) -> bool:
     """Run each lab in turn; print a result table per lab (or JSON). True if every check passed."""
     from modelbook.core import progress, runner
+    from modelbook.core.errors import ModelbookError
 
     console = _console(stderr=as_json)
-    out = []
+    out, failed = [], []
     ok = True
     with progress.session(enabled=show_progress):
         for spec in progress.track(list(specs), "labs") if len(specs) > 1 else specs:
-            with progress.status(f"running {spec.name} ({preset})"):
-                result, run_dir = runner.run(spec.name, preset=preset, seed=seed, overrides=overrides)
+            try:
+                with progress.status(f"running {spec.name} ({preset})"):
+                    result, run_dir = runner.run(spec.name, preset=preset, seed=seed, overrides=overrides)
+            except ModelbookError as e:
+                if len(specs) == 1:
+                    raise
+                console.print(f"[bold red]error[/]: {spec.name}: {e}")  # one lab's problem does not stop the others
+                failed.append(spec.name)
+                ok = False
+                continue
             ok &= result.passed
             if as_json:
                 out.append(result.to_dict())
@@ -221,7 +230,8 @@ def run_labs(specs, preset: str, seed, overrides, as_json: bool, show_progress: 
     if as_json:
         print(json.dumps(out[0] if len(out) == 1 else out, indent=2, ensure_ascii=False, default=str))
     elif len(specs) > 1:
-        console.print(f"[bold]{'all passed' if ok else 'some checks failed'}[/] ({len(specs)} labs)")
+        console.print(f"[bold]{'all passed' if ok else 'some checks failed'}[/] ({len(specs)} labs"
+                      + (f"; could not run: {', '.join(failed)}" if failed else "") + ")")
     return ok
 
 
