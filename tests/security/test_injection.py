@@ -48,7 +48,8 @@ def chat(served):
 
     from modelbook.serving.app import create_app
 
-    app = create_app(served.settings(chat=True))
+    # the test is about what reaches the client, not latency: a busy CI machine must not turn answers into 504s
+    app = create_app(served.settings(chat=True, request_timeout_s=120.0))
     with TestClient(app, base_url="http://127.0.0.1") as c:
         svc = app.state.chat()
         yield c, svc
