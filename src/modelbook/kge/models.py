@@ -37,10 +37,10 @@ class KGEModel(nn.Module):
     n_relations: int
 
     def score_t(self, h: torch.Tensor, r: torch.Tensor) -> torch.Tensor:
-        raise NotImplementedError
+        raise NotImplementedError(f"{type(self).__name__} must score every tail for (h, r): define score_t")
 
     def score_h(self, r: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
-        raise NotImplementedError
+        raise NotImplementedError(f"{type(self).__name__} must score every head for (r, t): define score_h")
 
     def score_hrt(self, h: torch.Tensor, r: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
         """(B,) scores of given triples (through score_t: every KG here has N ≤ a few hundred)."""
