@@ -9,7 +9,9 @@ the bandwidth is measured here (a 256 MiB tensor copy and sum). "same tokens" co
 tokens equal fp32's (quantization may flip a near-tie).
 
 Variants: fp32 and bf16 (Hugging Face eager); torch.ao quantize_dynamic int8 (fbgemm W8A8 kernels);
-torchao Int8DynamicActivationInt8Weight eager and under torch.compile; torchao IntxWeightOnly int4 (group 32);
+torchao Int8DynamicActivationInt8Weight eager, and on our explicit-cache decode step eager and under
+torch.compile (dynamic shapes: one graph for every cache length; compiling takes minutes on 2 cores the first
+time, less once inductor's on-disk cache is warm); torchao IntxWeightOnly int4 (group 32);
 ONNX Runtime fp32 and int8 (quantize_dynamic) on our explicit-cache export (modelbook.compression.export);
 ours: int8 W8A8 with torch._int_mm, int8 weight-only and int4 group-32 (dequantize then matmul).
 """
@@ -29,6 +31,7 @@ os.environ.setdefault("TORCHAO_FORCE_SKIP_LOADING_SO_FILES", "1")
 import torch  # noqa: E402
 from torch import nn  # noqa: E402
 
+from modelbook.compression.export import LlamaDecodeStep  # noqa: E402
 from modelbook.compression.llm import memory_bandwidth_gbs  # noqa: E402
 from modelbook.compression.qlinear import QuantizedEmbedding, model_bytes, quantize_linears  # noqa: E402
 
@@ -45,6 +48,22 @@ def greedy_hf(model, prompt, n):
     for _ in range(n - 1):
         out = model(token, past_key_values=cache, use_cache=True)
         token = out.logits[:, -1:].argmax(-1)
+        tokens.append(int(token))
+    return tokens, (n - 1) / (time.perf_counter() - t0)
+
+
+@torch.no_grad()
+def greedy_step(prefill, decode, prompt, n):
+    """Greedy decoding with a LlamaDecodeStep: `prefill` runs the prompt (eager: compiling it too would double
+    the compile time for one call), `decode` each new token."""
+    k, v = prefill.empty_cache()
+    logits, k, v = prefill(prompt, k, v)
+    token = logits[:, -1:].argmax(-1)
+    tokens = [int(token)]
+    t0 = time.perf_counter()
+    for _ in range(n - 1):
+        logits, k, v = decode(token, k, v)
+        token = logits[:, -1:].argmax(-1)
         tokens.append(int(token))
     return tokens, (n - 1) / (time.perf_counter() - t0)
 
@@ -75,7 +94,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tokens", type=int, default=32)
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--no-compile", action="store_true", help="skip torchao + torch.compile (first call is slow)")
+    parser.add_argument("--no-compile", action="store_true", help="skip torchao + torch.compile (compiling takes ~7 min on 2 cores)")
     parser.add_argument("--no-onnx", action="store_true", help="skip the ONNX Runtime variants (export takes a while)")
     parser.add_argument("--threads", type=int, default=None)
     args = parser.parse_args()
@@ -109,6 +128,10 @@ def main() -> None:
         return lambda n: greedy_hf(model, prompt, n)
 
     record("fp32 (HF eager)", hf(base), model_bytes(base))
+    fp32_step = LlamaDecodeStep(base).eval()
+    record("fp32 (eager, our step)", lambda n: greedy_step(fp32_step, fp32_step, prompt, n), model_bytes(base),
+           "explicit KV-cache tensors")
+    del fp32_step
     bf16 = copy.deepcopy(base).to(torch.bfloat16)
     record("bf16 (HF eager)", hf(bf16), model_bytes(bf16))
     del bf16
@@ -125,12 +148,18 @@ def main() -> None:
     tao_bytes = serialized_bytes(tao) - emb_bytes
     record("torchao int8 dyn (eager)", hf(tao), tao_bytes)
     if not args.no_compile:
-        compiled = copy.deepcopy(tao)
-        compiled.forward = torch.compile(compiled.forward, dynamic=True)
+        # Compile our explicit-cache decode step (modelbook.compression.export), not Hugging Face's forward: its
+        # Python cache object breaks the graph and re-specialises as it grows. Eager on the same step first, so
+        # the compiler's gain is measured on one harness.
+        step = LlamaDecodeStep(tao).eval()
+        record("torchao int8 dyn (eager, our step)", lambda n: greedy_step(step, step, prompt, n), tao_bytes,
+               "explicit KV-cache tensors")
+        compiled = torch.compile(step, dynamic=True)  # one graph for every cache length
         t0 = time.perf_counter()
-        greedy_hf(compiled, prompt, 3)
-        record("torchao int8 dyn + compile", hf(compiled), tao_bytes, f"first calls {time.perf_counter() - t0:.0f} s")
-        del compiled
+        greedy_step(step, compiled, prompt, 3)
+        record("torchao int8 dyn + torch.compile", lambda n: greedy_step(step, compiled, prompt, n), tao_bytes,
+               f"compiling took {time.perf_counter() - t0:.0f} s")
+        del step, compiled
     del tao
     t4 = copy.deepcopy(base)
     quantize_(t4, IntxWeightOnlyConfig(weight_dtype=torch.int4, granularity=PerGroup(32)))
@@ -158,14 +187,16 @@ def main() -> None:
         print(f"{name:<32} {nbytes / 1e6:>9.0f} {tps:>7.1f} {tps / fp32_tps:>7.2f} {roof:>9.1f} {100 * tps / roof:>6.0f}% "
               f"{same:>5}/{args.tokens:<6}  {note}")
     print("\nroofline = measured read bandwidth / weight bytes read per token (an upper bound; the KV cache and "
-          "activations add a little).")
+          "activations add a little).\nsame tokens: weight-only variants keep fp32's greedy tokens; the W8A8 variants "
+          "(activations quantized to int8 too) usually part from them within a few tokens, consistent with the "
+          "large activation outliers of LLMs (Dettmers et al. 2022, LLM.int8()).")
 
 
 def _onnx(base, prompt, record, emb_bytes):
     import onnxruntime as ort
-    from onnxruntime.quantization import QuantType, quantize_dynamic
 
-    from modelbook.compression.export import LlamaDecodeStep, export_onnx
+    from modelbook.compression.export import export_onnx
+    from modelbook.serving.variants import quantize_onnx
 
     cfg = base.config
     dims = (cfg.num_hidden_layers, cfg.num_key_value_heads, cfg.hidden_size // cfg.num_attention_heads)
@@ -174,7 +205,7 @@ def _onnx(base, prompt, record, emb_bytes):
         t0 = time.perf_counter()
         export_onnx(LlamaDecodeStep(base).eval(), fp32_path)
         t1 = time.perf_counter()
-        quantize_dynamic(fp32_path, int8_path, weight_type=QuantType.QInt8)
+        quantize_onnx(fp32_path, int8_path)
         t2 = time.perf_counter()
         opts = ort.SessionOptions()
         opts.intra_op_num_threads = torch.get_num_threads()

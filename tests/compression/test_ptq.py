@@ -2,7 +2,7 @@
 import torch
 from torch import nn
 
-from modelbook.compression.ptq import QDQLayer, fold_batchnorm, int8_bytes, static_quantize
+from modelbook.compression.ptq import QDQLayer, fold_batchnorm, int8_bytes, static_quantize, torch_ao_static_quantize
 from modelbook.compression.workbench import small_cnn
 
 
@@ -39,3 +39,21 @@ def test_static_quantization_is_close_and_four_times_smaller():
     assert float((got.argmax(1) == ref.argmax(1)).float().mean()) > 0.9
     f32 = sum(p.numel() * 4 for p in fold_batchnorm(cnn).parameters())
     assert 0.24 < int8_bytes(q) / f32 < 0.3
+
+
+def test_torch_ao_reference_runs_quietly_and_leaves_deterministic_mode_as_it_was(capfd):
+    """torch.ao's int8 kernels print a C++ warning per call under warn-only deterministic mode (not filterable
+    from Python); the reference model pauses the mode for its own calls and restores it."""
+    cnn, x = _cnn(), torch.rand(64, 1, 28, 28)
+    before = torch.are_deterministic_algorithms_enabled(), torch.is_deterministic_algorithms_warn_only_enabled()
+    torch.use_deterministic_algorithms(True, warn_only=True)
+    try:
+        ao = torch_ao_static_quantize(cnn, x, x[:2])
+        with torch.no_grad():
+            first, second = ao(x), ao(x)
+        assert (torch.are_deterministic_algorithms_enabled(), torch.is_deterministic_algorithms_warn_only_enabled()) == (True, True)
+    finally:
+        torch.use_deterministic_algorithms(before[0], warn_only=before[1])
+    assert torch.equal(first, second)
+    assert (first.argmax(-1) == cnn(x).argmax(-1)).float().mean() > 0.9
+    assert "quantized_resize" not in capfd.readouterr().err

@@ -24,6 +24,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from modelbook.compression.quantize import Observer, QParams, calibrate, dequantize, fake_quantize, quantize
+from modelbook.core.seed import deterministic_algorithms_paused
 
 
 class QDQLayer(nn.Module):
@@ -113,4 +114,17 @@ def torch_ao_static_quantize(model: nn.Module, calibration: torch.Tensor, exampl
         prepared = prepare_fx(copy.deepcopy(model).eval(), get_default_qconfig_mapping("x86"), (example,))
         for i in range(0, len(calibration), batch_size):
             prepared(calibration[i:i + batch_size])
-        return convert_fx(prepared)
+        return _PausedDeterminism(convert_fx(prepared))
+
+
+class _PausedDeterminism(nn.Module):
+    """Calls the converted torch.ao model with deterministic-algorithms mode paused: its int8 kernels are
+    deterministic, but each call would otherwise print a C++ warning (see core.seed)."""
+
+    def __init__(self, model: nn.Module):
+        super().__init__()
+        self.model = model
+
+    def forward(self, x):
+        with deterministic_algorithms_paused():
+            return self.model(x)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import random
+from contextlib import contextmanager
 
 
 def seed_everything(seed: int) -> None:
@@ -22,6 +23,25 @@ def seed_everything(seed: int) -> None:
         return
     torch.manual_seed(seed)
     torch.use_deterministic_algorithms(True, warn_only=True)
+
+
+@contextmanager
+def deterministic_algorithms_paused():
+    """Pause torch's deterministic-algorithms mode inside the block (restored after, even on error).
+
+    For kernels that are deterministic but flagged anyway: torch.ao's static int8 CPU kernels size their
+    outputs with quantized_resize_cpu_, which has no deterministic-mode variant, so warn-only mode prints a
+    C++ warning (not a Python one: it cannot be filtered) on every call. The lab's same-seed test still
+    checks that the results repeat exactly.
+    """
+    import torch
+
+    enabled, warn_only = torch.are_deterministic_algorithms_enabled(), torch.is_deterministic_algorithms_warn_only_enabled()
+    torch.use_deterministic_algorithms(False)
+    try:
+        yield
+    finally:
+        torch.use_deterministic_algorithms(enabled, warn_only=warn_only)
 
 
 def generators(seed: int):
