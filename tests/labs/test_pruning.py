@@ -5,11 +5,13 @@ def test_pruning_lab_outcomes(quick_result):
     result, _ = quick_result("pruning")
     v = result.value
     assert v("masks/mismatches_vs_torch_prune") == 0  # masks equal torch.nn.utils.prune's
-    # structured pruning gives a measurably smaller model: fewer parameters and FLOPs (speed is only reported,
-    # as the volatile metric structured/speedup)
+    # structured pruning gives a measurably smaller model: fewer parameters and FLOPs ...
     assert v("structured/structured/params") < 0.35 * v("structured/dense/params")
     assert v("structured/structured/flops") < 0.35 * v("structured/dense/flops")
     assert v("structured/unstructured/flops") == v("structured/dense/flops")  # masks do not shrink the work
+    # ... and a faster one: dense and structured timed alternately in one run (medians of 9), so a busy machine
+    # slows both alike; ~0.27x the FLOPs measured ~1.6x as fast on 2 cores
+    assert v("structured/speedup") > 1.1
     # 12x fewer weights at (nearly) the dense accuracy after fine-tuning; global beats uniform without it (at 80%)
     han = "0.918"
     assert v(f"lenet/accuracy/global_fine_tune/sparsity_{han}") >= v("lenet/dense_accuracy") - 0.01
