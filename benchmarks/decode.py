@@ -94,7 +94,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tokens", type=int, default=32)
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--no-compile", action="store_true", help="skip torchao + torch.compile (compiling took ~3 min on 2 cores, cold cache)")
+    parser.add_argument("--no-compile", action="store_true",
+                        help="skip torchao + torch.compile (compiling took ~3 min on 2 cores, cold cache)")
     parser.add_argument("--no-onnx", action="store_true", help="skip the ONNX Runtime variants (export takes a while)")
     parser.add_argument("--threads", type=int, default=None)
     args = parser.parse_args()
