@@ -132,7 +132,7 @@ def main() -> None:
     fp32_step = LlamaDecodeStep(base).eval()
     record("fp32 (eager, our step)", lambda n: greedy_step(fp32_step, fp32_step, prompt, n), model_bytes(base),
            "explicit KV-cache tensors")
-    del fp32_step
+    fp32_step = None  # free it before the next copy of the model
     bf16 = copy.deepcopy(base).to(torch.bfloat16)
     record("bf16 (HF eager)", hf(bf16), model_bytes(bf16))
     del bf16

@@ -91,7 +91,7 @@ def test_failed_check_exits_1(monkeypatch, tmp_path):
     def failing(cfg, out):
         r = LabResult("metrics", cfg)
         r.metric("x", 0.5)
-        r.check("accuracy reaches the paper", 0.5, 0.9, 0.0, "a paper", kind="at_least")
+        r.check("accuracy reaches the paper", 0.5, reference=0.9, tolerance=0.0, source="a paper", kind="at_least")
         return r
 
     monkeypatch.setattr(lab, "run", failing)

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import ast
 import json
-import sys
 from pathlib import Path
 
 from modelbook.core.errors import ModelbookError
@@ -205,7 +204,6 @@ def _config_from_ast(tree) -> tuple[list[tuple[str, str, str]], dict[str, dict[s
 def run_labs(specs, preset: str, seed, overrides, as_json: bool, show_progress: bool) -> bool:
     """Run each lab in turn; print a result table per lab (or JSON). True if every check passed."""
     from modelbook.core import progress, runner
-    from modelbook.core.errors import ModelbookError
 
     console = _console(stderr=as_json)
     out, failed = [], []

@@ -2,8 +2,14 @@
 import pytest
 import torch
 
-from modelbook.compression.precision import (FP16_MAX, FP16_MIN_NORMAL, FP16_MIN_SUBNORMAL, DynamicLossScaler,
-                                             fraction_lost_in_fp16, train_fp16)
+from modelbook.compression.precision import (
+    FP16_MAX,
+    FP16_MIN_NORMAL,
+    FP16_MIN_SUBNORMAL,
+    DynamicLossScaler,
+    fraction_lost_in_fp16,
+    train_fp16,
+)
 
 
 def test_fp16_constants():

@@ -6,8 +6,17 @@ import torch
 import torch.nn.utils.prune as tprune
 from torch import nn
 
-from modelbook.compression.prune import (GradualPruning, apply_masks_, cubic_sparsity, magnitude_masks, prunable, rewind_,
-                                         sparse_bytes, sparsity_of, to_csr)
+from modelbook.compression.prune import (
+    GradualPruning,
+    apply_masks_,
+    cubic_sparsity,
+    magnitude_masks,
+    prunable,
+    rewind_,
+    sparse_bytes,
+    sparsity_of,
+    to_csr,
+)
 
 
 def _net(seed=0):

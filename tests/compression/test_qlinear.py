@@ -6,9 +6,18 @@ import pytest
 import torch
 from torch import nn
 
-from modelbook.compression.qlinear import (Int4GroupLinear, Int8DynamicLinear, Int8WeightOnlyLinear, QuantizedEmbedding,
-                                           dynamic_activation_qparams, model_bytes, pack_int4, quantize_linears,
-                                           restore, unpack_int4)
+from modelbook.compression.qlinear import (
+    Int4GroupLinear,
+    Int8DynamicLinear,
+    Int8WeightOnlyLinear,
+    QuantizedEmbedding,
+    dynamic_activation_qparams,
+    model_bytes,
+    pack_int4,
+    quantize_linears,
+    restore,
+    unpack_int4,
+)
 
 
 def _stack(seed=0):

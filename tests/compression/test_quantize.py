@@ -4,8 +4,16 @@ import warnings
 import pytest
 import torch
 
-from modelbook.compression.quantize import (Observer, calibrate, dequantize, fake_quantize, percentile_range,
-                                            qparams_from_range, quantize, sqnr_db)
+from modelbook.compression.quantize import (
+    Observer,
+    calibrate,
+    dequantize,
+    fake_quantize,
+    percentile_range,
+    qparams_from_range,
+    quantize,
+    sqnr_db,
+)
 
 
 @pytest.fixture(autouse=True)

@@ -2,11 +2,10 @@
 import math
 
 import numpy as np
+import pytest
 import torch
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
-
-import pytest
 
 from modelbook.core.lr_range import LRRange, lr_range_test
 

@@ -21,20 +21,20 @@ from modelbook.core.result import Check, LabResult
     ],
 )
 def test_check_pass_rules(kind, measured, reference, tol, relative, passed):
-    assert Check("c", measured, reference, tol, "src", kind=kind, relative=relative).passed is passed
+    assert Check("c", measured, reference=reference, tolerance=tol, source="src", kind=kind, relative=relative).passed is passed
 
 
 def test_check_requires_source_and_known_kind():
     with pytest.raises(ValueError):
-        Check("c", 1, 1, 0, "")
+        Check("c", 1, reference=1, tolerance=0, source="")
     with pytest.raises(ValueError):
-        Check("c", 1, 1, 0, "src", kind="roughly")
+        Check("c", 1, reference=1, tolerance=0, source="src", kind="roughly")
 
 
 def test_result_round_trips_through_json():
     r = LabResult("demo")
     r.metric("a/b", 1.5, "s", volatile=True)
-    r.check("x", 0.91, 0.9, 0.02, "paper", kind="at_least")
+    r.check("x", 0.91, reference=0.9, tolerance=0.02, source="paper", kind="at_least")
     r.note("a note")
     r.env["seed"] = 3
     back = LabResult.from_dict(__import__("json").loads(r.to_json()))

@@ -16,7 +16,7 @@ from modelbook.core.store import Store
 def _result(lab="demo", passed=True):
     r = LabResult(lab)
     r.metric("m", 1.0)
-    r.check("c", 1.0 if passed else 0.0, 1.0, 0.0, "src")
+    r.check("c", 1.0 if passed else 0.0, reference=1.0, tolerance=0.0, source="src")
     r.env.update(seed=0, duration_s=0.1, started_at="2026-11-29T00:00:00Z", git="abc")
     return r
 

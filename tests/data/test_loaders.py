@@ -1,11 +1,18 @@
-import gzip
 
 import numpy as np
 import pytest
 
 from modelbook.core.errors import ModelbookError
-from modelbook.data import breast_cancer, digits, fashion_mnist, mnist_5k, shakespeare, shakespeare_heldout, train_val_split
-from modelbook.data import images
+from modelbook.data import (
+    breast_cancer,
+    digits,
+    fashion_mnist,
+    images,
+    mnist_5k,
+    shakespeare,
+    shakespeare_heldout,
+    train_val_split,
+)
 
 
 def test_fashion_mnist_is_complete_and_balanced():

@@ -3,8 +3,7 @@ import pytest
 
 from modelbook.dialogue.handwritten import CONVERSATIONS
 from modelbook.dialogue.scripts import conversations
-from modelbook.dialogue.state import (DONTCARE, TRACKERS, joint_goal_accuracy, shift_time, slot_accuracy, track,
-                                      understand, update)
+from modelbook.dialogue.state import DONTCARE, TRACKERS, joint_goal_accuracy, shift_time, slot_accuracy, track, understand, update
 
 
 @pytest.mark.parametrize("text,values", [

@@ -1,6 +1,5 @@
 """k-fold, grid CV, nested CV and the all-k k-NN scorer, against scikit-learn on the same folds."""
 import numpy as np
-import pytest
 
 from modelbook.evaluation.cv import grid_cv, kfold, knn_scores, nested_cv
 

@@ -2,7 +2,14 @@
 import pytest
 import torch
 
-from modelbook.graphs import DeepGCN, ResidualGCNBlock, dirichlet_energy_ratio, mean_cosine_similarity, normalized_adjacency, propagate_k
+from modelbook.graphs import (
+    DeepGCN,
+    ResidualGCNBlock,
+    dirichlet_energy_ratio,
+    mean_cosine_similarity,
+    normalized_adjacency,
+    propagate_k,
+)
 from tests.graphs.test_gcn import karate_edge_index
 
 

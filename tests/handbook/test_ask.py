@@ -1,14 +1,11 @@
 """`modelbook ask`: the evaluation set, recall of each retriever and of the fusion, the CLI, the warm path."""
 import json
-import os
 import re
 import resource
 import subprocess
 import sys
 import time
 from collections import Counter
-
-import pytest
 
 from modelbook.handbook import ask
 from modelbook.handbook.loader import all_topics

@@ -1,7 +1,6 @@
 """Integrated Gradients, saliency and gradient × input vs Captum on the same float64 models; completeness."""
 import warnings
 
-import numpy as np
 import pytest
 import torch
 from torch import nn

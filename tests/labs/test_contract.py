@@ -6,8 +6,8 @@ check passes on the default seed AND on a seed the lab was not tuned on; the sam
 (non-machine-dependent) metrics; and it finishes in seconds.
 """
 import dataclasses
-import os
 import math
+import os
 import pkgutil
 
 import pytest

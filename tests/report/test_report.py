@@ -1,13 +1,11 @@
 """`modelbook report`: the static site, and the site in a real headless Chromium (Debian's, via Playwright)."""
 import os
-import shutil
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
 import pytest
 
 from modelbook.core.errors import ModelbookError
-from modelbook.handbook.loader import all_topics
 from modelbook.report.build import MARKER, build_site, markdown_to_html
 
 CHROMIUM = "/usr/bin/chromium"

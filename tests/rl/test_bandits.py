@@ -3,8 +3,14 @@ import numpy as np
 import pytest
 
 from modelbook.rl import schedules
-from modelbook.rl.bandits import (expected_max_of_normals, lai_robbins_rate, run_bernoulli_bandit,
-                                  run_gaussian_bandit, make_testbed, ucb1_regret_bound)
+from modelbook.rl.bandits import (
+    expected_max_of_normals,
+    lai_robbins_rate,
+    make_testbed,
+    run_bernoulli_bandit,
+    run_gaussian_bandit,
+    ucb1_regret_bound,
+)
 
 
 def test_expected_max_of_ten_normals():

@@ -3,8 +3,14 @@ import gymnasium as gym
 import numpy as np
 import pytest
 
-from modelbook.rl.mdp import (epsilon_greedy_probs, from_gymnasium, greedy_path,
-                              maximization_bias_mdp, policy_evaluation, value_iteration)
+from modelbook.rl.mdp import (
+    epsilon_greedy_probs,
+    from_gymnasium,
+    greedy_path,
+    maximization_bias_mdp,
+    policy_evaluation,
+    value_iteration,
+)
 
 
 @pytest.mark.parametrize("env_id", ["CliffWalking-v1", "FrozenLake-v1"])

@@ -173,8 +173,8 @@ def test_embeddings_equal_sentence_transformers(tmp_path):
     from fastapi.testclient import TestClient
 
     from modelbook.models import load_minilm
-    from modelbook.serving.auth import TokenStore
     from modelbook.serving.app import create_app
+    from modelbook.serving.auth import TokenStore
     from modelbook.serving.server import publish_minilm, settings_for
 
     publish_minilm(tmp_path)

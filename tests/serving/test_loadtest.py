@@ -7,7 +7,7 @@ import pytest
 
 @pytest.mark.timeout(600)
 def test_hot_swap_under_load_loses_nothing_and_never_goes_back(served):
-    from modelbook.serving.classifier import KIND, make_mlp, mlp_config
+    from modelbook.serving.classifier import KIND, mlp_config
     from modelbook.serving.loadtest import load_and_swap
     from modelbook.serving.registry import ModelRegistry
     from modelbook.serving.server import ServerProcess

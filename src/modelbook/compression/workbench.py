@@ -36,8 +36,8 @@ class Split:
 def fashion_split(n_train: int, n_test: int, seed: int) -> Split:
     """A seeded, class-stratified subset of Fashion-MNIST's train split and the first n_test test images
     (the test set is fixed across seeds, so numbers are comparable)."""
-    from modelbook.data import fashion_mnist, train_val_split
     from modelbook.core.seed import rng
+    from modelbook.data import fashion_mnist, train_val_split
 
     data = fashion_mnist()
     if n_train < len(data.x_train):

@@ -96,12 +96,16 @@ def torch_threads(n: int):
 
 @contextlib.contextmanager
 def limit_threads(n: int):
-    """`torch_threads(n)` plus the BLAS/OpenMP pools NumPy and scikit-learn use (threadpoolctl), restored after.
+    """`torch_threads(n)` plus the BLAS/OpenMP pools NumPy, SciPy and scikit-learn use (threadpoolctl), restored after.
 
-    For labs that mix torch with NumPy/SciPy linear algebra on small arrays (784×784 eigendecompositions,
-    per-example gradients, FedAvg's client loops): on a busy 2-core machine 60 DP-SGD steps took 0.75 s on one
-    thread and 10 s on two.
+    The runner applies it around every lab's run() with the lab's `threads` field. threadpoolctl limits only
+    libraries already loaded, so NumPy's and SciPy's BLAS are loaded first. Small arrays are the rule here
+    (784×784 eigendecompositions, per-example gradients, logistic regressions on a few thousand rows): on a busy
+    2-core machine 60 DP-SGD steps took 0.75 s on one thread and 10 s on two, and a second BLAS thread multiplied
+    the CPU time of a logistic-regression fit by 20.
     """
+    import numpy  # noqa: F401  (loads NumPy's BLAS)
+    import scipy.linalg  # noqa: F401  (loads SciPy's BLAS, a separate library)
     from threadpoolctl import threadpool_limits  # ships with scikit-learn, a dependency
 
     with torch_threads(n), threadpool_limits(limits=n):

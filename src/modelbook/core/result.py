@@ -38,6 +38,7 @@ class Check:
 
     name: str
     measured: float
+    _: dataclasses.KW_ONLY  # everything after `measured` is named: which number is the reference is never a guess
     reference: float
     tolerance: float
     source: str
@@ -100,9 +101,11 @@ class LabResult:
         self.metrics.append(Metric(name, value, unit, volatile))
         return value
 
-    def check(self, name: str, measured: float, reference: float, tolerance: float, source: str,
+    def check(self, name: str, measured: float, *, reference: float, tolerance: float, source: str,
               kind: str = "close", relative: bool = False, unit: str = "", note: str = "") -> Check:
-        c = Check(name, measured, reference, tolerance, source, kind, relative, unit, note)
+        """Hold `measured` against `reference` (see Check); every argument after `measured` is by keyword."""
+        c = Check(name, measured, reference=reference, tolerance=tolerance, source=source, kind=kind,
+                  relative=relative, unit=unit, note=note)
         self.checks.append(c)
         return c
 

@@ -16,6 +16,7 @@ from pathlib import Path
 from modelbook.core import config as config_mod
 from modelbook.core import registry
 from modelbook.core.errors import ModelbookError
+from modelbook.core.measure import limit_threads
 from modelbook.core.result import LabResult
 from modelbook.core.seed import seed_everything
 from modelbook.core.store import Store
@@ -42,6 +43,8 @@ def run(name: str, preset: str = "quick", seed: int | None = None, overrides: tu
     for attr in ("Config", "PRESETS", "run"):
         if not hasattr(module, attr):
             raise ModelbookError(f"lab module {spec.module} breaks the lab contract: it has no {attr}")
+    if "threads" not in {f.name for f in dataclasses.fields(module.Config)}:
+        raise ModelbookError(f"lab module {spec.module} breaks the lab contract: its Config has no threads field")
     cfg = config_mod.apply_overrides(config_mod.preset(module, preset), overrides)
     if seed is not None:
         cfg = dataclasses.replace(cfg, seed=seed)
@@ -53,11 +56,13 @@ def run(name: str, preset: str = "quick", seed: int | None = None, overrides: tu
         with warnings.catch_warnings(record=True) as caught:  # library warnings go into the result, not the terminal
             warnings.simplefilter("always")
             t0, c0 = time.perf_counter(), time.process_time()
-            result = module.run(cfg, workdir)
+            with limit_threads(cfg.threads):  # the one place a lab's thread count is applied (decisions: threads)
+                result = module.run(cfg, workdir)
+                threads = _torch_threads()
             duration, cpu = time.perf_counter() - t0, time.process_time() - c0
         result.lab, result.preset = spec.name, (preset if not overrides else f"{preset}+overrides")
         result.config = cfg
-        result.env.update(environment(cfg.seed, duration, started))
+        result.env.update(environment(cfg.seed, duration, started, threads))
         result.env["cpu_s"] = round(cpu, 3)  # CPU seconds of this process, all threads (steadier than wall on a busy machine)
         result.env["warnings"] = _summarise(caught)
         missing = [a for a in result.artifacts if not (workdir / a).is_file()]
@@ -74,7 +79,7 @@ def run(name: str, preset: str = "quick", seed: int | None = None, overrides: tu
         raise
 
 
-def environment(seed: int, duration: float, started: dt.datetime) -> dict:
+def environment(seed: int, duration: float, started: dt.datetime, threads: int | None = None) -> dict:
     """What a reader needs to reproduce the run: seed, threads, versions, git hash, time taken."""
     import_versions = {}
     for module, dist in _TRACKED.items():
@@ -83,9 +88,8 @@ def environment(seed: int, duration: float, started: dt.datetime) -> dict:
                 import_versions[dist] = importlib.metadata.version(dist)
             except importlib.metadata.PackageNotFoundError:
                 pass
-    threads = None
-    if "torch" in sys.modules:
-        threads = sys.modules["torch"].get_num_threads()
+    if threads is None:
+        threads = _torch_threads()
     return {
         "seed": seed,
         "duration_s": round(duration, 3),
@@ -98,6 +102,11 @@ def environment(seed: int, duration: float, started: dt.datetime) -> dict:
         "git": git_hash(),
         "modelbook": importlib.metadata.version("modelbook"),
     }
+
+
+def _torch_threads() -> int | None:
+    """torch's intra-op thread count, when the lab imported torch."""
+    return sys.modules["torch"].get_num_threads() if "torch" in sys.modules else None
 
 
 def _summarise(caught, limit: int = 10) -> list[str]:

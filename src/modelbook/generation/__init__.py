@@ -10,8 +10,16 @@ The model is any `forward(ids, cache) -> logits` with `new_cache()`: modelbook.n
 weights through our own blocks.
 """
 from modelbook.generation.chat import ChatSession, fit_to_window, render
-from modelbook.generation.decoding import (Generation, GenerationConfig, Hypothesis, TextStream, beam_search,
-                                           exhaustive_search, generate, stream_tokens)
+from modelbook.generation.decoding import (
+                                           Generation,
+                                           GenerationConfig,
+                                           Hypothesis,
+                                           TextStream,
+                                           beam_search,
+                                           exhaustive_search,
+                                           generate,
+                                           stream_tokens,
+)
 
 __all__ = ["ChatSession", "Generation", "GenerationConfig", "Hypothesis", "TextStream", "beam_search",
            "exhaustive_search", "fit_to_window", "generate", "render", "stream_tokens"]

@@ -6,7 +6,17 @@ Each mechanism is cross-checked against torch_geometric in tests/graphs/ (same w
 """
 from modelbook.graphs.blocks import DeepGCN, ResidualGCNBlock, dirichlet_energy_ratio, mean_cosine_similarity, propagate_k
 from modelbook.graphs.gat import GAT, GATLayer, segment_softmax
-from modelbook.graphs.gcn import GCN, MLP, Adjacency, GCNLayer, add_self_loops, gcn_norm, inverted_dropout, normalized_adjacency, propagate
+from modelbook.graphs.gcn import (
+    GCN,
+    MLP,
+    Adjacency,
+    GCNLayer,
+    add_self_loops,
+    gcn_norm,
+    inverted_dropout,
+    normalized_adjacency,
+    propagate,
+)
 from modelbook.graphs.sampling import CSR, SAGE, Block, NeighborSampler, SAGELayer, csr_from_edge_index
 
 __all__ = [

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from modelbook.handbook.loader import LANGS, SECTIONS, TOPICS_DIR, Topic, all_topics
-from modelbook.retrieval.index import Document, HybridIndex, Hit, load_or_build
+from modelbook.retrieval.index import Document, Hit, HybridIndex, load_or_build
 from modelbook.retrieval.text import has_cjk
 
 FORMAT = "ask-3"

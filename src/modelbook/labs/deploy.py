@@ -39,7 +39,7 @@ import numpy as np
 import torch
 
 from modelbook.core import plots, progress
-from modelbook.core.measure import latency_percentiles, median_time, torch_threads
+from modelbook.core.measure import latency_percentiles, median_time
 from modelbook.core.result import LabResult
 from modelbook.core.seed import rng as make_rng
 from modelbook.serving import variants as V
@@ -99,8 +99,7 @@ PRESETS = {
 
 
 def run(cfg: Config, out: Path) -> LabResult:
-    with torch_threads(cfg.threads):
-        return _run(cfg, out)
+    return _run(cfg, out)
 
 
 def _run(cfg: Config, out: Path) -> LabResult:
@@ -149,12 +148,12 @@ def _variants(result: LabResult, cfg: Config, model, xte, yte, out: Path) -> Non
         if name != "fp32":
             result.metric(f"{name}/speedup_batch1_p50", table["fp32"][0] / table[name][0], volatile=True)
         if name in ("int8", "onnx-int8"):
-            result.check(f"{name}: top-1 agreement with fp32", agree, 0.99, 0.0, TUTORIAL, kind="at_least")
-            result.check(f"{name}: test accuracy drop vs fp32", result.value("fp32/test_accuracy") - acc, 0.0, 0.01, TUTORIAL, kind="at_most")
+            result.check(f"{name}: top-1 agreement with fp32", agree, reference=0.99, tolerance=0.0, source=TUTORIAL, kind="at_least")
+            result.check(f"{name}: test accuracy drop vs fp32", result.value("fp32/test_accuracy") - acc, reference=0.0, tolerance=0.01, source=TUTORIAL, kind="at_most")
         else:
-            result.check(f"{name}: max |Δ probability| vs fp32", diff, 0.0, 1e-5,
-                         ORT if name.startswith("onnx") else "torch 2.13 torch.compile (Inductor) vs eager", kind="at_most")
-    result.check("int8 state dict size / fp32 (Linear weights 4× smaller)", sizes["fp32"] / sizes["int8"], 3.5, 0.0, TUTORIAL,
+            result.check(f"{name}: max |Δ probability| vs fp32", diff, reference=0.0, tolerance=1e-5,
+                         source=ORT if name.startswith("onnx") else "torch 2.13 torch.compile (Inductor) vs eager", kind="at_most")
+    result.check("int8 state dict size / fp32 (Linear weights 4× smaller)", sizes["fp32"] / sizes["int8"], reference=3.5, tolerance=0.0, source=TUTORIAL,
                  kind="at_least")
     result.note("Latency p50/p99 at batch 1 (ms) and throughput at batch "
                 f"{cfg.throughput_batch} (samples/s): " + "; ".join(f"{n} {a:.3f}/{b:.3f} ms, {c:,.0f}/s" for n, (a, b, c) in table.items()))
@@ -243,8 +242,8 @@ def _batching(result: LabResult, cfg: Config, folder: Path, xte) -> None:
     gain = result.metric("batching/gain", batched_rps / plain_rps, volatile=True)
     result.metric("batching/mean_rows_per_forward", float(np.mean(sizes)), volatile=True)
     diff = max(float(np.abs(batched_out - solo).max()), float(np.abs(plain_out - solo).max()))
-    result.check("dynamic batching: each request's output = its output computed alone (max |Δ|)", diff, 0.0, 1e-5,
-                 "torch 2.13 eager forward, one request at a time (rows of a batch are independent)", kind="at_most")
+    result.check("dynamic batching: each request's output = its output computed alone (max |Δ|)", diff, reference=0.0, tolerance=1e-5,
+                 source="torch 2.13 eager forward, one request at a time (rows of a batch are independent)", kind="at_most")
     result.note(f"Dynamic batching, {cfg.batching_clients} concurrent clients × {cfg.batching_rounds} single-image requests: "
                 f"{plain_rps:,.0f} req/s one forward each vs {batched_rps:,.0f} req/s batched (×{gain:.2f}, "
                 f"{np.mean(sizes):.1f} rows per forward on average).")
@@ -272,24 +271,24 @@ def _serve_and_swap(result: LabResult, cfg: Config, folder: Path, xte, versions:
         report = asyncio.run(load_and_swap(url, predict_token, admin_token, "fashion", body, versions[1:],
                                            cfg.load_seconds, cfg.load_clients))
         metrics_text = httpx.get(f"{url}/metrics", timeout=60).text
-    result.check("activating an altered version: 409, refused", refused[0].status_code, 409, 0, SWAP)
-    result.check("activating weights that do not fit the architecture: 409, refused", refused[1].status_code, 409, 0, SWAP)
+    result.check("activating an altered version: 409, refused", refused[0].status_code, reference=409, tolerance=0, source=SWAP)
+    result.check("activating weights that do not fit the architecture: 409, refused", refused[1].status_code, reference=409, tolerance=0, source=SWAP)
     result.check("after both refusals the old version still answers", still.json().get("version", -1) if still.status_code == 200 else -1,
-                 1, 0, SWAP)
+                 reference=1, tolerance=0, source=SWAP)
     result.metric("load/requests", report.n_requests, volatile=True)
     result.metric("load/throughput", report.throughput_rps, "req/s", volatile=True)
     result.metric("load/latency_p50_ms", report.percentile_ms(50), "ms", volatile=True)
     result.metric("load/latency_p99_ms", report.percentile_ms(99), "ms", volatile=True)
     result.metric("load/swap_ms_max", max(s["ms"] for s in report.swaps), "ms", volatile=True)
-    result.check("load test: failed requests", result.metric("load/failed", report.n_failed), 0, 0, SWAP, kind="at_most",
+    result.check("load test: failed requests", result.metric("load/failed", report.n_failed), reference=0, tolerance=0, source=SWAP, kind="at_most",
                  note=str(report.failures) if report.failures else "")
     result.check("load test: answers whose version went backwards for their client", result.metric("load/backwards", report.backwards),
-                 0, 0, SWAP, kind="at_most")
-    result.check("load test: successful hot swaps", result.metric("load/swaps_ok", report.n_swaps_ok), cfg.n_swaps, 0, SWAP)
-    result.check("after the last swap the last version answers", report.last_version or -1, versions[-1], 0, SWAP)
+                 reference=0, tolerance=0, source=SWAP, kind="at_most")
+    result.check("load test: successful hot swaps", result.metric("load/swaps_ok", report.n_swaps_ok), reference=cfg.n_swaps, tolerance=0, source=SWAP)
+    result.check("after the last swap the last version answers", report.last_version or -1, reference=versions[-1], tolerance=0, source=SWAP)
     served = _served_ok(metrics_text)
     result.check("server's Prometheus count of 200 predict answers = the clients' count", served,
-                 report.n_requests - report.n_failed + 2, 0, "prometheus_client 0.26 text format, parsed with its parser")
+                 reference=report.n_requests - report.n_failed + 2, tolerance=0, source="prometheus_client 0.26 text format, parsed with its parser")
     result.note(f"Load and swap: {report.summary()}.")
 
 

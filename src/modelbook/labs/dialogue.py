@@ -39,7 +39,6 @@ import numpy as np
 import torch
 
 from modelbook.core import plots, progress
-from modelbook.core.measure import torch_threads
 from modelbook.core.paths import atomic_write_text
 from modelbook.core.result import LabResult
 from modelbook.evaluation.classification import accuracy, confusion_matrix, precision_recall_f1
@@ -81,8 +80,8 @@ class Config:
     """multi-turn chats with SmolLM2 (a fact, a distraction, a question about the fact)"""
     max_new_tokens: int = 24
     threads: int = 1
-    """torch intra-op threads, pinned: the same float sums (and metrics) on any machine, and no spinning idle
-    OpenMP threads multiplying the CPU time on a busy machine (core.measure.torch_threads)"""
+    """threads for torch and the BLAS pools, pinned by the runner around run() (core.runner): one thread is
+    fastest for small models and fixes the order of float sums, so the metrics are the same on any machine"""
     seed: int = 0
 
 
@@ -93,15 +92,12 @@ PRESETS = {
 
 
 def run(cfg: Config, out: Path) -> LabResult:
-    from modelbook.nlp.classify import one_blas_thread
 
     result = LabResult("dialogue", cfg)
-    with torch_threads(cfg.threads):
-        with one_blas_thread():
-            _intents(result, cfg, out)
-            _sentiment_signal(result, cfg)
-        _state_tracking(result, cfg)
-        _multi_turn_chat(result, cfg, out)
+    _intents(result, cfg, out)
+    _sentiment_signal(result, cfg)
+    _state_tracking(result, cfg)
+    _multi_turn_chat(result, cfg, out)
     return result
 
 
@@ -155,19 +151,19 @@ def _intents(result: LabResult, cfg: Config, out: Path) -> None:
         result.metric(f"intent/{name}_accuracy", accuracy(y, pred))
     best = max((n for n in predictions if n != "majority"), key=f1.get)
     sk = f1_score(y, predictions[best], average="macro")
-    result.check("our macro-F1 = scikit-learn's on the same predictions (|diff|)", abs(f1[best] - sk), 0.0, 1e-12,
-                 SKLEARN, kind="at_most")
+    result.check("our macro-F1 = scikit-learn's on the same predictions (|diff|)", abs(f1[best] - sk), reference=0.0, tolerance=1e-12,
+                 source=SKLEARN, kind="at_most")
     result.check("balanced class weights raise TF-IDF + LR macro-F1 on the imbalanced intents",
-                 f1["tfidf_balanced"] - f1["tfidf"], 0.0, 0.0,
-                 "King & Zeng 2001; scikit-learn class_weight='balanced' (n / (k · n_c)): rare classes weigh as much",
+                 f1["tfidf_balanced"] - f1["tfidf"], reference=0.0, tolerance=0.0,
+                 source="King & Zeng 2001; scikit-learn class_weight='balanced' (n / (k · n_c)): rare classes weigh as much",
                  kind="at_least", note=f"macro-F1 {f1['tfidf']:.3f} → {f1['tfidf_balanced']:.3f}")
     result.check("every classifier far above the majority-class baseline (macro-F1 − 0.3)",
-                 min(v for n, v in f1.items() if n != "majority") - 0.3, f1["majority"], 0.0,
-                 "majority-class baseline measured on the same folds", kind="at_least")
+                 min(v for n, v in f1.items() if n != "majority") - 0.3, reference=f1["majority"], tolerance=0.0,
+                 source="majority-class baseline measured on the same folds", kind="at_least")
     if embeddings is not None:
         result.check("MiniLM sentence embeddings beat TF-IDF on macro-F1 (737 short questions)",
-                     f1["minilm_balanced"] - f1["tfidf_balanced"], 0.0, 0.0,
-                     "Reimers & Gurevych 2019 (Sentence-BERT): pretrained sentence embeddings transfer to small labelled sets",
+                     f1["minilm_balanced"] - f1["tfidf_balanced"], reference=0.0, tolerance=0.0,
+                     source="Reimers & Gurevych 2019 (Sentence-BERT): pretrained sentence embeddings transfer to small labelled sets",
                      kind="at_least", note=f"{f1['tfidf_balanced']:.3f} vs {f1['minilm_balanced']:.3f}")
     _intent_report(result, y, predictions[best], classes, best, out)
 
@@ -221,8 +217,8 @@ def _sentiment_signal(result: LabResult, cfg: Config) -> None:
     result.metric("sentiment/escalation_recall_negative", recall)
     result.metric("sentiment/escalation_rate_positive", false_alarm)
     result.check(f"escalation threshold chosen on validation keeps ≥ {cfg.escalation_recall:.0%} recall of unhappy "
-                 f"turns on the held-out reviews", recall, cfg.escalation_recall, 0.03,
-                 "threshold set on a validation split; held-out recall within sampling error (±3 points)",
+                 f"turns on the held-out reviews", recall, reference=cfg.escalation_recall, tolerance=0.03,
+                 source="threshold set on a validation split; held-out recall within sampling error (±3 points)",
                  kind="at_least", note=f"{false_alarm:.1%} of happy turns escalated too")
     examples = model.predict_proba([with_bigrams(t) for t in segment(list(UNHAPPY_EXAMPLES))])[:, 0]
     result.note("sentiment signal, P(negative) per turn: " + "; ".join(
@@ -249,10 +245,10 @@ def _state_tracking(result: LabResult, cfg: Config) -> None:
     for set_name in sets:
         result.check(f"{set_name} conversations: carry-over tracker JGA > remember-but-never-overwrite > no memory",
                      min(jga[f"{set_name}_carry_over"] - jga[f"{set_name}_first_value"],
-                         jga[f"{set_name}_first_value"] - jga[f"{set_name}_turn_only"]), 0.0, 0.0, source, kind="at_least",
+                         jga[f"{set_name}_first_value"] - jga[f"{set_name}_turn_only"]), reference=0.0, tolerance=0.0, source=source, kind="at_least",
                      note=" / ".join(f"{t} {jga[f'{set_name}_' + t.replace('-', '_')]:.2f}" for t in TRACKERS))
     result.check("carry-over tracker on the hand-written conversations (phrasings it was not written for), JGA",
-                 jga["handwritten_carry_over"], 0.7, 0.0, "lab target: most turns right; its misses are listed in "
+                 jga["handwritten_carry_over"], reference=0.7, tolerance=0.0, source="lab target: most turns right; its misses are listed in "
                  "tests/dialogue/test_state.py", kind="at_least")
 
 
@@ -324,22 +320,22 @@ def _multi_turn_chat(result: LabResult, cfg: Config, out: Path) -> None:
     result.metric("chat/prefill_tokens_without_reuse", prefill["prompt"])
     result.metric("chat/prefill_saving", 1 - prefill["reuse"] / prefill["prompt"])
     result.check("SmolLM2 uses the fact from turn 1 while it is in the window: P(true answer among 4) full history − "
-                 "truncated", full - cut, 0.2, 0.0,
-                 "topic 14: the model is stateless, its memory is the history the application re-sends",
+                 "truncated", full - cut, reference=0.2, tolerance=0.0,
+                 source="topic 14: the model is stateless, its memory is the history the application re-sends",
                  kind="at_least", note=f"P(true) {full:.2f} with the full history vs {cut:.2f} once truncated "
                                        f"(chance 0.25); {n} chats")
-    result.check("the small window dropped the first turn", dropped / n, 1.0, 0.0,
-                 "fit_to_window: the oldest exchanges leave first, with a notice", kind="at_least")
+    result.check("the small window dropped the first turn", dropped / n, reference=1.0, tolerance=0.0,
+                 source="fit_to_window: the oldest exchanges leave first, with a notice", kind="at_least")
     result.check("reusing the KV cache across turns prefills fewer tokens (share saved)",
-                 1 - prefill["reuse"] / prefill["prompt"], 0.3, 0.0,
-                 "keys/values of earlier turns do not change (prefix caching)", kind="at_least")
+                 1 - prefill["reuse"] / prefill["prompt"], reference=0.3, tolerance=0.0,
+                 source="keys/values of earlier turns do not change (prefix caching)", kind="at_least")
     result.note(f"in free generation SmolLM2-135M stated the fact in {said['full']}/{n} replies with the full history "
                 f"and {said['truncated']}/{n} truncated: a 135M model often rambles instead of answering, although "
                 f"its scores show the information is used (P(true) above)")
     if n > 1:
         result.metric("chat/same_replies_with_and_without_reuse", same_with_without_reuse / n)
-        result.check("replies are token-identical with and without cache reuse", same_with_without_reuse / n, 1.0, 0.0,
-                     "identity: cached keys/values equal recomputed ones", kind="at_least")
+        result.check("replies are token-identical with and without cache reuse", same_with_without_reuse / n, reference=1.0, tolerance=0.0,
+                     source="identity: cached keys/values equal recomputed ones", kind="at_least")
 
 
 def _transcript(title: str, messages, replies) -> str:

@@ -41,7 +41,6 @@ from pathlib import Path
 import torch
 
 from modelbook.core import plots, progress
-from modelbook.core.measure import torch_threads
 from modelbook.core.paths import atomic_write_text
 from modelbook.core.result import LabResult
 from modelbook.generation import GenerationConfig, beam_search, exhaustive_search, generate, processors, render
@@ -87,8 +86,8 @@ class Config:
     tts_rates: tuple[int, int] = (120, 240)
     """espeak-ng words-per-minute settings compared"""
     threads: int = 1
-    """torch intra-op threads, pinned: the same float sums (and metrics) on any machine, and no spinning idle
-    OpenMP threads multiplying the CPU time on a busy machine (core.measure.torch_threads)"""
+    """threads for torch and the BLAS pools, pinned by the runner around run() (core.runner): one thread is
+    fastest for small models and fixes the order of float sums, so the metrics are the same on any machine"""
     seed: int = 0
 
 
@@ -103,17 +102,16 @@ def run(cfg: Config, out: Path) -> LabResult:
     from modelbook.models import load_smollm2
 
     result = LabResult("generation", cfg)
-    with torch_threads(cfg.threads):
-        with progress.status("loading SmolLM2-135M"):
-            hf, tokenizer = load_smollm2()
-        ours = LlamaLM.from_hf(hf)
-        with torch.no_grad():
-            answer = _identity_with_transformers(result, cfg, ours, hf, tokenizer, out)
-            _beam_search(result, cfg, ours, hf, tokenizer)
-            _tiny_exhaustive(result, cfg)
-            _truncation_properties(result, cfg, ours, tokenizer)
-            _speed(result, cfg, ours, hf, tokenizer, out)
-        _tts(result, cfg, answer, out)
+    with progress.status("loading SmolLM2-135M"):
+        hf, tokenizer = load_smollm2()
+    ours = LlamaLM.from_hf(hf)
+    with torch.no_grad():
+        answer = _identity_with_transformers(result, cfg, ours, hf, tokenizer, out)
+        _beam_search(result, cfg, ours, hf, tokenizer)
+        _tiny_exhaustive(result, cfg)
+        _truncation_properties(result, cfg, ours, tokenizer)
+        _speed(result, cfg, ours, hf, tokenizer, out)
+    _tts(result, cfg, answer, out)
     return result
 
 
@@ -150,14 +148,14 @@ def _identity_with_transformers(result, cfg, ours, hf, tokenizer, out: Path) -> 
     result.metric("greedy/tokens_compared", n_tokens)
     result.metric("greedy/identical_share", same / n)
     result.check(f"greedy decoding on our SmolLM2 forward = transformers generate, token for token ({n} prompts, "
-                 f"{n_tokens} tokens)", same / n, 1.0, 0.0, HF, kind="at_least")
+                 f"{n_tokens} tokens)", same / n, reference=1.0, tolerance=0.0, source=HF, kind="at_least")
 
     # repetition penalty (greedy) and seeded sampling on a raw prompt: same draws from the same seed
     ids = _raw_ids(tokenizer, RAW_PROMPTS[0])
     penalised = generate(ours, ids, GenerationConfig(max_new_tokens=cfg.max_new_tokens, repetition_penalty=1.3))
     ref = _hf_new_tokens(hf, ids, max_new_tokens=cfg.max_new_tokens, do_sample=False, repetition_penalty=1.3)
     result.check("greedy with CTRL repetition penalty θ = 1.3 = transformers generate(repetition_penalty=1.3)",
-                 float(penalised.tokens == ref), 1.0, 0.0, HF, kind="at_least")
+                 float(penalised.tokens == ref), reference=1.0, tolerance=0.0, source=HF, kind="at_least")
     sampled_same = 0
     settings = ({"temperature": 0.8, "top_k": 40}, {"temperature": 1.0, "top_p": 0.9}, {"temperature": 0.7, "top_p": 0.95, "top_k": 50})
     settings = settings[:cfg.n_sampling_settings]
@@ -171,7 +169,7 @@ def _identity_with_transformers(result, cfg, ours, hf, tokenizer, out: Path) -> 
         transcript.append(f"[sample {s}] {RAW_PROMPTS[0]}{tokenizer.decode(mine.tokens)!r}\n")
     result.metric("sampling/identical_share", sampled_same / len(settings))
     result.check("seeded sampling (temperature + top-k / top-p) = transformers generate with the same seed",
-                 sampled_same / len(settings), 1.0, 0.0, HF, kind="at_least")
+                 sampled_same / len(settings), reference=1.0, tolerance=0.0, source=HF, kind="at_least")
     atomic_write_text(out / "generations.txt", "\n".join(transcript))
     return answer
 
@@ -190,10 +188,10 @@ def _beam_search(result, cfg, ours, hf, tokenizer) -> None:
     result.metric("beam/smollm2_same_hypotheses", float(same))
     result.metric("beam/smollm2_max_score_diff", score_diff)
     result.check(f"beam search (B = {cfg.beam_width}, length penalty 1) = transformers num_beams: same "
-                 f"{cfg.beam_width} hypotheses in order", float(same), 1.0, 0.0,
-                 HF + ", num_beams, early_stopping=False", kind="at_least")
-    result.check("beam scores (log p / length) = transformers sequences_scores, max |diff|", score_diff, 0.0, 1e-4,
-                 HF + ", num_beams", kind="at_most", note="float32 forward passes on both sides")
+                 f"{cfg.beam_width} hypotheses in order", float(same), reference=1.0, tolerance=0.0,
+                 source=HF + ", num_beams, early_stopping=False", kind="at_least")
+    result.check("beam scores (log p / length) = transformers sequences_scores, max |diff|", score_diff, reference=0.0, tolerance=1e-4,
+                 source=HF + ", num_beams", kind="at_most", note="float32 forward passes on both sides")
     result.note(f"beam search on {CHAT_PROMPTS[0]!r}: " + " | ".join(
         f"{h.score:.3f} {tokenizer.decode(h.tokens, skip_special_tokens=True)!r}" for h in hyps))
 
@@ -231,8 +229,8 @@ def _tiny_exhaustive(result, cfg) -> None:
         result.metric(f"beam/search_error_rate_width{w}", misses[w] / n)
     result.check(f"beam search wide enough never to prune (B = {full}) = exhaustive search over all "
                  f"{cfg.tiny_vocab}-token sequences up to length {cfg.tiny_length} (same argmax and score, "
-                 f"{n} random tiny models, α ∈ {{0, 1}})", exact_equal / n, 1.0, 0.0,
-                 "definition: a beam that keeps every prefix is exhaustive search", kind="at_least")
+                 f"{n} random tiny models, α ∈ {{0, 1}})", exact_equal / n, reference=1.0, tolerance=0.0,
+                 source="definition: a beam that keeps every prefix is exhaustive search", kind="at_least")
     result.note(f"search errors (best sequence missed) on {n} tiny models: greedy {misses[1] / n:.0%}, "
                 f"B=2 {misses[2] / n:.0%}, B=4 {misses[4] / n:.0%}")
 
@@ -254,21 +252,21 @@ def _truncation_properties(result, cfg, ours, tokenizer) -> None:
     result.metric("top_k/kept", int(kept_k.sum()))
     result.metric("top_p/kept", int(kept_p.sum()))
     result.metric("top_p/kept_mass", mass)
-    result.check(f"top-k keeps exactly k = {k} tokens", int(kept_k.sum()), k, 0, "Fan et al. 2018 (top-k sampling): definition")
-    result.check(f"top-p keeps mass ≥ p = {p}", mass, p, 0.0, "Holtzman et al. 2020 (nucleus sampling): definition",
+    result.check(f"top-k keeps exactly k = {k} tokens", int(kept_k.sum()), reference=k, tolerance=0, source="Fan et al. 2018 (top-k sampling): definition")
+    result.check(f"top-p keeps mass ≥ p = {p}", mass, reference=p, tolerance=0.0, source="Holtzman et al. 2020 (nucleus sampling): definition",
                  kind="at_least")
     result.check("top-p keeps the smallest such set: without its least likely token the mass falls below p",
-                 mass - smallest_kept, p, 0.0, "Holtzman et al. 2020: the smallest set with mass ≥ p", kind="at_most",
+                 mass - smallest_kept, reference=p, tolerance=0.0, source="Holtzman et al. 2020: the smallest set with mass ≥ p", kind="at_most",
                  note="measured = kept mass minus the smallest kept probability")
-    result.check("survivors renormalised: softmax after truncation = p_i / Σ kept p_j (max |diff|)", renorm_err, 0.0,
-                 1e-12, "definition of renormalisation", kind="at_most")
+    result.check("survivors renormalised: softmax after truncation = p_i / Σ kept p_j (max |diff|)", renorm_err, reference=0.0,
+                 tolerance=1e-12, source="definition of renormalisation", kind="at_most")
     scores = logits.clone()
     hf = TopPLogitsWarper(p)(ids, TopKLogitsWarper(k)(ids, TemperatureLogitsWarper(t)(ids, scores)))
     mine = processors.top_p(processors.top_k(processors.temperature(logits, t), k), p)
     diff = float((hf.softmax(-1) - mine.softmax(-1)).abs().max())
     result.metric("processors/max_prob_diff_vs_transformers", diff)
-    result.check("temperature → top-k → top-p = transformers' warpers on the same logits (max |Δ prob|)", diff, 0.0,
-                 1e-12, "transformers 5.24 TemperatureLogitsWarper, TopKLogitsWarper, TopPLogitsWarper", kind="at_most")
+    result.check("temperature → top-k → top-p = transformers' warpers on the same logits (max |Δ prob|)", diff, reference=0.0,
+                 tolerance=1e-12, source="transformers 5.24 TemperatureLogitsWarper, TopKLogitsWarper, TopPLogitsWarper", kind="at_most")
     gen = torch.Generator().manual_seed(cfg.seed)
     support = mine[0].isfinite().nonzero().squeeze(-1)  # the surviving tokens: sampling never leaves them
     target = mine[0, support].softmax(-1)
@@ -280,7 +278,7 @@ def _truncation_properties(result, cfg, ours, tokenizer) -> None:
     bound = 3 * math.sqrt(support / (2 * math.pi * cfg.n_draws))
     result.metric("sampling/total_variation", tv)
     result.check(f"{cfg.n_draws} draws follow the processed distribution (total variation over {support} tokens)", tv,
-                 bound, 0.0, "multinomial sampling: E[TV] ≈ √(m / 2πn) for n draws over m outcomes", kind="at_most")
+                 reference=bound, tolerance=0.0, source="multinomial sampling: E[TV] ≈ √(m / 2πn) for n draws over m outcomes", kind="at_most")
     entropy = {}
     for temp in (0.5, 1.0, 1.5):
         q = (logits / temp).softmax(-1)
@@ -317,7 +315,7 @@ def _speed(result, cfg, ours, hf, tokenizer, out: Path) -> None:
     result.metric("speed/cache_speedup", tps["cache"] / tps["no_cache"], "x", volatile=True)
     result.metric("speed/ours_over_transformers", tps["cache"] / tps["transformers"], "x", volatile=True)
     result.check(f"decoding without the KV cache gives the same {n} tokens as with it, and as transformers",
-                 float(same), 1.0, 0.0, HF + "; identity: causal attention at step t sees the keys 0..t, cached or not",
+                 float(same), reference=1.0, tolerance=0.0, source=HF + "; identity: causal attention at step t sees the keys 0..t, cached or not",
                  kind="at_least")
     fig, ax = plots.figure()
     ax.plot(range(1, n + 1), [1e3 * t for t in t_uncached], ".-", label="no KV cache (recompute the prefix)")
@@ -345,7 +343,7 @@ def _tts(result, cfg, text: str, out: Path) -> None:
     ratio = d_slow.seconds / d_fast.seconds
     result.metric("tts/duration_ratio_slow_over_fast", ratio, "x")
     result.check(f"speech at {slow} wpm lasts {fast / slow:g}× as long as at {fast} wpm (rate follows -s)", ratio,
-                 fast / slow, 0.15 * fast / slow, "espeak-ng 1.51 --help: -s 'Speed in approximate words per minute'",
+                 reference=fast / slow, tolerance=0.15 * fast / slow, source="espeak-ng 1.51 --help: -s 'Speed in approximate words per minute'",
                  relative=False)
     result.note("in the run folder: generations.txt (every prompt and output, match or not), answer.wav (the spoken answer)")
     result.note(f"TTS: espeak-ng spoke the {speech.words}-word answer in {speech.seconds:.2f} s "

@@ -44,12 +44,25 @@ import numpy as np
 import torch
 
 from modelbook.core import plots, progress
-from modelbook.core.measure import peak_memory_bytes, torch_threads
+from modelbook.core.measure import peak_memory_bytes
 from modelbook.core.result import LabResult
 from modelbook.core.train import Callback, EarlyStopping, fit
 from modelbook.data.wordnet import NOUN_CLASSES, hashed_bag_of_words, minilm_gloss_embeddings, wordnet_nouns
-from modelbook.graphs import (GAT, GCN, MLP, SAGE, DeepGCN, GATLayer, GCNLayer, NeighborSampler, csr_from_edge_index,
-                              dirichlet_energy_ratio, mean_cosine_similarity, normalized_adjacency, propagate_k)
+from modelbook.graphs import (
+    GAT,
+    GCN,
+    MLP,
+    SAGE,
+    DeepGCN,
+    GATLayer,
+    GCNLayer,
+    NeighborSampler,
+    csr_from_edge_index,
+    dirichlet_energy_ratio,
+    mean_cosine_similarity,
+    normalized_adjacency,
+    propagate_k,
+)
 from modelbook.graphs.sampling import induced_subgraph, snowball_nodes
 from modelbook.graphs.train import SampledBatches, accuracy, fit_full_batch, sampled_loss
 
@@ -86,8 +99,9 @@ class Config:
     sampled_epochs: int = 10
     pyg_check: bool = True
     """also compare our layers with torch_geometric's (importing it takes ~5 s)"""
-    n_threads: int = 1
-    """torch intra-op threads: these models are small and sparse, so extra threads mostly spin (core.measure.torch_threads)"""
+    threads: int = 1
+    """threads for torch and the BLAS pools, pinned by the runner around run() (core.runner): one thread is
+    fastest for small models and fixes the order of float sums, so the metrics are the same on any machine"""
     seed: int = 0
 
 
@@ -96,23 +110,22 @@ PRESETS = {
                     depth_nodes=1500, depth_width=16, depth_epochs=40, depth_dropout=0.2, depth_lr=0.03, batch_size=32,
                     sampled_epochs=10, pyg_check=False),
     "full": Config(n_epochs=60, patience=30, lr=0.02, depths=(2, 4, 8, 16), depth_nodes=10_000, depth_epochs=60,
-                   n_threads=2),
+                   threads=2),
 }
 
 
 def run(cfg: Config, out: Path) -> LabResult:
     result = LabResult("gnn", cfg)
-    with torch_threads(cfg.n_threads):
-        rng = np.random.default_rng(cfg.seed)
-        gen = torch.Generator().manual_seed(cfg.seed)
-        graph = wordnet_nouns()
-        _layers_equal(result, cfg, gen)
-        _karate(result, out)
-        data = _wordnet_task(graph, cfg, cfg.n_nodes, rng)
-        _node_classification(result, cfg, data)
-        depth_data = data if cfg.depth_nodes in (0, cfg.n_nodes) else _wordnet_task(graph, cfg, cfg.depth_nodes, rng)
-        _depth(result, cfg, depth_data, gen, out)
-        _sampling(result, cfg, data, rng)
+    rng = np.random.default_rng(cfg.seed)
+    gen = torch.Generator().manual_seed(cfg.seed)
+    graph = wordnet_nouns()
+    _layers_equal(result, cfg, gen)
+    _karate(result, out)
+    data = _wordnet_task(graph, cfg, cfg.n_nodes, rng)
+    _node_classification(result, cfg, data)
+    depth_data = data if cfg.depth_nodes in (0, cfg.n_nodes) else _wordnet_task(graph, cfg, cfg.depth_nodes, rng)
+    _depth(result, cfg, depth_data, gen, out)
+    _sampling(result, cfg, data, rng)
     return result
 
 
@@ -152,8 +165,8 @@ def _layers_equal(result: LabResult, cfg: Config, gen: torch.Generator) -> None:
     gat_diff = _max_diff(gat(x, ei), dense_gat)
     result.metric("equality/gcn_vs_dense_formula_max_abs_diff", gcn_diff)
     result.metric("equality/gat_vs_dense_attention_max_abs_diff", gat_diff)
-    result.check("GCN layer vs dense D̂^-1/2 (A+I) D̂^-1/2 X W + b (karate, float64)", gcn_diff, 0.0, 1e-10, KIPF, kind="at_most")
-    result.check("GAT layer (3 heads) vs dense masked softmax attention (karate, float64)", gat_diff, 0.0, 1e-10, VELI,
+    result.check("GCN layer vs dense D̂^-1/2 (A+I) D̂^-1/2 X W + b (karate, float64)", gcn_diff, reference=0.0, tolerance=1e-10, source=KIPF, kind="at_most")
+    result.check("GAT layer (3 heads) vs dense masked softmax attention (karate, float64)", gat_diff, reference=0.0, tolerance=1e-10, source=VELI,
                  kind="at_most")
     if not cfg.pyg_check:
         result.note("Equality with torch_geometric's GCNConv/GATConv/SAGEConv runs in the full preset and in tests/graphs/ "
@@ -187,8 +200,8 @@ def _layers_equal(result: LabResult, cfg: Config, gen: torch.Generator) -> None:
         }
     for name, conv in (("gcn", "GCNConv"), ("gat", "GATConv"), ("sage", "SAGEConv")):
         result.metric(f"equality/{name}_vs_pyg_max_abs_diff", diffs[name])
-        result.check(f"our {name.upper()} layer vs PyG {conv} on a 3,000-node WordNet piece (float32)", diffs[name], 0.0,
-                     1e-5, PYG.format(conv), kind="at_most")
+        result.check(f"our {name.upper()} layer vs PyG {conv} on a 3,000-node WordNet piece (float32)", diffs[name], reference=0.0,
+                     tolerance=1e-5, source=PYG.format(conv), kind="at_most")
 
 
 # -- 2. karate club: the graph alone --------------------------------------------------------------------
@@ -216,13 +229,13 @@ def _karate(result: LabResult, out: Path) -> None:
     correct = int((mincut == y.numpy()).sum())
     result.metric("karate/mincut_correct_of_34", correct)
     result.check("weighted max-flow/min-cut from the instructor to the administrator: members placed correctly",
-                 correct, 33, 0, "Zachary 1977 (J. Anthropological Research 33(4)): all but member #9 predicted")
-    result.check("GCN with 1 label per faction and no features, accuracy on the other 32 members", accs["gcn"], 0.9, 0.0,
-                 "Zachary 1977: the factions follow the friendship graph (min-cut gets 33/34)", kind="at_least")
+                 correct, reference=33, tolerance=0, source="Zachary 1977 (J. Anthropological Research 33(4)): all but member #9 predicted")
+    result.check("GCN with 1 label per faction and no features, accuracy on the other 32 members", accs["gcn"], reference=0.9, tolerance=0.0,
+                 source="Zachary 1977: the factions follow the friendship graph (min-cut gets 33/34)", kind="at_least")
     result.check("GCN minus MLP on identical inputs (identity features: only the graph can generalise)",
-                 accs["gcn"] - accs["mlp"], 0.3, 0.0, "measured MLP on the same inputs and labels", kind="at_least")
-    result.check("GAT (8 heads) minus MLP on identical inputs", accs["gat"] - accs["mlp"], 0.2, 0.0,
-                 "measured MLP on the same inputs and labels; Veličković et al. 2018 (attention over the same "
+                 accs["gcn"] - accs["mlp"], reference=0.3, tolerance=0.0, source="measured MLP on the same inputs and labels", kind="at_least")
+    result.check("GAT (8 heads) minus MLP on identical inputs", accs["gat"] - accs["mlp"], reference=0.2, tolerance=0.0,
+                 source="measured MLP on the same inputs and labels; Veličković et al. 2018 (attention over the same "
                  "neighbourhoods)", kind="at_least", note="GAT varies more with the seed here (0.78-0.97 over 20 seeds): "
                  "with one-hot inputs and two labels, its attention logits are learned from almost nothing")
 
@@ -289,10 +302,10 @@ def _node_classification(result: LabResult, cfg: Config, t: _Task) -> None:
         result.metric(f"wordnet/{name}_seconds_per_epoch", seconds / len(run_fit.history), "s", volatile=True)
     result.metric("wordnet/gcn_minus_mlp", acc["gcn"] - acc["mlp"])
     result.check("WordNet: GCN test accuracy minus the MLP's on the same gloss features and split", acc["gcn"] - acc["mlp"],
-                 0.05, 0.0, "measured MLP baseline; Kipf & Welling 2017 Table 2 (graph methods beat feature-only ones)",
+                 reference=0.05, tolerance=0.0, source="measured MLP baseline; Kipf & Welling 2017 Table 2 (graph methods beat feature-only ones)",
                  kind="at_least", note=f"edge homophily {homophily:.2f}: neighbours mostly share the class")
-    result.check("WordNet: GAT test accuracy minus the MLP's", acc["gat"] - acc["mlp"], 0.05, 0.0,
-                 "measured MLP baseline; Veličković et al. 2018 Table 2", kind="at_least")
+    result.check("WordNet: GAT test accuracy minus the MLP's", acc["gat"] - acc["mlp"], reference=0.05, tolerance=0.0,
+                 source="measured MLP baseline; Veličković et al. 2018 Table 2", kind="at_least")
     result.note(f"WordNet ({t.n:,} nodes, {len(t.train):,} labelled, {cfg.features} gloss features): MLP {acc['mlp']:.3f}, "
                 f"GCN {acc['gcn']:.3f}, GAT {acc['gat']:.3f} test accuracy over 26 classes. Context only, different data: "
                 "Cora 81.5 (GCN, Kipf & Welling 2017 Table 2), 83.0 (GAT, Veličković et al. 2018 Table 2).")
@@ -320,14 +333,14 @@ def _depth(result: LabResult, cfg: Config, t: _Task, gen: torch.Generator, out: 
     deepest, shallow = cfg.depths[-1], cfg.depths[0]
     plain, resid = rows[False], rows[True]
     result.check(f"plain GCN over-smooths: mean cosine similarity of node representations, depth {deepest} minus depth {shallow}",
-                 plain[-1][2] - plain[0][2], 0.2, 0.0, "Li, Han & Wu, AAAI 2018: repeated Laplacian smoothing makes the "
+                 plain[-1][2] - plain[0][2], reference=0.2, tolerance=0.0, source="Li, Han & Wu, AAAI 2018: repeated Laplacian smoothing makes the "
                  "features of connected nodes indistinguishable", kind="at_least")
     result.check(f"residual + LayerNorm blocks keep representations apart at depth {deepest} (plain cosine minus residual)",
-                 plain[-1][2] - resid[-1][2], 0.2, 0.0, "Li et al. 2019/2020 (DeepGCNs, DeeperGCN)", kind="at_least")
-    result.check(f"depth {deepest}: residual-block accuracy minus the plain stack's", resid[-1][1] - plain[-1][1], 0.1, 0.0,
-                 "Li et al. 2019/2020 (DeepGCNs, DeeperGCN): residual connections make deep GCNs trainable", kind="at_least")
-    result.check(f"residual blocks: accuracy lost from depth {shallow} to {deepest}", resid[0][1] - resid[-1][1], 0.0, 0.2,
-                 "Li et al. 2020 (DeeperGCN)", kind="at_most",
+                 plain[-1][2] - resid[-1][2], reference=0.2, tolerance=0.0, source="Li et al. 2019/2020 (DeepGCNs, DeeperGCN)", kind="at_least")
+    result.check(f"depth {deepest}: residual-block accuracy minus the plain stack's", resid[-1][1] - plain[-1][1], reference=0.1, tolerance=0.0,
+                 source="Li et al. 2019/2020 (DeepGCNs, DeeperGCN): residual connections make deep GCNs trainable", kind="at_least")
+    result.check(f"residual blocks: accuracy lost from depth {shallow} to {deepest}", resid[0][1] - resid[-1][1], reference=0.0, tolerance=0.2,
+                 source="Li et al. 2020 (DeeperGCN)", kind="at_most",
                  note=f"{cfg.depth_epochs} epochs: the deep residual stacks are still improving when training stops")
     # pure propagation, no training: cos(Â^k x) → 1
     ks = [0, 1, 2, 4, 8, 16, 32, 64, 128]
@@ -340,8 +353,8 @@ def _depth(result: LabResult, cfg: Config, t: _Task, gen: torch.Generator, out: 
         cos_k.append(mean_cosine_similarity(x, generator=gen))
     result.metric("smoothing/propagation_mean_cosine_k0", cos_k[0])
     result.metric("smoothing/propagation_mean_cosine_k128", cos_k[-1])
-    result.check("untrained propagation Â^k X: mean cosine similarity rises from k = 0 to k = 128", cos_k[-1] - cos_k[0], 0.2,
-                 0.0, "Oono & Suzuki, ICLR 2020: Â^k X converges to the top eigenspace (one direction per component)",
+    result.check("untrained propagation Â^k X: mean cosine similarity rises from k = 0 to k = 128", cos_k[-1] - cos_k[0], reference=0.2,
+                 tolerance=0.0, source="Oono & Suzuki, ICLR 2020: Â^k X converges to the top eigenspace (one direction per component)",
                  kind="at_least")
     fig, axes = plots.figure(1, 3, size=(15, 4.2))
     for residual, label in ((False, "plain"), (True, "residual + LayerNorm")):
@@ -419,7 +432,7 @@ def _sampling(result: LabResult, cfg: Config, t: _Task, rng: np.random.Generator
     result.metric("sampling/full_batch_seconds_per_epoch", full_seconds, "s", volatile=True)
     result.metric("sampling/sampled_seconds_per_epoch", sampled_seconds, "s", volatile=True)
     result.check("neighbour-sampled GraphSAGE test accuracy vs full-batch training of the same model (difference)",
-                 sampled_acc - full_acc, 0.0, 0.05, "Hamilton, Ying & Leskovec, NeurIPS 2017: sampled training "
+                 sampled_acc - full_acc, reference=0.0, tolerance=0.05, source="Hamilton, Ying & Leskovec, NeurIPS 2017: sampled training "
                  "matches full-neighbourhood accuracy", kind="at_least")
     result.note(f"Sampling with fanouts {cfg.fanouts} and {cfg.batch_size} seeds touched {len(input_nodes):,} of {t.n:,} nodes "
                 f"per step; peak tensor memory of one step {mem_sampled / 2**20:.1f} MiB vs {mem_full / 2**20:.1f} MiB full-batch.")

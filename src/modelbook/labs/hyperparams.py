@@ -38,7 +38,6 @@ from torch import nn
 
 from modelbook.core import plots
 from modelbook.core.lr_range import lr_range_test
-from modelbook.core.measure import torch_threads
 from modelbook.core.result import LabResult
 from modelbook.core.seed import rng as make_rng
 from modelbook.core.train import accuracy, fit
@@ -73,8 +72,9 @@ class Config:
     """AdamW decoupled weight decay λ (each step multiplies the weights by 1 − lr·λ)"""
     range_steps: int = 300
     """steps of the LR range test"""
-    n_threads: int = 1
-    """torch threads (a small MLP is fastest on one; see core.measure.torch_threads)"""
+    threads: int = 1
+    """threads for torch and the BLAS pools, pinned by the runner around run() (core.runner): one thread is
+    fastest for small models and fixes the order of float sums, so the metrics are the same on any machine"""
     seed: int = 0
 
 
@@ -90,14 +90,13 @@ def run(cfg: Config, out: Path) -> LabResult:
     data = fashion_subsets(make_rng(cfg.seed), cfg.n_train, cfg.n_val)
     sens: dict[str, dict] = {}
     fig, ax = plots.figure(2, 3, size=(15, 7.5))
-    with torch_threads(cfg.n_threads):
-        sens["learning rate (SGD+m)"] = _lr(result, cfg, data, ax[0, 0], ax[0, 1])
-        sens["batch size (same LR)"], sens["batch size (LR ∝ batch)"] = _batch(result, cfg, data, ax[0, 2])
-        hist0 = _epochs(result, cfg, data, ax[1, 0])
-        best_epoch = int(np.argmin([h["val_loss"] for h in hist0])) + 1
-        sens["epochs (small set)"] = {str(e): h["val_acc"] for e, h in enumerate(hist0, 1) if e in (1, best_epoch, len(hist0))}
-        sens["weight decay (AdamW)"] = _weight_decay(result, cfg, data, hist0, ax[1, 1])
-        sens["optimizer"] = _optimizers(result, cfg, data, ax[1, 2])
+    sens["learning rate (SGD+m)"] = _lr(result, cfg, data, ax[0, 0], ax[0, 1])
+    sens["batch size (same LR)"], sens["batch size (LR ∝ batch)"] = _batch(result, cfg, data, ax[0, 2])
+    hist0 = _epochs(result, cfg, data, ax[1, 0])
+    best_epoch = int(np.argmin([h["val_loss"] for h in hist0])) + 1
+    sens["epochs (small set)"] = {str(e): h["val_acc"] for e, h in enumerate(hist0, 1) if e in (1, best_epoch, len(hist0))}
+    sens["weight decay (AdamW)"] = _weight_decay(result, cfg, data, hist0, ax[1, 1])
+    sens["optimizer"] = _optimizers(result, cfg, data, ax[1, 2])
     result.artifact(plots.save(fig, out / "hyperparameters.png"))
     _sensitivity(result, sens, out)
     return result
@@ -150,11 +149,11 @@ def _lr(result: LabResult, cfg: Config, data, ax_range, ax_sweep) -> dict:
     best_lr = max(accs, key=accs.get)
     result.metric("lr_sweep/best_lr", best_lr)
     result.check("LR range test suggestion vs the sweep's best LR (|log10 ratio|, decades)",
-                 abs(math.log10(suggested / best_lr)), 0.0, 1.0, SMITH, kind="at_most",
+                 abs(math.log10(suggested / best_lr)), reference=0.0, tolerance=1.0, source=SMITH, kind="at_most",
                  note=f"suggested {suggested:.3g}, sweep best {best_lr:g}")
     blowup = result.metric("lr_range/final_over_min_smoothed_loss", curve.smoothed[-1] / min(curve.smoothed))
-    result.check("the loss blows up at the top of the range (last smoothed loss / its minimum)", blowup, 2.0, 0.0,
-                 SMITH + ": past the useful range the accuracy 'becomes ragged or starts to fall'", kind="at_least")
+    result.check("the loss blows up at the top of the range (last smoothed loss / its minimum)", blowup, reference=2.0, tolerance=0.0,
+                 source=SMITH + ": past the useful range the accuracy 'becomes ragged or starts to fall'", kind="at_least")
 
     ax_range.semilogx(curve.lrs, curve.losses, alpha=0.3, label="loss per step")
     ax_range.semilogx(curve.lrs, curve.smoothed, label="smoothed (EMA 0.98)")
@@ -182,9 +181,9 @@ def _batch(result: LabResult, cfg: Config, data, ax) -> tuple[dict, dict]:
     big = cfg.batch_sizes[-1]
     gain = result.metric("batch/largest_batch_gain_from_scaling", scaled[big] - same[big])
     result.check(f"batch {big}: LR × {big // b0} (linear scaling) beats the batch-{b0} LR at equal epochs (accuracy gain)",
-                 gain, 0.02, 0.0, GOYAL, kind="at_least")
-    result.check(f"batch {big} with the same LR undertrains vs batch {b0} (accuracy drop)", same[b0] - same[big], 0.02, 0.0,
-                 GOYAL + ": fewer steps per epoch at the same LR", kind="at_least")
+                 gain, reference=0.02, tolerance=0.0, source=GOYAL, kind="at_least")
+    result.check(f"batch {big} with the same LR undertrains vs batch {b0} (accuracy drop)", same[b0] - same[big], reference=0.02, tolerance=0.0,
+                 source=GOYAL + ": fewer steps per epoch at the same LR", kind="at_least")
     ax.semilogx(list(same), list(same.values()), "o-", base=2, label=f"same LR {cfg.base_lr:g}")
     ax.semilogx(list(scaled), list(scaled.values()), "o-", base=2, label="LR ∝ batch size")
     ax.set(xlabel="batch size", ylabel=f"val accuracy after {cfg.epochs} epochs", title="Batch size vs learning rate")
@@ -208,10 +207,10 @@ def _epochs(result: LabResult, cfg: Config, data, ax) -> list[dict]:
     result.metric("epochs/final_val_loss", val[-1])
     result.metric("epochs/final_train_loss", train[-1])
     result.check("validation loss rises after its minimum (final − min) while training loss keeps falling",
-                 val[-1] - val[best], 0.05, 0.0, "Prechelt 1998, Early Stopping — But When?, Fig. 1 (idealised curves)",
+                 val[-1] - val[best], reference=0.05, tolerance=0.0, source="Prechelt 1998, Early Stopping — But When?, Fig. 1 (idealised curves)",
                  kind="at_least")
     result.check("training loss at the last epoch is below its value at the validation minimum",
-                 train[best] - train[-1], 0.0, 0.0, "Prechelt 1998, Fig. 1", kind="at_least")
+                 train[best] - train[-1], reference=0.0, tolerance=0.0, source="Prechelt 1998, Fig. 1", kind="at_least")
     ep = np.arange(1, len(hist) + 1)
     ax.plot(ep, train, "o-", ms=3, label="train (eval mode)")
     ax.plot(ep, val, "o-", ms=3, label="validation")
@@ -239,10 +238,10 @@ def _weight_decay(result: LabResult, cfg: Config, data, hist0: list[dict], ax) -
         norms[wd] = result.metric(f"weight_decay/weight_norm@wd={wd:g}", h["weight_norm"])
     wds = list(cfg.weight_decays)
     increases = sum(norms[b] >= norms[a] for a, b in zip(wds, wds[1:]))
-    result.check("weight norm falls as AdamW weight decay grows (number of increases along the sweep)", increases, 0, 0,
-                 "Loshchilov & Hutter 2019, Decoupled Weight Decay Regularization (AdamW), Alg. 2 line 12", kind="at_most")
+    result.check("weight norm falls as AdamW weight decay grows (number of increases along the sweep)", increases, reference=0, tolerance=0,
+                 source="Loshchilov & Hutter 2019, Decoupled Weight Decay Regularization (AdamW), Alg. 2 line 12", kind="at_most")
     result.check(f"train/validation loss gap at λ = {wds[-1]:g} is below the gap at λ = 0 (ratio)",
-                 gaps[wds[-1]] / gaps[wds[0]], 1.0, 0.0, "Krogh & Hertz 1992, A Simple Weight Decay Can Improve "
+                 gaps[wds[-1]] / gaps[wds[0]], reference=1.0, tolerance=0.0, source="Krogh & Hertz 1992, A Simple Weight Decay Can Improve "
                  "Generalization", kind="at_most")
     x = np.arange(len(norms))
     ax.bar(x - 0.2, [gaps[w] for w in norms], 0.4, label="val − train loss")
@@ -266,10 +265,10 @@ def _optimizers(result: LabResult, cfg: Config, data, ax) -> dict:
         accs[name] = result.metric(f"optimizer/val_acc/{name}", hist[-1]["val_acc"])
         curves[name] = [h["val_loss"] for h in hist]
     result.check("momentum 0.9 beats plain SGD at the same LR and steps (accuracy gain)", accs["sgd_momentum"] - accs["sgd"],
-                 0.03, 0.0, "Sutskever, Martens, Dahl & Hinton 2013, On the importance of initialization and momentum",
+                 reference=0.03, tolerance=0.0, source="Sutskever, Martens, Dahl & Hinton 2013, On the importance of initialization and momentum",
                  kind="at_least")
     result.check("Adam (lr 1e-3) beats plain SGD (lr 0.01) at an equal budget (accuracy gain)", accs["adam"] - accs["sgd"],
-                 0.03, 0.0, "Kingma & Ba 2015, Adam, §6.2 Fig. 2 (MLP on MNIST)", kind="at_least")
+                 reference=0.03, tolerance=0.0, source="Kingma & Ba 2015, Adam, §6.2 Fig. 2 (MLP on MNIST)", kind="at_least")
     for name, c in curves.items():
         ax.plot(range(1, len(c) + 1), c, "o-", label=f"{name} (lr {OPTIMIZERS[name]:g})")
     ax.set(xlabel="epoch", ylabel="validation loss", title="Optimizers at an equal budget")
@@ -300,4 +299,4 @@ def _sensitivity(result: LabResult, sens: dict[str, dict], out: Path) -> None:
     (out / "sensitivity.md").write_text("\n".join(rows) + "\n", encoding="utf-8")
     result.note("the sensitivity table is sensitivity.md in this run's folder")
     result.check("learning rate moves validation accuracy more than weight decay does (spread ratio LR / WD)",
-                 spread["learning rate (SGD+m)"] / max(spread["weight decay (AdamW)"], 1e-6), 2.0, 0.0, BENGIO, kind="at_least")
+                 spread["learning rate (SGD+m)"] / max(spread["weight decay (AdamW)"], 1e-6), reference=2.0, tolerance=0.0, source=BENGIO, kind="at_least")

@@ -42,16 +42,30 @@ import torch.nn.functional as F
 from torch import nn
 
 from modelbook.core import plots
-from modelbook.core.measure import torch_threads
 from modelbook.core.result import LabResult
 from modelbook.core.seed import rng as make_rng
 from modelbook.core.train import class_weights, fit
-from modelbook.data import FASHION_CLASSES, fashion_mnist, islr_default, lending_club, movielens_ratings, tensor_loader, train_val_split
+from modelbook.data import (
+    FASHION_CLASSES,
+    fashion_mnist,
+    islr_default,
+    lending_club,
+    movielens_ratings,
+    tensor_loader,
+    train_val_split,
+)
 from modelbook.data.augment import augment
 from modelbook.evaluation import average_precision, balanced_accuracy, precision_recall_curve
 from modelbook.nn.losses import binary_focal_loss
 from modelbook.nn.mlp import mlp
-from modelbook.recsys.bpr import MatrixFactorization, bpr_loss, hard_negatives, popularity_negatives, ranking_metrics, uniform_negatives
+from modelbook.recsys.bpr import (
+    MatrixFactorization,
+    bpr_loss,
+    hard_negatives,
+    popularity_negatives,
+    ranking_metrics,
+    uniform_negatives,
+)
 
 METHODS = ("plain", "random oversampling", "random undersampling", "SMOTE", "class weights", "focal loss")
 ELKAN = "Elkan 2001, The Foundations of Cost-Sensitive Learning, Theorem 1 (reweighting ≡ moving the threshold)"
@@ -79,7 +93,9 @@ class Config:
     bpr_dim: int = 32
     bpr_candidates: int = 10
     """candidates per hard negative (DNS)"""
-    n_threads: int = 1
+    threads: int = 1
+    """threads for torch and the BLAS pools, pinned by the runner around run() (core.runner): one thread is
+    fastest for small models and fixes the order of float sums, so the metrics are the same on any machine"""
     seed: int = 0
 
 
@@ -93,15 +109,14 @@ def run(cfg: Config, out: Path) -> LabResult:
     result = LabResult("imbalance", cfg)
     rng = make_rng(cfg.seed)
     fig, ax = plots.figure(1, 3, size=(15, 4))
-    with torch_threads(cfg.n_threads):
-        X, y, _, _ = islr_default()
-        _islr_coefficients(result, X, y)
-        scores = {"Default": _tabular(result, cfg, "Default", X, y, cfg.precision_default, rng)}
-        X, y, _, _ = lending_club()
-        scores["lending_club"] = _tabular(result, cfg, "lending_club", X, y, cfg.precision_lending, rng)
-        _plot_pr(scores, ax[0])
-        _images(result, cfg, rng, ax[1])
-        _negative_sampling(result, cfg, rng, ax[2])
+    X, y, _, _ = islr_default()
+    _islr_coefficients(result, X, y)
+    scores = {"Default": _tabular(result, cfg, "Default", X, y, cfg.precision_default, rng)}
+    X, y, _, _ = lending_club()
+    scores["lending_club"] = _tabular(result, cfg, "lending_club", X, y, cfg.precision_lending, rng)
+    _plot_pr(scores, ax[0])
+    _images(result, cfg, rng, ax[1])
+    _negative_sampling(result, cfg, rng, ax[2])
     result.artifact(plots.save(fig, out / "imbalance.png"))
     _table(result, out)
     return result
@@ -117,8 +132,8 @@ def _islr_coefficients(result: LabResult, X: np.ndarray, y: np.ndarray) -> None:
         beta = beta + np.linalg.solve(A.T @ (A * (p * (1 - p))[:, None]), A.T @ (y - p))
     result.metric("islr/beta0", beta[0])
     result.metric("islr/beta1_balance", beta[1])
-    result.check("ISLR Default: intercept of default ~ balance", beta[0], -10.6513, 5e-4, ISL)
-    result.check("ISLR Default: coefficient of balance", beta[1], 0.0055, 5e-5, ISL + " (printed to 4 decimals)")
+    result.check("ISLR Default: intercept of default ~ balance", beta[0], reference=-10.6513, tolerance=5e-4, source=ISL)
+    result.check("ISLR Default: coefficient of balance", beta[1], reference=0.0055, tolerance=5e-5, source=ISL + " (printed to 4 decimals)")
 
 
 # -- 1. six ways to train on imbalanced tabular data ---------------------------------------------------
@@ -150,22 +165,22 @@ def _tabular(result: LabResult, cfg: Config, name: str, X: np.ndarray, y: np.nda
     moved = result.metric(f"{name}/plain/balanced_acc@base_rate", balanced_accuracy(yte, (plain >= base_rate).astype(int)))
     v = lambda method, key: result.value(f"{name}/{method}/{key}")   # noqa: E731
     result.check(f"{name}: class weights raise minority recall at threshold 0.5 (gain)",
-                 v("class weights", "recall@0.5") - v("plain", "recall@0.5"), 0.3, 0.0, KING, kind="at_least")
+                 v("class weights", "recall@0.5") - v("plain", "recall@0.5"), reference=0.3, tolerance=0.0, source=KING, kind="at_least")
     for method in ("random oversampling", "SMOTE", "class weights"):
         result.check(f"{name}: {method} raises balanced accuracy at 0.5 (gain over plain)",
-                     v(method, "balanced_acc@0.5") - v("plain", "balanced_acc@0.5"), 0.1, 0.0,
-                     "He & Garcia 2009, Learning from Imbalanced Data (IEEE TKDE 21(9)), §3", kind="at_least")
+                     v(method, "balanced_acc@0.5") - v("plain", "balanced_acc@0.5"), reference=0.1, tolerance=0.0,
+                     source="He & Garcia 2009, Learning from Imbalanced Data (IEEE TKDE 21(9)), §3", kind="at_least")
     result.check(f"{name}: class weights leave the ranking alone (|PR-AUC − plain's|)",
-                 abs(v("class weights", "pr_auc") - v("plain", "pr_auc")), 0.0, 0.02, ELKAN, kind="at_most")
+                 abs(v("class weights", "pr_auc") - v("plain", "pr_auc")), reference=0.0, tolerance=0.02, source=ELKAN, kind="at_most")
     result.check(f"{name}: plain model at threshold = base rate vs class weights at 0.5 (|balanced-accuracy diff|)",
-                 abs(moved - v("class weights", "balanced_acc@0.5")), 0.0, 0.03, ELKAN, kind="at_most")
+                 abs(moved - v("class weights", "balanced_acc@0.5")), reference=0.0, tolerance=0.03, source=ELKAN, kind="at_most")
     if X.shape[1] < 10:  # on 85 one-hot-heavy columns lbfgs needs seconds to converge; Default is enough
         from sklearn.linear_model import LogisticRegression
 
         ref = LogisticRegression(C=1e6, max_iter=1000).fit(Xtr, ytr).predict_proba(Xte)[:, 1]
         result.check(f"{name}: plain model's PR-AUC vs scikit-learn LogisticRegression on the same split (|diff|)",
-                     abs(v("plain", "pr_auc") - average_precision(yte, ref)), 0.0, 0.015,
-                     "scikit-learn 1.9 LogisticRegression (lbfgs, C = 1e6)", kind="at_most")
+                     abs(v("plain", "pr_auc") - average_precision(yte, ref)), reference=0.0, tolerance=0.015,
+                     source="scikit-learn 1.9 LogisticRegression (lbfgs, C = 1e6)", kind="at_most")
     return {"y": yte, "scores": out}
 
 
@@ -243,11 +258,11 @@ def _images(result: LabResult, cfg: Config, rng, ax) -> None:
         result.metric(f"images/{method}/balanced_acc", per_class.mean())
     result.metric("images/imbalance_ratio", cfg.img_per_class / cfg.img_minority)
     result.check("images: oversampling the rare class raises its recall (gain over plain)",
-                 recalls["oversampling"] - recalls["plain"], 0.2, 0.0, "Buda, Maki & Mazurowski 2018, A systematic "
+                 recalls["oversampling"] - recalls["plain"], reference=0.2, tolerance=0.0, source="Buda, Maki & Mazurowski 2018, A systematic "
                  "study of the class imbalance problem in CNNs (Neural Networks 106), §4", kind="at_least")
     result.check("images: augmenting the oversampled rare images beats plain duplicates (recall gain)",
-                 recalls["oversampling + augmentation"] - recalls["oversampling"], 0.05, 0.0,
-                 "Shorten & Khoshgoftaar 2019, A survey on Image Data Augmentation (J. Big Data 6:60), §on imbalance",
+                 recalls["oversampling + augmentation"] - recalls["oversampling"], reference=0.05, tolerance=0.0,
+                 source="Shorten & Khoshgoftaar 2019, A survey on Image Data Augmentation (J. Big Data 6:60), §on imbalance",
                  kind="at_least")
     ax.bar(range(len(recalls)), list(recalls.values()), color="tab:orange")
     ax.set(xticks=range(len(recalls)), ylabel="recall of the rare class (sneaker)",
@@ -292,10 +307,10 @@ def _negative_sampling(result: LabResult, cfg: Config, rng, ax) -> None:
         recall[sampler] = result.metric(f"negatives/{sampler}/recall@20", m["recall@20"])
         result.metric(f"negatives/{sampler}/ndcg@20", m["ndcg@20"])
     result.check("BPR: hard negatives (DNS) beat uniform negatives (recall@20 gain)", recall["hard (DNS)"] - recall["uniform"],
-                 0.02, 0.0, "Zhang, Chen, Wang & Yu 2013, Optimizing Top-N Collaborative Filtering via Dynamic Negative "
+                 reference=0.02, tolerance=0.0, source="Zhang, Chen, Wang & Yu 2013, Optimizing Top-N Collaborative Filtering via Dynamic Negative "
                  "Item Sampling (SIGIR), Table 2", kind="at_least")
     result.check("BPR with hard negatives beats the most-popular list (recall@20 ratio)", recall["hard (DNS)"] / baseline["recall@20"],
-                 1.1, 0.0, "Rendle et al. 2009, BPR (UAI), Fig. 6: BPR-MF above most-popular", kind="at_least")
+                 reference=1.1, tolerance=0.0, source="Rendle et al. 2009, BPR (UAI), Fig. 6: BPR-MF above most-popular", kind="at_least")
     names = ["most popular", *recall]
     ax.bar(range(len(names)), [baseline["recall@20"], *recall.values()], color=["grey", "tab:blue", "tab:blue", "tab:blue"])
     ax.set(xticks=range(len(names)), ylabel="recall@20 (held-out 20%)", title="MovieLens BPR: which negatives?")

@@ -45,7 +45,6 @@ from torch import nn
 from modelbook.core import plots
 from modelbook.core.result import LabResult
 from modelbook.core.seed import generators
-from modelbook.core.measure import limit_threads
 from modelbook.core.train import fit
 from modelbook.interpret import attention_maps, gradients, perturbation, sanity
 
@@ -88,6 +87,9 @@ class Config:
     n_sentences: int = 8
     """sentence/query pairs for the attention-vs-importance comparison"""
     seed: int = 0
+    threads: int = 1
+    """threads for torch and the BLAS pools, pinned by the runner around run() (core.runner): one thread is
+    fastest for small models and fixes the order of float sums, so the metrics are the same on any machine"""
 
 
 PRESETS = {
@@ -100,13 +102,12 @@ PRESETS = {
 
 def run(cfg: Config, out: Path) -> LabResult:
     result = LabResult("interpret", cfg)
-    with limit_threads(1):  # small tensors throughout: one thread is faster (core.measure.limit_threads)
-        model, x, target = _cnn(result, cfg, out)
-        _integrated_gradients(result, cfg, model, x, target, out)
-        _deletion(result, cfg, model, x, target, out)
-        _sanity(result, cfg, model, x, target, out)
-        _tabular(result, cfg, out)
-        _attention(result, cfg, out)
+    model, x, target = _cnn(result, cfg, out)
+    _integrated_gradients(result, cfg, model, x, target, out)
+    _deletion(result, cfg, model, x, target, out)
+    _sanity(result, cfg, model, x, target, out)
+    _tabular(result, cfg, out)
+    _attention(result, cfg, out)
     return result
 
 
@@ -133,8 +134,8 @@ def _cnn(result: LabResult, cfg: Config, out: Path):
     with torch.no_grad():
         acc = float((model(xt).argmax(1) == torch.tensor(d.y_test[test])).float().mean())
     result.metric("cnn/test_acc", acc)
-    result.check(f"the CNN learned: test accuracy on {cfg.n_test} images, 10 classes", acc, 0.5, 0.0,
-                 "Xiao et al. 2017: Fashion-MNIST has 10 balanced classes (chance 0.1); small CNNs reach ~0.9", kind="at_least")
+    result.check(f"the CNN learned: test accuracy on {cfg.n_test} images, 10 classes", acc, reference=0.5, tolerance=0.0,
+                 source="Xiao et al. 2017: Fashion-MNIST has 10 balanced classes (chance 0.1); small CNNs reach ~0.9", kind="at_least")
     model = model.double()  # float64 from here on: attributions are compared with Captum's
     explain = xt[:cfg.n_explain].double()
     with torch.no_grad():
@@ -182,8 +183,8 @@ def _integrated_gradients(result: LabResult, cfg: Config, model, x, target, out:
     result.metric("ig/max_rel_diff_vs_captum", diff / scale)
     # Captum casts the quadrature weights to float32 (integrated_gradients.py: torch.tensor(step_sizes).float()),
     # so the two agree to float32 rounding of the weights, not to float64 rounding
-    result.check(f"IG (ours, {cfg.ig_steps} Gauss–Legendre nodes) vs Captum, max |diff| / max |IG|", diff / scale, 0.0, 1e-6,
-                 CAPTUM, kind="at_most")
+    result.check(f"IG (ours, {cfg.ig_steps} Gauss–Legendre nodes) vs Captum, max |diff| / max |IG|", diff / scale, reference=0.0, tolerance=1e-6,
+                 source=CAPTUM, kind="at_most")
     # Completeness as Sundararajan et al. advise using it: raise the number of steps until the sum matches.
     # A ReLU network is only piecewise smooth along the path, so a few images need many more nodes than the rest.
     gap = gradients.completeness_gap(model, x, target, ours)
@@ -200,8 +201,8 @@ def _integrated_gradients(result: LabResult, cfg: Config, model, x, target, out:
     result.metric("ig/completeness_gap_mean", float(gap.mean()))
     result.metric("ig/steps_max_used", int(steps_used.max()))
     result.metric("ig/images_needing_more_steps", int((steps_used > cfg.ig_steps).sum()))
-    result.check("IG completeness: |Σ IG − (f(x) − f(0))| / |f(x) − f(0)|, worst image", float(gap.max()), 0.0, 0.01,
-                 "Sundararajan, Taly & Yan 2017, §3 (completeness axiom; raise the steps until the sum is close)",
+    result.check("IG completeness: |Σ IG − (f(x) − f(0))| / |f(x) − f(0)|, worst image", float(gap.max()), reference=0.0, tolerance=0.01,
+                 source="Sundararajan, Taly & Yan 2017, §3 (completeness axiom; raise the steps until the sum is close)",
                  kind="at_most")
     steps = tuple(m for m in (4, 8, 16, 32, 64, 128) if m <= cfg.ig_steps)
     few = x[:4]
@@ -215,8 +216,8 @@ def _integrated_gradients(result: LabResult, cfg: Config, model, x, target, out:
                                                         method="riemann_trapezoid")
     ratio = float(captum_trap.sum() / gradients.integrated_gradients(model, few, target[:4], n_steps=m, method="trapezoid").sum())
     result.metric("ig/captum_trapezoid_over_ours_m32", ratio)
-    result.check("Captum's riemann_trapezoid = ours × (m−1)/m (its weights sum to (m−1)/m), m=32", ratio, (m - 1) / m, 1e-3,
-                 "captum/attr/_utils/approximation_methods.py riemann_builders (0.9): deltas 1/n, halved at both ends")
+    result.check("Captum's riemann_trapezoid = ours × (m−1)/m (its weights sum to (m−1)/m), m=32", ratio, reference=(m - 1) / m, tolerance=1e-3,
+                 source="captum/attr/_utils/approximation_methods.py riemann_builders (0.9): deltas 1/n, halved at both ends")
     for method, gaps in curves.items():
         result.metric(f"ig/completeness_gap_{method}_{steps[-1]}steps", gaps[-1])
     fig, ax = plots.figure()
@@ -246,7 +247,7 @@ def _deletion(result: LabResult, cfg: Config, model, x, target, out: Path) -> No
         result.metric(f"deletion/auc_{name}", aucs[name])
     src = "Petsiuk, Das & Saenko 2018 (RISE): a faithful attribution's deletion curve falls faster than random"
     for name in ("saliency", "grad_x_input", "integrated_gradients"):
-        result.check(f"deletion AUC: {name} below random order", aucs[name], aucs["random"], 0.0, src, kind="at_most")
+        result.check(f"deletion AUC: {name} below random order", aucs[name], reference=aucs["random"], tolerance=0.0, source=src, kind="at_most")
     fig, ax = plots.figure()
     frac = np.linspace(0, 1, cfg.deletion_steps + 1)
     for name, c in curves.items():
@@ -278,9 +279,9 @@ def _sanity(result: LabResult, cfg: Config, model, x, target, out: Path) -> None
     g_final = result.value("sanity/gradient_spearman_after_conv1")
     ig_final = result.value("sanity/integrated_gradients_spearman_after_conv1")
     src = "Adebayo et al. 2018, Fig. 2: gradient maps decorrelate under cascading randomisation; input-multiplied maps less"
-    result.check("gradient map vs original after randomising every layer (Spearman of |map|)", g_final, 0.5, 0.0, src, kind="at_most")
-    result.check("IG keeps more of its look than the plain gradient (it multiplies by the input)", ig_final - g_final, 0.0, 0.0,
-                 src, kind="at_least")
+    result.check("gradient map vs original after randomising every layer (Spearman of |map|)", g_final, reference=0.5, tolerance=0.0, source=src, kind="at_most")
+    result.check("IG keeps more of its look than the plain gradient (it multiplies by the input)", ig_final - g_final, reference=0.0, tolerance=0.0,
+                 source=src, kind="at_least")
     fig, axes = plots.figure(2, 1, size=(10, 4.8))
     for ax, (name, stages) in zip(axes, cascade.items()):
         maps = [x[0, 0].numpy()] + [m[0, 0].abs().numpy() / max(float(m[0, 0].abs().max()), 1e-12) for _, m in stages]
@@ -336,10 +337,10 @@ def _tabular(result: LabResult, cfg: Config, out: Path) -> None:
     if cfg.perm_heldout:
         perm_te, _ = perturbation.permutation_importance(neg_log_loss, Xte, yte, cfg.perm_repeats, rng)
         result.metric("tabular/perm_vs_shap_spearman_heldout", spearmanr(perm_te, np.abs(sv[test]).mean(0)).statistic)
-    result.check("SHAP local accuracy: E[f] + Σ φ_i = the model's log-odds", additivity, 0.0, 1e-6,
-                 "Lundberg et al. 2020 (TreeSHAP, exact for trees); shap 0.51 TreeExplainer", kind="at_most")
-    result.check("permutation importance vs mean |SHAP|: weighted Kendall τ (top ranks weigh most), 30 features", wtau, 0.5,
-                 0.0, "Vigna 2015 (weighted τ); Fisher et al. 2019 / Lundberg et al. 2020: both rank global importance and "
+    result.check("SHAP local accuracy: E[f] + Σ φ_i = the model's log-odds", additivity, reference=0.0, tolerance=1e-6,
+                 source="Lundberg et al. 2020 (TreeSHAP, exact for trees); shap 0.51 TreeExplainer", kind="at_most")
+    result.check("permutation importance vs mean |SHAP|: weighted Kendall τ (top ranks weigh most), 30 features", wtau, reference=0.5,
+                 tolerance=0.0, source="Vigna 2015 (weighted τ); Fisher et al. 2019 / Lundberg et al. 2020: both rank global importance and "
                  "agree on the strong features, not on the long tail of weak ones", kind="at_least")
     result.note("Breast cancer GBM: top-5 by permutation (Δ log-loss): " + ", ".join(names[i] for i in np.argsort(-perm)[:5]) +
                 "; by mean |SHAP|: " + ", ".join(names[i] for i in np.argsort(-mean_abs)[:5]) +
@@ -409,7 +410,7 @@ def _tabular_deletion(result: LabResult, cfg: Config, model, mean: np.ndarray, s
     src = "Petsiuk, Das & Saenko 2018 (RISE): a faithful attribution's deletion curve falls faster than random"
     for name in ("SHAP", "LIME"):
         result.check(f"tabular deletion AUC ({len(X)} patients, features → training mean): {name} below random order",
-                     aucs[name], aucs["random"], 0.0, src, kind="at_most")
+                     aucs[name], reference=aucs["random"], tolerance=0.0, source=src, kind="at_most")
     result.note("Tabular deletion (features → training mean, most supportive first, mean over "
                 f"{len(X)} held-out patients): AUC " + ", ".join(f"{k} {v:.3f}" for k, v in aucs.items()) +
                 " (lower = more faithful). Local methods rank each patient's own evidence; one global ranking does not.")
@@ -437,9 +438,9 @@ def _attention(result: LabResult, cfg: Config, out: Path) -> None:
     result.metric("attention/special_token_share_mean", float(share.mean()))
     src = "Jain & Wallace 2019: attention weights correlate weakly with gradient and leave-one-out importance"
     result.check("Kendall τ(attention received, leave-one-out importance), mean over sentences", float(np.mean(taus_received)),
-                 0.5, 0.0, src, kind="at_most")
-    result.check("share of attention on [CLS]/[SEP] in the busiest layer", float(share.max()), 0.3, 0.0,
-                 "Clark et al. 2019, 'What does BERT look at?': heads park attention on [CLS]/[SEP] as a no-op", kind="at_least")
+                 reference=0.5, tolerance=0.0, source=src, kind="at_most")
+    result.check("share of attention on [CLS]/[SEP] in the busiest layer", float(share.max()), reference=0.3, tolerance=0.0,
+                 source="Clark et al. 2019, 'What does BERT look at?': heads park attention on [CLS]/[SEP] as a no-op", kind="at_least")
     text, query = SENTENCES[0]
     attn, tokens = attention_maps.attention_maps(encoder, tokenizer, text)
     loo = attention_maps.leave_one_out(encoder, tokenizer, text, query)

@@ -45,11 +45,18 @@ import numpy as np
 import torch
 
 from modelbook.core import paths, plots, progress
-from modelbook.core.measure import torch_threads
 from modelbook.core.result import LabResult
 from modelbook.data.kg import load_kg
-from modelbook.kge import (GraphEncoderDistMult, InverseRuleModel, TrainConfig, build, evaluate, evaluate_model,
-                           known_triples_mask, train)
+from modelbook.kge import (
+    GraphEncoderDistMult,
+    InverseRuleModel,
+    TrainConfig,
+    build,
+    evaluate,
+    evaluate_model,
+    known_triples_mask,
+    train,
+)
 
 CONVE_README = "TimDettmers/ConvE README, 'Predictive performance' table (ConvE, filtered)"
 CONVE_ROWS = {  # dataset: (MR, MRR, Hits@10, Hits@3, Hits@1), ConvE README
@@ -90,8 +97,9 @@ class Config:
     pykeen: bool = True
     """PyKEEN side by side and evaluator equality (imports pykeen: 6-9 s)"""
     side_by_side_models: tuple[str, ...] = ("transe", "distmult")
-    n_threads: int = 1
-    """torch intra-op threads: these models are small and sparse, so extra threads mostly spin (core.measure.torch_threads)"""
+    threads: int = 1
+    """threads for torch and the BLAS pools, pinned by the runner around run() (core.runner): one thread is
+    fastest for small models and fixes the order of float sums, so the metrics are the same on any machine"""
     seed: int = 0
 
 
@@ -104,35 +112,34 @@ PRESETS = {
 
 def run(cfg: Config, out: Path) -> LabResult:
     result = LabResult("kge", cfg)
-    with torch_threads(cfg.n_threads):
-        table: dict[tuple[str, str], dict[str, float]] = {}
-        trained = {}
-        for ds in cfg.datasets:
-            kg = load_kg(ds)
-            known = known_triples_mask(kg.all_triples(), kg.n_entities, kg.n_relations)
-            _baselines(result, kg, known, table)
-            for name in progress.track(_models_for(cfg, ds), f"{ds}: training"):
-                model, seconds = _train(name, kg, cfg)
-                m = evaluate_model(model, kg.test, known).metrics()
-                table[(ds, name)] = m
-                trained[(ds, name)] = model
-                for k in ("mrr", "hits@1", "hits@3", "hits@10"):
-                    result.metric(f"{ds}/{name}/{k}", m[k])
-                result.metric(f"{ds}/{name}/train_seconds", seconds, "s", volatile=True)
-            _published(result, cfg, ds, table)
-        first = cfg.datasets[0]
-        _evaluator_matches_definition(result, load_kg(first), trained[(first, _models_for(cfg, first)[0])])
-        skipped = [ds for ds in cfg.datasets if set(GRAPH_ENCODERS) & set(cfg.models) and ds not in cfg.gnn_datasets]
-        if skipped:
-            result.note(f"The graph encoders (R-GCN, GAT) train on {', '.join(cfg.gnn_datasets) or 'no dataset'} only, not "
-                        f"{', '.join(skipped)}, to keep the preset's time: `--set gnn_datasets={','.join(cfg.datasets)}` "
-                        "adds them (about 4 minutes for Kinships on 2 cores).")
-        if cfg.pykeen:
-            _pykeen(result, cfg, trained)
-        else:
-            result.note("PyKEEN (evaluator equality and the side-by-side training) runs in the full preset and in tests/kge/: "
-                        "importing pykeen takes 6-9 s, more than this preset's budget.")
-        _plot(result, cfg, table, out)
+    table: dict[tuple[str, str], dict[str, float]] = {}
+    trained = {}
+    for ds in cfg.datasets:
+        kg = load_kg(ds)
+        known = known_triples_mask(kg.all_triples(), kg.n_entities, kg.n_relations)
+        _baselines(result, kg, known, table)
+        for name in progress.track(_models_for(cfg, ds), f"{ds}: training"):
+            model, seconds = _train(name, kg, cfg)
+            m = evaluate_model(model, kg.test, known).metrics()
+            table[(ds, name)] = m
+            trained[(ds, name)] = model
+            for k in ("mrr", "hits@1", "hits@3", "hits@10"):
+                result.metric(f"{ds}/{name}/{k}", m[k])
+            result.metric(f"{ds}/{name}/train_seconds", seconds, "s", volatile=True)
+        _published(result, cfg, ds, table)
+    first = cfg.datasets[0]
+    _evaluator_matches_definition(result, load_kg(first), trained[(first, _models_for(cfg, first)[0])])
+    skipped = [ds for ds in cfg.datasets if set(GRAPH_ENCODERS) & set(cfg.models) and ds not in cfg.gnn_datasets]
+    if skipped:
+        result.note(f"The graph encoders (R-GCN, GAT) train on {', '.join(cfg.gnn_datasets) or 'no dataset'} only, not "
+                    f"{', '.join(skipped)}, to keep the preset's time: `--set gnn_datasets={','.join(cfg.datasets)}` "
+                    "adds them (about 4 minutes for Kinships on 2 cores).")
+    if cfg.pykeen:
+        _pykeen(result, cfg, trained)
+    else:
+        result.note("PyKEEN (evaluator equality and the side-by-side training) runs in the full preset and in tests/kge/: "
+                    "importing pykeen takes 6-9 s, more than this preset's budget.")
+    _plot(result, cfg, table, out)
     return result
 
 
@@ -174,10 +181,10 @@ def _baselines(result: LabResult, kg, known, table) -> None:
     result.metric(f"{ds}/constant_scores/mrr", u["mrr"])
     if ds == "nations":
         result.check("Nations: share of test triples whose reverse is in training (mirrored relation, confidence ≥ 0.5)",
-                     share, 0.95, 0.05, "TimDettmers/ConvE README: 'Nations has +95% inverse relationships'")
+                     share, reference=0.95, tolerance=0.05, source="TimDettmers/ConvE README: 'Nations has +95% inverse relationships'")
     if ds == "kinships":
-        result.check("Kinships: share of test triples whose reverse is in training", share, 0.48, 0.15,
-                     "TimDettmers/ConvE README: 'Kinship about 48%'")
+        result.check("Kinships: share of test triples whose reverse is in training", share, reference=0.48, tolerance=0.15,
+                     source="TimDettmers/ConvE README: 'Kinship about 48%'")
 
 
 def _published(result: LabResult, cfg: Config, ds: str, table) -> None:
@@ -185,29 +192,29 @@ def _published(result: LabResult, cfg: Config, ds: str, table) -> None:
     const = table[(ds, "constant")]["mrr"]
     for name in _models_for(cfg, ds):
         m = table[(ds, name)]
-        result.check(f"{ds}: {NAMES[name]} MRR above a constant scorer's ({const:.3f})", m["mrr"] - const, 0.15, 0.0,
-                     "filtered realistic ranks (evaluate.py): ties broken at random", kind="at_least")
+        result.check(f"{ds}: {NAMES[name]} MRR above a constant scorer's ({const:.3f})", m["mrr"] - const, reference=0.15, tolerance=0.0,
+                     source="filtered realistic ranks (evaluate.py): ties broken at random", kind="at_least")
     if ds == "nations":
         for name in ("transe", "rotate"):
             if name in cfg.models:
                 result.check(f"Nations: {NAMES[name]} Hits@10 vs the published Nations figure", table[(ds, name)]["hits@10"],
-                             h10, 0.05, CONVE_README + ", Nations row (ConvE; no verified TransE/RotatE figure exists)",
+                             reference=h10, tolerance=0.05, source=CONVE_README + ", Nations row (ConvE; no verified TransE/RotatE figure exists)",
                              kind="at_least", note=f"MRR {table[(ds, name)]['mrr']:.3f} vs ConvE's published {mrr}")
         if {"transe", "rotate"} <= set(cfg.models):
             result.check("Nations: RotatE MRR minus TransE MRR (rotations can model the symmetric relations, translations cannot)",
-                         table[(ds, "rotate")]["mrr"] - table[(ds, "transe")]["mrr"], 0.0, 0.0,
-                         "Sun et al., ICLR 2019 (RotatE), Table 2: TransE cannot model symmetry", kind="at_least")
+                         table[(ds, "rotate")]["mrr"] - table[(ds, "transe")]["mrr"], reference=0.0, tolerance=0.0,
+                         source="Sun et al., ICLR 2019 (RotatE), Table 2: TransE cannot model symmetry", kind="at_least")
     if "conve" in cfg.models:
         got = table[(ds, "conve")]
-        result.check(f"{ds}: our ConvE MRR vs the published ConvE MRR", got["mrr"], mrr, 0.1, CONVE_README,
+        result.check(f"{ds}: our ConvE MRR vs the published ConvE MRR", got["mrr"], reference=mrr, tolerance=0.1, source=CONVE_README,
                      note=f"Hits@1 {got['hits@1']:.3f} (published {h1}), Hits@10 {got['hits@10']:.3f} (published {h10})")
-        result.check(f"{ds}: our ConvE Hits@10 vs the published", got["hits@10"], h10, 0.05, CONVE_README, kind="at_least")
+        result.check(f"{ds}: our ConvE Hits@10 vs the published", got["hits@10"], reference=h10, tolerance=0.05, source=CONVE_README, kind="at_least")
     if ds == "kinships":
         for name, ref in PYKEEN_KINSHIPS_H10.items():
             if name in cfg.models:
                 tol = 0.25 if name == "transe" else 0.06
                 result.check(f"Kinships: {NAMES[name]} Hits@10 vs PyKEEN's best over its ablation grid",
-                             table[(ds, name)]["hits@10"], ref, tol, PYKEEN_TABLE, kind="at_least",
+                             table[(ds, name)]["hits@10"], reference=ref, tolerance=tol, source=PYKEEN_TABLE, kind="at_least",
                              note="one fixed configuration here vs the best of a hyper-parameter search there")
 
 
@@ -228,8 +235,8 @@ def _evaluator_matches_definition(result: LabResult, kg, model) -> None:
                 expected = 1 + sum(o > s for o in others) + 0.5 * sum(o == s for o in others)
                 worst = max(worst, abs(expected - got["realistic"][i]))
     result.metric("evaluator/max_rank_diff_vs_definition", worst)
-    result.check("vectorised filtered realistic ranks vs a per-triple loop over candidates (both sides)", worst, 0.0, 1e-9,
-                 "Bordes et al. 2013 filtered protocol; realistic rank as in PyKEEN's Ranks.from_scores", kind="at_most")
+    result.check("vectorised filtered realistic ranks vs a per-triple loop over candidates (both sides)", worst, reference=0.0, tolerance=1e-9,
+                 source="Bordes et al. 2013 filtered protocol; realistic rank as in PyKEEN's Ranks.from_scores", kind="at_most")
 
 
 @contextlib.contextmanager
@@ -287,8 +294,8 @@ def _pykeen_side_by_side(result: LabResult, cfg: Config, trained) -> None:
                 worst = max(worst, abs(m[key] - theirs.get_metric(f"{side}.{rank_type}.{pk}")))
     result.metric("pykeen/evaluator_max_abs_diff", worst)  # PyKEEN keeps ranks in float32: ~1e-7, not 0
     result.check("our evaluator vs pykeen RankBasedEvaluator on identical filtered score matrices (Nations test, "
-                 "3 sides x 3 rank types x MRR/MR/Hits@1,3,10)", worst, 0.0, 1e-6,
-                 f"pykeen {pykeen.get_version()} RankBasedEvaluator", kind="at_most")
+                 "3 sides x 3 rank types x MRR/MR/Hits@1,3,10)", worst, reference=0.0, tolerance=1e-6,
+                 source=f"pykeen {pykeen.get_version()} RankBasedEvaluator", kind="at_most")
 
     pk_names = {"transe": "TransE", "distmult": "DistMult"}
     for name in cfg.side_by_side_models:
@@ -309,7 +316,7 @@ def _pykeen_side_by_side(result: LabResult, cfg: Config, trained) -> None:
         result.metric(f"pykeen/nations_{name}_train_seconds_pykeen", pr.train_seconds, "s", volatile=True)
         result.metric(f"pykeen/nations_{name}_time_ratio_ours_over_pykeen", our_seconds / pr.train_seconds, "x", volatile=True)
         result.check(f"Nations {NAMES[name]}, same dim/loss/optimiser/epochs/batch: our MRR minus PyKEEN's",
-                     our_mrr - their_mrr, 0.0, 0.1, f"pykeen {pykeen.get_version()} pipeline (LCWA, cross-entropy, "
+                     our_mrr - their_mrr, reference=0.0, tolerance=0.1, source=f"pykeen {pykeen.get_version()} pipeline (LCWA, cross-entropy, "
                      "inverse triples)", kind="at_least")
 
 

@@ -41,7 +41,6 @@ from modelbook.core.result import LabResult
 from modelbook.marl.maddpg import MADDPGConfig, train
 from modelbook.marl.mpe_batch import BatchedMPE
 from modelbook.marl.rollouts import EpisodeStats, batched_episodes, make_env, parallel_episodes, run_episodes
-from modelbook.rl.networks import torch_threads
 
 LOWE = "Lowe et al. 2017, Multi-Agent Actor-Critic for Mixed Cooperative-Competitive Environments"
 MPE2 = "mpe2 1.1.1 (simple_spread_v3, simple_speaker_listener_v4, simple_adversary_v3)"
@@ -66,6 +65,9 @@ class Config:
     workers: tuple[int, ...] = (1, 2, 4)
     rollout_episodes: int = 400
     seed: int = 0
+    threads: int = 1
+    """threads for torch and the BLAS pools, pinned by the runner around run() (core.runner): one thread is
+    fastest for small models and fixes the order of float sums, so the metrics are the same on any machine"""
 
 
 PRESETS = {
@@ -79,13 +81,12 @@ PRESETS = {
 
 def run(cfg: Config, out: Path) -> LabResult:
     result = LabResult("marl", cfg)
-    with torch_threads(1):
-        _batched_equals_mpe2(result)
-        params = _speaker_listener(result, cfg, out)
-        if cfg.spread is not None:
-            _spread(result, cfg, out)
-        if cfg.adversary is not None:
-            _adversary(result, cfg)
+    _batched_equals_mpe2(result)
+    params = _speaker_listener(result, cfg, out)
+    if cfg.spread is not None:
+        _spread(result, cfg, out)
+    if cfg.adversary is not None:
+        _adversary(result, cfg)
     _parallel_rollouts(result, cfg, params)
     return result
 
@@ -118,8 +119,8 @@ def _batched_equals_mpe2(result: LabResult) -> None:
                         *(abs(our_rew[0, i] - rew[n]) for i, n in enumerate(ours.names)))
         env.close()
     result.metric("batched_vs_mpe2/max_abs_diff", worst)
-    result.check("batched training worlds vs mpe2: max |Δ| of observations and rewards over an episode", worst, 0.0,
-                 1e-5, MPE2 + ", same state and actions", kind="at_most")
+    result.check("batched training worlds vs mpe2: max |Δ| of observations and rewards over an episode", worst, reference=0.0,
+                 tolerance=1e-5, source=MPE2 + ", same state and actions", kind="at_most")
 
 
 def _summary(result: LabResult, prefix: str, stats: EpisodeStats) -> None:
@@ -142,10 +143,10 @@ def _spread(result: LabResult, cfg: Config, out: Path) -> None:
     v = result.value
     for name in ("maddpg", "independent"):
         result.check(f"spread, {name}: return per agent − random policy's", v(f"spread/{name}/return_per_agent")
-                     - v("spread/random/return_per_agent"), 5.0, 0.0, f"{MPE2}; random policy measured here", kind="at_least")
+                     - v("spread/random/return_per_agent"), reference=5.0, tolerance=0.0, source=f"{MPE2}; random policy measured here", kind="at_least")
         result.check(f"spread, {name}: coverage distance / random policy's", v(f"spread/{name}/coverage_distance")
-                     / v("spread/random/coverage_distance"), 0.7, 0.0,
-                     f"{LOWE} (cooperative navigation); random policy measured here", kind="at_most")
+                     / v("spread/random/coverage_distance"), reference=0.7, tolerance=0.0,
+                     source=f"{LOWE} (cooperative navigation); random policy measured here", kind="at_most")
     _spread_note(result, cfg)
     _plot_curves(curves, v("spread/random/return_per_agent"), "simple_spread: training return per agent",
                  out / "spread_training.png", result)
@@ -193,25 +194,25 @@ def _speaker_listener(result: LabResult, cfg: Config, out: Path):
             params = res.agents.actor_params()
     v = result.value
     result.check("speaker-listener, MADDPG: return − random policy's", v("speaker_listener/maddpg/return")
-                 - v("speaker_listener/random/return"), 8.0, 0.0, f"{MPE2}; random policy measured here", kind="at_least")
+                 - v("speaker_listener/random/return"), reference=8.0, tolerance=0.0, source=f"{MPE2}; random policy measured here", kind="at_least")
     result.check("speaker-listener, MADDPG: listener's final distance to the goal / random policy's",
                  v("speaker_listener/maddpg/listener_goal_distance") / v("speaker_listener/random/listener_goal_distance"),
-                 0.8, 0.0, f"{MPE2}; random policy measured here", kind="at_most")
+                 reference=0.8, tolerance=0.0, source=f"{MPE2}; random policy measured here", kind="at_most")
     # the same policy on mpe2 itself: its mean return must agree with the batched evaluation
     seeds = list(range(EVAL_SEED + cfg.seed, EVAL_SEED + cfg.seed + cfg.mpe2_episodes))
     on_mpe2 = run_episodes("speaker_listener", params, seeds).returns[:, 0]
     result.metric("speaker_listener/maddpg/mpe2_return", on_mpe2.mean())
     se = on_mpe2.std() / np.sqrt(len(on_mpe2))  # the batched mean (1000 episodes) is far more precise
     result.check("speaker-listener, MADDPG: return on mpe2 itself vs on the batched worlds (4 standard errors)",
-                 on_mpe2.mean(), v("speaker_listener/maddpg/return"), 4 * se, MPE2 + ", same policy")
+                 on_mpe2.mean(), reference=v("speaker_listener/maddpg/return"), tolerance=4 * se, source=MPE2 + ", same policy")
     if "maddpg_no_channel" in curves and "independent" in curves:
         with_c = v("speaker_listener/maddpg/listener_goal_distance")
         without = v("speaker_listener/maddpg_no_channel/listener_goal_distance")
         result.check("speaker-listener: listener's final distance to the goal, with / without the channel (ratio)",
-                     with_c / without, 0.7, 0.0, f"{LOWE}, cooperative communication", kind="at_most")
+                     with_c / without, reference=0.7, tolerance=0.0, source=f"{LOWE}, cooperative communication", kind="at_most")
         result.check("speaker-listener: independent DDPG's distance / MADDPG's (DDPG does not learn to communicate)",
-                     v("speaker_listener/independent/listener_goal_distance") / with_c, 1.4, 0.0,
-                     f"{LOWE}, §5: DDPG fails to learn the speaker's policy", kind="at_least")
+                     v("speaker_listener/independent/listener_goal_distance") / with_c, reference=1.4, tolerance=0.0,
+                     source=f"{LOWE}, §5: DDPG fails to learn the speaker's policy", kind="at_least")
     _plot_curves(curves, v("speaker_listener/random/return"), "speaker-listener: training return",
                  out / "speaker_listener.png", result)
     return params
@@ -233,11 +234,11 @@ def _adversary(result: LabResult, cfg: Config) -> None:
     v = result.value
     for name in pairings:
         result.check(f"adversary, {name}: nearest good agent's distance to the goal / random's",
-                     v(f"adversary/{name}/good_goal_distance") / v("adversary/random/good_goal_distance"), 0.65, 0.0,
-                     f"{LOWE}, physical deception; random policy measured here", kind="at_most")
+                     v(f"adversary/{name}/good_goal_distance") / v("adversary/random/good_goal_distance"), reference=0.65, tolerance=0.0,
+                     source=f"{LOWE}, physical deception; random policy measured here", kind="at_most")
     result.check("adversary: good agents' return, MADDPG good vs DDPG adversary − DDPG good vs MADDPG adversary",
                  v("adversary/good_maddpg_vs_adv_ddpg/good_return") - v("adversary/good_ddpg_vs_adv_maddpg/good_return"),
-                 1.0, 0.0, f"{LOWE}, physical deception (MADDPG good agents outplay a DDPG adversary, not the reverse)",
+                 reference=1.0, tolerance=0.0, source=f"{LOWE}, physical deception (MADDPG good agents outplay a DDPG adversary, not the reverse)",
                  kind="at_least")
 
 
@@ -257,5 +258,5 @@ def _parallel_rollouts(result: LabResult, cfg: Config, params) -> None:
     for w in cfg.workers[1:]:
         result.metric(f"rollouts/speedup_{w}_workers", result.value(f"rollouts/samples_per_s_{w}_workers") / base,
                       volatile=True)
-    result.check("parallel rollouts: returns identical for every worker count (max |Δ|)", worst, 0.0, 0.0,
-                 "same seeds and weights on mpe2 (determinism)", kind="at_most")
+    result.check("parallel rollouts: returns identical for every worker count (max |Δ|)", worst, reference=0.0, tolerance=0.0,
+                 source="same seeds and weights on mpe2 (determinism)", kind="at_most")

@@ -68,6 +68,9 @@ class Config:
     n_boot: int = 2000
     """bootstrap resamples for the AUC interval"""
     seed: int = 0
+    threads: int = 1
+    """threads for torch and the BLAS pools, pinned by the runner around run() (core.runner): one thread is
+    fastest for small models and fixes the order of float sums, so the metrics are the same on any machine"""
 
 
 PRESETS = {
@@ -129,8 +132,8 @@ def _binary_equals_sklearn(result: LabResult, rng) -> None:
     sk_fpr, sk_tpr, _ = skm.roc_curve(yt, score, drop_intermediate=False)
     curve_diff = max(np.abs(fpr - sk_fpr).max(), np.abs(tpr - sk_tpr).max())
     worst = max(abs(ours[k] - ref[k]) for k in ours)
-    result.check("binary metrics (8) vs sklearn, max |diff|", worst, 0.0, 1e-12, SKLEARN, kind="at_most")
-    result.check("ROC curve points vs sklearn.roc_curve, max |diff|", curve_diff, 0.0, 1e-12, SKLEARN, kind="at_most")
+    result.check("binary metrics (8) vs sklearn, max |diff|", worst, reference=0.0, tolerance=1e-12, source=SKLEARN, kind="at_most")
+    result.check("ROC curve points vs sklearn.roc_curve, max |diff|", curve_diff, reference=0.0, tolerance=1e-12, source=SKLEARN, kind="at_most")
 
 
 # -- 2. the published digits example -----------------------------------------------------------------
@@ -143,10 +146,10 @@ def _digits_published_example(result: LabResult) -> None:
     C = confusion_matrix(y[half:], pred)
     acc = result.metric("digits/svc_accuracy", accuracy(y[half:], pred))
     source = "scikit-learn example 'Recognizing hand-written digits' (plot_digits_classification.py), printed output"
-    result.check("digits SVC(gamma=0.001) accuracy", acc, 0.97, 0.005, source)
+    result.check("digits SVC(gamma=0.001) accuracy", acc, reference=0.97, tolerance=0.005, source=source)
     published_row0 = np.array([87, 0, 0, 0, 1, 0, 0, 0, 0, 0])
     result.check("digits confusion matrix row 0, L1 distance to the published row", np.abs(C[0] - published_row0).sum(),
-                 0.0, 0.0, source, kind="at_most")
+                 reference=0.0, tolerance=0.0, source=source, kind="at_most")
 
 
 # -- shared: Fashion-MNIST classifiers ---------------------------------------------------------------
@@ -191,11 +194,11 @@ def _multiclass_equals_sklearn(result: LabResult, y, proba) -> None:
     diffs.append(abs(ovr - skm.roc_auc_score(y, proba, multi_class="ovr", average="macro")))
     result.metric("fashion/accuracy", accuracy(y, pred))
     result.metric("fashion/roc_auc_ovr_macro", ovr)
-    result.check("10-class confusion matrix, P/R/F1 (3 averages) and OvR AUC vs sklearn, max |diff|", max(diffs), 0.0,
-                 1e-12, SKLEARN, kind="at_most")
+    result.check("10-class confusion matrix, P/R/F1 (3 averages) and OvR AUC vs sklearn, max |diff|", max(diffs), reference=0.0,
+                 tolerance=1e-12, source=SKLEARN, kind="at_most")
     micro_f1 = precision_recall_f1(y, pred, average="micro")[2]
-    result.check("micro-F1 equals accuracy for single-label multi-class", abs(micro_f1 - accuracy(y, pred)), 0.0, 1e-12,
-                 "identity: pooled FP = pooled FN = misclassified count (Manning et al., IR book §13.6)", kind="at_most")
+    result.check("micro-F1 equals accuracy for single-label multi-class", abs(micro_f1 - accuracy(y, pred)), reference=0.0, tolerance=1e-12,
+                 source="identity: pooled FP = pooled FN = misclassified count (Manning et al., IR book §13.6)", kind="at_most")
 
 
 # -- 4. the hard-label AUC mistake -------------------------------------------------------------------
@@ -209,13 +212,13 @@ def _hard_label_auc(result: LabResult, y, proba, out: Path) -> None:
     result.metric("shirt_vs_rest/auc_lost_by_hard_labels", auc_score - auc_hard)
     # the source's own toy example: roc_auc_score([0,1,1,0,1], [0,1,1,1,0])
     toy = result.metric("source_toy/auc_from_hard_labels", roc_auc([0, 1, 1, 0, 1], [0, 1, 1, 1, 0]))
-    result.check("AUC from hard labels equals balanced accuracy", abs(auc_hard - bal), 0.0, 1e-12,
-                 "identity: one interior ROC point (FPR, TPR) gives area (1 + TPR − FPR)/2", kind="at_most")
-    result.check("AUC lost by feeding hard labels (shirt vs rest)", auc_score - auc_hard, 0.05, 0.0,
-                 "Fawcett 2006, An introduction to ROC analysis §4: a discrete classifier is a single ROC point",
+    result.check("AUC from hard labels equals balanced accuracy", abs(auc_hard - bal), reference=0.0, tolerance=1e-12,
+                 source="identity: one interior ROC point (FPR, TPR) gives area (1 + TPR − FPR)/2", kind="at_most")
+    result.check("AUC lost by feeding hard labels (shirt vs rest)", auc_score - auc_hard, reference=0.05, tolerance=0.0,
+                 source="Fawcett 2006, An introduction to ROC analysis §4: a discrete classifier is a single ROC point",
                  kind="at_least", note="the source's code makes exactly this mistake")
-    result.check("source's toy example: hard-label 'AUC' = (1 + 2/3 − 1/2)/2", toy, 7 / 12, 1e-12,
-                 "hand computation from the source's y_true, y_pred")
+    result.check("source's toy example: hard-label 'AUC' = (1 + 2/3 − 1/2)/2", toy, reference=7 / 12, tolerance=1e-12,
+                 source="hand computation from the source's y_true, y_pred")
     fig, ax = plots.figure()
     fpr, tpr, _ = roc_curve(yb, score)
     ax.plot(fpr, tpr, label=f"scores (AUC {auc_score:.3f})")
@@ -256,16 +259,16 @@ def _calibration(result: LabResult, cfg: Config, y, proba, out: Path) -> None:
     ours_true, ours_pred, _ = reliability_bins(correct, conf, cfg.n_bins)
     sk_true, sk_pred = calibration_curve(correct, conf, n_bins=cfg.n_bins, strategy="uniform")
     diff = max(np.abs(ours_true - sk_true).max(), np.abs(ours_pred - sk_pred).max())
-    result.check("reliability bins vs sklearn.calibration.calibration_curve, max |diff|", diff, 0.0, 1e-12,
-                 "scikit-learn 1.9 calibration_curve(strategy='uniform')", kind="at_most")
+    result.check("reliability bins vs sklearn.calibration.calibration_curve, max |diff|", diff, reference=0.0, tolerance=1e-12,
+                 source="scikit-learn 1.9 calibration_curve(strategy='uniform')", kind="at_most")
     ratio = ece["naive Bayes + isotonic"] / ece["naive Bayes"]
     result.metric("calibration/ece_ratio_isotonic_over_raw_nb", ratio)
-    result.check("isotonic recalibration cuts naive Bayes ECE (ratio after/before)", ratio, 0.5, 0.0,
-                 "Niculescu-Mizil & Caruana, ICML 2005: naive Bayes is badly calibrated; isotonic regression repairs it",
+    result.check("isotonic recalibration cuts naive Bayes ECE (ratio after/before)", ratio, reference=0.5, tolerance=0.0,
+                 source="Niculescu-Mizil & Caruana, ICML 2005: naive Bayes is badly calibrated; isotonic regression repairs it",
                  kind="at_most")
     direct = expected_calibration_error(correct, conf, cfg.n_bins)
-    result.check("top-label ECE = binary ECE of 'prediction correct' vs confidence", abs(direct - ece["naive Bayes"]), 0.0,
-                 1e-12, "Guo et al. 2017, On Calibration of Modern Neural Networks, eq. 3", kind="at_most")
+    result.check("top-label ECE = binary ECE of 'prediction correct' vs confidence", abs(direct - ece["naive Bayes"]), reference=0.0,
+                 tolerance=1e-12, source="Guo et al. 2017, On Calibration of Modern Neural Networks, eq. 3", kind="at_most")
 
 
 # -- 6. bootstrap vs closed-form standard errors -----------------------------------------------------
@@ -279,10 +282,10 @@ def _bootstrap(result: LabResult, cfg: Config, y, proba, rng, out: Path) -> None
     result.metric("bootstrap/auc_se_hanley_mcneil", auc_se_hanley_mcneil(auc, int(yb.sum()), int(len(yb) - yb.sum())))
     result.metric("bootstrap/auc_ci_low", lo)
     result.metric("bootstrap/auc_ci_high", hi)
-    result.check("bootstrap SE of AUC vs DeLong's closed form (relative)", se_boot, se_delong, 0.25,
-                 "DeLong, DeLong & Clarke-Pearson 1988, Biometrics 44(3): nonparametric variance of AUC", relative=True)
-    result.check("AUC lies inside its bootstrap 95% interval", float(lo <= auc <= hi), 1.0, 0.0,
-                 "Efron & Tibshirani 1993, An Introduction to the Bootstrap, ch. 13 (percentile interval)")
+    result.check("bootstrap SE of AUC vs DeLong's closed form (relative)", se_boot, reference=se_delong, tolerance=0.25,
+                 source="DeLong, DeLong & Clarke-Pearson 1988, Biometrics 44(3): nonparametric variance of AUC", relative=True)
+    result.check("AUC lies inside its bootstrap 95% interval", float(lo <= auc <= hi), reference=1.0, tolerance=0.0,
+                 source="Efron & Tibshirani 1993, An Introduction to the Bootstrap, ch. 13 (percentile interval)")
     fig, ax = plots.figure()
     ax.hist(reps, bins=40, color="tab:blue", alpha=0.7)
     for x, style in ((lo, "--"), (hi, "--"), (auc, "-")):

@@ -37,7 +37,6 @@ import torch
 from torch import nn
 
 from modelbook.core import plots
-from modelbook.core.measure import torch_threads
 from modelbook.core.result import LabResult
 from modelbook.core.seed import rng as make_rng
 from modelbook.core.train import (
@@ -80,8 +79,9 @@ class Config:
     """Adam learning rate (the schedules' base rate)"""
     inject_at_step: int = 20
     """step at which the divergence runs inject a learning-rate spike or a NaN batch"""
-    n_threads: int = 1
-    """torch threads (a small MLP is fastest on one; see core.measure.torch_threads)"""
+    threads: int = 1
+    """threads for torch and the BLAS pools, pinned by the runner around run() (core.runner): one thread is
+    fastest for small models and fixes the order of float sums, so the metrics are the same on any machine"""
     seed: int = 0
 
 
@@ -94,11 +94,10 @@ PRESETS = {
 def run(cfg: Config, out: Path) -> LabResult:
     result = LabResult("monitoring", cfg)
     data = fashion_subsets(make_rng(cfg.seed), cfg.n_train, cfg.n_val)
-    with torch_threads(cfg.n_threads):
-        history = _logged_run(result, cfg, data, out)
-        _schedules(result, cfg, data, out)
-        _alerts(result, cfg, data, out)
-        _resume(result, cfg, data, out)
+    history = _logged_run(result, cfg, data, out)
+    _schedules(result, cfg, data, out)
+    _alerts(result, cfg, data, out)
+    _resume(result, cfg, data, out)
     _plot_curves(history, out, result)
     return result
 
@@ -142,10 +141,10 @@ def _logged_run(result: LabResult, cfg: Config, data, out: Path) -> list[dict]:
     result.metric("log/epochs_logged_jsonl", len(jsonl))
     result.metric("log/tensorboard_scalar_tags", len(events.Tags()["scalars"]))
     result.metric("log/step_points_grad_norm", len(events.Scalars("step/grad_norm")))
-    result.check("TensorBoard events and JSONL lines read back = the run's history (max relative diff)", worst, 0.0,
-                 1e-6, "tensorboard 2.21 EventAccumulator; float32 storage of scalars", kind="at_most")
-    result.check("one JSONL line per finished epoch", len(jsonl), cfg.n_epochs, 0,
-                 "core.train.JsonlLogger contract (fsync per epoch)")
+    result.check("TensorBoard events and JSONL lines read back = the run's history (max relative diff)", worst, reference=0.0,
+                 tolerance=1e-6, source="tensorboard 2.21 EventAccumulator; float32 storage of scalars", kind="at_most")
+    result.check("one JSONL line per finished epoch", len(jsonl), reference=cfg.n_epochs, tolerance=0,
+                 source="core.train.JsonlLogger contract (fsync per epoch)")
 
     accs = [h["val_acc"] for h in history]
     best_epoch = int(np.argmax(accs)) + 1
@@ -156,9 +155,9 @@ def _logged_run(result: LabResult, cfg: Config, data, out: Path) -> list[dict]:
     fresh = load_best(mlp(784, (cfg.hidden,), 10), out / "checkpoints")
     reloaded = evaluate(fresh, val, supervised(nn.CrossEntropyLoss()), {"acc": accuracy})["val_acc"]
     result.check("checkpoint-best reloaded into a fresh model: |val_acc − best epoch's val_acc|", abs(reloaded - max(accs)),
-                 0.0, 1e-9, "safetensors round trip of core.train.CheckpointBest", kind="at_most")
-    result.check("checkpoint-best kept the best epoch (by val_acc)", best.best_epoch, best_epoch, 0,
-                 "definition of checkpoint-best (Keras ModelCheckpoint save_best_only)")
+                 reference=0.0, tolerance=1e-9, source="safetensors round trip of core.train.CheckpointBest", kind="at_most")
+    result.check("checkpoint-best kept the best epoch (by val_acc)", best.best_epoch, reference=best_epoch, tolerance=0,
+                 source="definition of checkpoint-best (Keras ModelCheckpoint save_best_only)")
     if accs[-1] < max(accs):
         result.note(f"the last epoch's val_acc ({accs[-1]:.4f}) is below the best epoch's ({max(accs):.4f}, epoch "
                     f"{best_epoch}): keeping the last weights would have lost {max(accs) - accs[-1]:.4f}")
@@ -186,7 +185,7 @@ def _schedules(result: LabResult, cfg: Config, data, out: Path) -> None:
         if name == "cosine_warmup":
             ref = _torch_warmup_cosine(cfg.lr, int(0.1 * len(lrs)), len(lrs))
             result.check("warmup + cosine LR per step vs torch SequentialLR(LinearLR, CosineAnnealingLR) (max |diff|)",
-                         np.abs(lrs - ref).max(), 0.0, 1e-11, "torch 2.13 torch.optim.lr_scheduler (start_factor 1e-9 "
+                         np.abs(lrs - ref).max(), reference=0.0, tolerance=1e-11, source="torch 2.13 torch.optim.lr_scheduler (start_factor 1e-9 "
                          "stands in for 0; tests/core/test_train.py also matches transformers' schedule)", kind="at_most")
         if name == "plateau":
             after = [h["lr"] for h in state.history[1:]] + [opt.param_groups[0]["lr"]]  # LR once each epoch ended
@@ -226,10 +225,10 @@ def _check_plateau(result: LabResult, history: list[dict], lr_after_epoch: list[
         cuts += cut
         disagreements += cut != expected
     result.metric("schedules/plateau/lr_cuts", cuts)
-    result.check("reduce-on-plateau: LR cuts happened (at least one in the run)", cuts, 1, 0,
-                 "Fashion-MNIST MLP: val_loss improvement falls under 5%/epoch within a few epochs", kind="at_least")
+    result.check("reduce-on-plateau: LR cuts happened (at least one in the run)", cuts, reference=1, tolerance=0,
+                 source="Fashion-MNIST MLP: val_loss improvement falls under 5%/epoch within a few epochs", kind="at_least")
     result.check("reduce-on-plateau cut exactly after the stalled epochs (epochs where rule and schedule disagree)",
-                 disagreements, 0, 0, "torch.optim.lr_scheduler.ReduceLROnPlateau docs (mode min, threshold_mode rel)",
+                 disagreements, reference=0, tolerance=0, source="torch.optim.lr_scheduler.ReduceLROnPlateau docs (mode min, threshold_mode rel)",
                  kind="at_most")
 
 
@@ -256,8 +255,8 @@ def _alerts(result: LabResult, cfg: Config, data, out: Path) -> None:
     model, opt = _model_and_optimizer(cfg, cfg.seed + 2, lr=0.05, sgd=True)
     caught_at, message = _run_until_alert(model, opt, train, [_Inject(k, lr_factor=1e4)])
     result.metric("alerts/lr_spike/steps_to_alert", caught_at - k)
-    result.check("LR spike ×1e4 at step k: alert fires within 3 steps", caught_at - k, 1, 2,
-                 "core.train alert: NaN/inf loss or gradient norm > max_grad_norm_alert (1e4)", kind="at_most",
+    result.check("LR spike ×1e4 at step k: alert fires within 3 steps", caught_at - k, reference=1, tolerance=2,
+                 source="core.train alert: NaN/inf loss or gradient norm > max_grad_norm_alert (1e4)", kind="at_most",
                  note=message)
 
     poison: list = []
@@ -273,11 +272,11 @@ def _alerts(result: LabResult, cfg: Config, data, out: Path) -> None:
     model, opt = _model_and_optimizer(cfg, cfg.seed + 2)
     caught_at, message = _run_until_alert(model, opt, train, [_Inject(k, poison=poison)], loss_fn=loss_fn)
     result.metric("alerts/nan_batch/steps_to_alert", caught_at - k)
-    result.check("NaN batch after step k: alert fires on that very step (k + 1)", caught_at - k, 1, 0,
-                 "core.train alert: loss is NaN/inf", note=message)
+    result.check("NaN batch after step k: alert fires on that very step (k + 1)", caught_at - k, reference=1, tolerance=0,
+                 source="core.train alert: loss is NaN/inf", note=message)
     finite = all(torch.isfinite(p).all() for p in model.parameters())
-    result.check("weights still finite after the alert (the bad step was never applied)", float(finite), 1.0, 0.0,
-                 "core.train: the NaN check runs before backward and optimizer.step")
+    result.check("weights still finite after the alert (the bad step was never applied)", float(finite), reference=1.0, tolerance=0.0,
+                 source="core.train: the NaN check runs before backward and optimizer.step")
 
 
 def _run_until_alert(model, opt, train, callbacks, loss_fn=None) -> tuple[int, str]:
@@ -329,8 +328,8 @@ def _resume(result: LabResult, cfg: Config, data, out: Path) -> None:
     resumed = attempt(out / "resume_crashed", crash=False, resume=True)
     diff = max(float((a - b).abs().max()) for a, b in zip(straight.state_dict().values(), resumed.state_dict().values()))
     result.metric("resume/max_abs_weight_diff", diff)
-    result.check("crashed after epoch 2 + resumed = uninterrupted run (max |weight diff|)", diff, 0.0, 0.0,
-                 TORCH_TRAIN + "; resumable checkpoints restore model, optimizer, scheduler and RNG state",
+    result.check("crashed after epoch 2 + resumed = uninterrupted run (max |weight diff|)", diff, reference=0.0, tolerance=0.0,
+                 source=TORCH_TRAIN + "; resumable checkpoints restore model, optimizer, scheduler and RNG state",
                  kind="at_most")
 
 

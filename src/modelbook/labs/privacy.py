@@ -53,7 +53,6 @@ from modelbook.core import plots, progress
 from modelbook.core.paths import home
 from modelbook.core.result import LabResult
 from modelbook.core.seed import generators
-from modelbook.core.measure import limit_threads
 from modelbook.core.train import fit
 from modelbook.privacy import accountant, dp_sgd, encryption, fedavg, he, kanonymity, membership, pii, secure_agg
 
@@ -111,6 +110,9 @@ class Config:
     ckks_n_per_sample: int = 50
     """test rows encrypted one ciphertext each (the batched layout always takes them all)"""
     seed: int = 0
+    threads: int = 1
+    """threads for torch and the BLAS pools, pinned by the runner around run() (core.runner): one thread is
+    fastest for small models and fixes the order of float sums, so the metrics are the same on any machine"""
 
 
 PRESETS = {
@@ -125,8 +127,7 @@ PRESETS = {
 
 def run(cfg: Config, out: Path) -> LabResult:
     result = LabResult("privacy", cfg)
-    with limit_threads(1):  # small tensors throughout: one thread is faster (core.measure.limit_threads)
-        _run(result, cfg, out)
+    _run(result, cfg, out)
     return result
 
 
@@ -168,16 +169,16 @@ def _pii(result: LabResult, out: Path) -> None:
     result.metric("pii/n_gold_spans", pr["ALL"][2])
     result.metric("pii/leaked_char_fraction", leaked / total)
     for t in ("PHONE", "EMAIL"):
-        result.check(f"PII {t} precision", pr[t][0], 0.95, 0.0, TESTSET, kind="at_least")
-        result.check(f"PII {t} recall", pr[t][1], 0.95, 0.0, TESTSET, kind="at_least")
+        result.check(f"PII {t} precision", pr[t][0], reference=0.95, tolerance=0.0, source=TESTSET, kind="at_least")
+        result.check(f"PII {t} recall", pr[t][1], reference=0.95, tolerance=0.0, source=TESTSET, kind="at_least")
     for t, name in (("ID_CN", "GB 11643-1999 check character"), ("BANK_CARD", "ISO/IEC 7812-1 Luhn check")):
-        result.check(f"PII {t} precision with the {name}", pr[t][0], 0.95, 0.0, TESTSET, kind="at_least")
+        result.check(f"PII {t} precision with the {name}", pr[t][0], reference=0.95, tolerance=0.0, source=TESTSET, kind="at_least")
         result.check(f"PII {t}: precision gain of the checksum over the bare pattern", pr[t][0] - pr_regex[t][0],
-                     0.1, 0.0, TESTSET, kind="at_least")
-        result.check(f"PII {t} recall (mistyped numbers are gold but fail the checksum)", pr[t][1], 0.75, 0.0,
-                     TESTSET, kind="at_least")
-    result.check("PII Chinese names (jieba POS nr) recall", result.value("pii/person_zh_recall"), 0.7, 0.0, TESTSET, kind="at_least")
-    result.check("PII English names (cues + given-name list) recall", result.value("pii/person_en_recall"), 0.6, 0.0, TESTSET, kind="at_least")
+                     reference=0.1, tolerance=0.0, source=TESTSET, kind="at_least")
+        result.check(f"PII {t} recall (mistyped numbers are gold but fail the checksum)", pr[t][1], reference=0.75, tolerance=0.0,
+                     source=TESTSET, kind="at_least")
+    result.check("PII Chinese names (jieba POS nr) recall", result.value("pii/person_zh_recall"), reference=0.7, tolerance=0.0, source=TESTSET, kind="at_least")
+    result.check("PII English names (cues + given-name list) recall", result.value("pii/person_en_recall"), reference=0.6, tolerance=0.0, source=TESTSET, kind="at_least")
     misses = [text[s.start:s.end] for (lang, text, g), p in zip(rows, pred) if lang == "zh"
               for s in set(g) - set(p) if s.type == "PERSON"]
     result.note(f"PII: jieba `nr` missed {len(misses)} of {sum(1 for (l, _, g) in rows if l == 'zh' for s in g if s.type == 'PERSON')} "
@@ -243,14 +244,14 @@ def _k_anonymity(result: LabResult, cfg: Config, out: Path) -> None:
         published = df.assign(**{q.name: np.array(q.labels[l], dtype=object)[q.codes[l]] for q, l in zip(qis, release.levels)})
         published = published[release.class_id >= 0]
         k_pandas = int(published.groupby([q.name for q in qis], dropna=False).size().min())
-        result.check(f"k-anonymity (full-domain) reached k={k}, counted with pandas groupby", k_pandas, k, 0,
-                     "Sweeney 2002 definition: every quasi-identifier combination shared by ≥ k records", kind="at_least")
-        result.check(f"k-anonymity (Mondrian) reached k={k}", result.value("kanon/k_reached_mondrian"), k, 0,
-                     "LeFevre et al. 2006 (Mondrian): every partition keeps ≥ k records", kind="at_least")
-        result.check("Mondrian loses less information (NCP) than full-domain generalisation", ncp_m, release.ncp, 0,
-                     "LeFevre, DeWitt & Ramakrishnan 2006: multidimensional recoding dominates full-domain", kind="at_most")
-        result.check("share of ACS respondents unique on the 6 quasi-identifiers before anonymisation", unique, 0.3, 0,
-                     "Sweeney 2000: 87% of Americans unique on ZIP, birth date and sex (linkage risk of quasi-identifiers)",
+        result.check(f"k-anonymity (full-domain) reached k={k}, counted with pandas groupby", k_pandas, reference=k, tolerance=0,
+                     source="Sweeney 2002 definition: every quasi-identifier combination shared by ≥ k records", kind="at_least")
+        result.check(f"k-anonymity (Mondrian) reached k={k}", result.value("kanon/k_reached_mondrian"), reference=k, tolerance=0,
+                     source="LeFevre et al. 2006 (Mondrian): every partition keeps ≥ k records", kind="at_least")
+        result.check("Mondrian loses less information (NCP) than full-domain generalisation", ncp_m, reference=release.ncp, tolerance=0,
+                     source="LeFevre, DeWitt & Ramakrishnan 2006: multidimensional recoding dominates full-domain", kind="at_most")
+        result.check("share of ACS respondents unique on the 6 quasi-identifiers before anonymisation", unique, reference=0.3, tolerance=0,
+                     source="Sweeney 2000: 87% of Americans unique on ZIP, birth date and sex (linkage risk of quasi-identifiers)",
                      kind="at_least")
         result.note(f"k-anonymity: {card}. Before: {unique:.1%} of respondents are unique on (age, sex, race, married, "
                     f"education, birth quarter). Full-domain k={k}: levels {release.levels} "
@@ -310,11 +311,11 @@ def _encryption(result: LabResult, out: Path) -> None:
     result.metric("aes/overhead_bytes", len(blob) - len(payload))
     result.metric("aes/encrypt_decrypt_mb_per_s", mb_s, "MB/s", volatile=True)
     src = "NIST SP 800-38D (GCM): any change to ciphertext, tag, nonce or AAD fails authentication; cryptography 50 AESGCM"
-    result.check("AES-GCM: data file and checkpoint decrypt to the original bytes/tensors", float(ok), 1.0, 0.0, src)
-    result.check("AES-GCM: tampering / wrong key / wrong context detected (share of cases)", detected / n_cases, 1.0, 0.0, src)
+    result.check("AES-GCM: data file and checkpoint decrypt to the original bytes/tensors", float(ok), reference=1.0, tolerance=0.0, source=src)
+    result.check("AES-GCM: tampering / wrong key / wrong context detected (share of cases)", detected / n_cases, reference=1.0, tolerance=0.0, source=src)
     if source.startswith("key file"):
-        result.check("key file permissions (owner read/write only)", stat.S_IMODE(key_file.stat().st_mode), 0o600, 0,
-                     "POSIX mode 0600, as OpenSSH requires of private keys")
+        result.check("key file permissions (owner read/write only)", stat.S_IMODE(key_file.stat().st_mode), reference=0o600, tolerance=0,
+                     source="POSIX mode 0600, as OpenSSH requires of private keys")
     result.note(f"Encryption key from {source}; encrypted files in the run folder's encrypted/, never beside the key. "
                 f"Overhead {len(blob) - len(payload)} bytes per file (magic, key id, nonce, tag).")
 
@@ -323,7 +324,7 @@ def _encryption(result: LabResult, out: Path) -> None:
 def _accountant(result: LabResult) -> None:
     eps = accountant.epsilon(1.5, 0.04, 2250, 1e-5)
     result.metric("accountant/golden_epsilon", eps)
-    result.check("RDP accountant: ε for σ=1.5, q=0.04, 2250 steps, δ=1e-5", eps, 7.32911117143, 1e-8, GOLDEN)
+    result.check("RDP accountant: ε for σ=1.5, q=0.04, 2250 steps, δ=1e-5", eps, reference=7.32911117143, tolerance=1e-8, source=GOLDEN)
     readme = {"sigma1.3_15ep": (1.3, 15, 1.19), "sigma1.1_60ep": (1.1, 60, 3.01), "sigma0.7_45ep": (0.7, 45, 7.10)}
     for name, (sigma, epochs, published) in readme.items():
         steps = epochs * 250  # sample rate 0.004 → 1/q = 250 lots per epoch
@@ -331,10 +332,10 @@ def _accountant(result: LabResult) -> None:
         classic = accountant.epsilon(sigma, 0.004, steps, 1e-5, conversion="classic")
         result.metric(f"accountant/readme_{name}_epsilon_current", now)
         result.metric(f"accountant/readme_{name}_epsilon_classic", classic)
-        result.check(f"Opacus MNIST README ε={published} ({name}) vs the classic RDP conversion", classic, published, 0.05,
-                     README, relative=True)
-        result.check(f"current (Balle et al. 2020) conversion is tighter than the README's ε={published}", now, published, 0,
-                     "Balle et al. 2020, Thm 21 (used by Opacus ≥ 1.0) vs Mironov 2017 Prop. 3", kind="at_most")
+        result.check(f"Opacus MNIST README ε={published} ({name}) vs the classic RDP conversion", classic, reference=published, tolerance=0.05,
+                     source=README, relative=True)
+        result.check(f"current (Balle et al. 2020) conversion is tighter than the README's ε={published}", now, reference=published, tolerance=0,
+                     source="Balle et al. 2020, Thm 21 (used by Opacus ≥ 1.0) vs Mironov 2017 Prop. 3", kind="at_most")
     result.note("Opacus's MNIST README ε values (1.19 / 3.01 / 7.10) predate its switch to the Balle et al. 2020 "
                 "RDP→(ε,δ) conversion. The current accountant gives " + ", ".join(
                     f"{result.value(f'accountant/readme_{n}_epsilon_current'):.2f}" for n in readme) +
@@ -375,9 +376,9 @@ def _dp_sgd_vs_opacus(result: LabResult) -> None:
     result.metric("opacus/clipped_fraction", float((norms > 1.0).double().mean()))
     result.metric("opacus/update_max_abs_diff_sigma0", update_diff[0.0])
     result.metric("opacus/update_max_abs_diff_sigma1.1_same_generator", update_diff[1.1])
-    result.check("per-sample gradients vs Opacus GradSampleModule.grad_sample", grad_diff, 0.0, 1e-12, OPACUS, kind="at_most")
-    result.check("DP-SGD update vs Opacus DPOptimizer, σ=0 (clip + average)", update_diff[0.0], 0.0, 1e-12, OPACUS, kind="at_most")
-    result.check("DP-SGD update vs Opacus DPOptimizer, σ=1.1, same noise generator", update_diff[1.1], 0.0, 1e-12, OPACUS, kind="at_most")
+    result.check("per-sample gradients vs Opacus GradSampleModule.grad_sample", grad_diff, reference=0.0, tolerance=1e-12, source=OPACUS, kind="at_most")
+    result.check("DP-SGD update vs Opacus DPOptimizer, σ=0 (clip + average)", update_diff[0.0], reference=0.0, tolerance=1e-12, source=OPACUS, kind="at_most")
+    result.check("DP-SGD update vs Opacus DPOptimizer, σ=1.1, same noise generator", update_diff[1.1], reference=0.0, tolerance=1e-12, source=OPACUS, kind="at_most")
 
 
 # -- data for DP, MIA and FedAvg: Fashion-MNIST through a PCA learned on public images --------------------
@@ -435,9 +436,9 @@ def _privacy_utility(result: LabResult, cfg: Config, data: dict, out: Path) -> N
     result.metric("dp/steps", steps)
     lo, hi = min(cfg.epsilons), max(cfg.epsilons)
     src = "Abadi et al. 2016 §5 (accuracy rises with ε toward the non-private baseline); REFERENCES.md §6"
-    result.check(f"DP accuracy at ε={hi:g} above ε={lo:g}", accs[hi] - accs[lo], 0.0, 0.0, src, kind="at_least")
-    result.check(f"non-private accuracy ≥ DP accuracy at ε={hi:g}", accs[float("inf")] - accs[hi], 0.0, 0.02, src, kind="at_least")
-    result.check(f"DP at ε={hi:g} learns (10 classes: chance is 0.1)", accs[hi], 0.5, 0.0, src, kind="at_least")
+    result.check(f"DP accuracy at ε={hi:g} above ε={lo:g}", accs[hi] - accs[lo], reference=0.0, tolerance=0.0, source=src, kind="at_least")
+    result.check(f"non-private accuracy ≥ DP accuracy at ε={hi:g}", accs[float("inf")] - accs[hi], reference=0.0, tolerance=0.02, source=src, kind="at_least")
+    result.check(f"DP at ε={hi:g} learns (10 classes: chance is 0.1)", accs[hi], reference=0.5, tolerance=0.0, source=src, kind="at_least")
     result.note("Privacy–utility on Fashion-MNIST (PCA-60 learned on disjoint public images, MLP "
                 f"60-{cfg.hidden}-10, lot {cfg.lot_size}, C={cfg.max_norm:g}, {steps} steps, δ={cfg.delta:g}): " +
                 ", ".join(f"ε={e:g}: {a:.3f}" for e, a in accs.items() if e != float("inf")) +
@@ -505,18 +506,18 @@ def _membership_inference(result: LabResult, cfg: Config, data: dict, out: Path)
     a_plain, a_dp = result.value("mia/nondp_loss_attack_auc"), result.value(f"mia/dp_eps{eps_min:g}_loss_attack_auc")
     se = np.sqrt((a_plain * (1 - a_plain) + 0.25) / cfg.mia_n_in)  # rough standard error of an AUC on n + n records
     src_attack = "Yeom et al. 2018; Shokri et al. 2017 (overfitted models leak membership)"
-    result.check("membership attack on the non-private model beats chance (AUC)", a_plain, 0.55, 0.0, src_attack, kind="at_least")
-    result.check(f"membership AUC under DP (ε={eps_min:g}) ≤ the (ε,δ)-DP bound", a_dp, bound, 0.0,
-                 "Kairouz, Oh & Viswanath 2015: ROC of any test against (ε,δ)-DP lies under TPR ≤ e^ε·FPR + δ", kind="at_most")
-    result.check("DP lowers the attack's AUC", a_plain - a_dp, 0.0, 0.0, src_attack, kind="at_least")
+    result.check("membership attack on the non-private model beats chance (AUC)", a_plain, reference=0.55, tolerance=0.0, source=src_attack, kind="at_least")
+    result.check(f"membership AUC under DP (ε={eps_min:g}) ≤ the (ε,δ)-DP bound", a_dp, reference=bound, tolerance=0.0,
+                 source="Kairouz, Oh & Viswanath 2015: ROC of any test against (ε,δ)-DP lies under TPR ≤ e^ε·FPR + δ", kind="at_most")
+    result.check("DP lowers the attack's AUC", a_plain - a_dp, reference=0.0, tolerance=0.0, source=src_attack, kind="at_least")
     if cfg.mia_shadows:
         result.check(f"shadow-model attack ({cfg.mia_shadows} shadows) on the non-private model beats chance (AUC)",
-                     result.value("mia/nondp_shadow_attack_auc"), 0.55, 0.0, "Shokri et al. 2017 (shadow-model attack)",
+                     result.value("mia/nondp_shadow_attack_auc"), reference=0.55, tolerance=0.0, source="Shokri et al. 2017 (shadow-model attack)",
                      kind="at_least")
     result.note("Membership inference (loss threshold, " + f"{cfg.mia_n_in} members vs {cfg.mia_n_in} non-members, AUC ±{se:.2f}): " +
                 ", ".join(f"{tag}: AUC {result.value(f'mia/{tag}_loss_attack_auc'):.3f} (test acc "
                           f"{result.value(f'mia/{tag}_test_acc'):.3f})" for tag, _ in targets) +
-                (f"; shadow-model attack: " + ", ".join(f"{tag} {result.value(f'mia/{tag}_shadow_attack_auc'):.3f}"
+                ("; shadow-model attack: " + ", ".join(f"{tag} {result.value(f'mia/{tag}_shadow_attack_auc'):.3f}"
                                                         for tag, _ in targets) if cfg.mia_shadows else "") +
                 f". The (ε={eps_min:g}, δ) bound allows AUC ≤ {bound:.3f}. With so few records, a DP model at small ε "
                 f"leaks little because it learns little: privacy and utility both measure how much the model depends on "
@@ -587,10 +588,10 @@ def _federated(result: LabResult, cfg: Config, data: dict, out: Path) -> None:
         result.metric(f"fedavg/{name}_final_acc", float(np.mean(hist[-3:])))
     result.metric("fedavg/target_acc", cfg.fed_target)
     src = "McMahan et al. 2017; Zhao et al. 2018; Hsu et al. 2019 (non-IID client data slows FedAvg)"
-    result.check("rounds to target: IID ≤ non-IID (Dirichlet α)", rounds["iid"], rounds["noniid"], 0, src, kind="at_most")
-    result.check("rounds to target: centralised ≤ IID FedAvg", rounds["centralized"], rounds["iid"], 0, src, kind="at_most")
+    result.check("rounds to target: IID ≤ non-IID (Dirichlet α)", rounds["iid"], reference=rounds["noniid"], tolerance=0, source=src, kind="at_most")
+    result.check("rounds to target: centralised ≤ IID FedAvg", rounds["centralized"], reference=rounds["iid"], tolerance=0, source=src, kind="at_most")
     result.check("final accuracy (last 3 rounds): IID above non-IID", result.value("fedavg/iid_final_acc") - result.value("fedavg/noniid_final_acc"),
-                 0.0, 0.0, src, kind="at_least")
+                 reference=0.0, tolerance=0.0, source=src, kind="at_least")
     if first_round:
         from scipy.stats import chisquare
 
@@ -604,9 +605,9 @@ def _federated(result: LabResult, cfg: Config, data: dict, out: Path) -> None:
         result.metric("secagg/unmasked_top_byte_uniformity_p", p_clear)
         src = "Bonawitz et al. 2017 §4: pairwise masks cancel in the sum; each masked input is uniform"
         result.check("secure aggregation = plain FedAvg mean (fixed point, 2^-32 resolution)", first_round["max_abs_diff"],
-                     0.0, cfg.fed_clients * 2.0**-32, src, kind="at_most")
-        result.check(f"a masked upload looks uniform (χ² p-value on its top bytes, {n} words)", p_masked, 1e-3, 0.0, src, kind="at_least")
-        result.check("the same update unmasked is far from uniform (χ² p-value)", p_clear, 1e-6, 0.0, src, kind="at_most")
+                     reference=0.0, tolerance=cfg.fed_clients * 2.0**-32, source=src, kind="at_most")
+        result.check(f"a masked upload looks uniform (χ² p-value on its top bytes, {n} words)", p_masked, reference=1e-3, tolerance=0.0, source=src, kind="at_least")
+        result.check("the same update unmasked is far from uniform (χ² p-value)", p_clear, reference=1e-6, tolerance=0.0, source=src, kind="at_most")
     result.note("FedAvg (the IID run aggregated through secure aggregation every round) " + ", ".join(f"{k}: {v if v <= cfg.fed_rounds else f'>{cfg.fed_rounds}'} rounds" for k, v in rounds.items()) +
                 f" to reach {cfg.fed_target:.0%} test accuracy ({cfg.fed_clients} clients, {cfg.fed_fraction:.0%} per round, "
                 f"E={cfg.fed_local_epochs}, B={cfg.fed_batch}, Dirichlet α={cfg.fed_alpha:g}; centralised = SGD on "
@@ -667,13 +668,13 @@ def _ckks(result: LabResult, cfg: Config) -> None:
     kim = he.sigmoid_poly(8.0)
     result.metric("ckks/cubic_on_8_max_coef_diff_vs_kim2018", float(np.abs(kim - [0.5, 0.15012, 0.0, -0.001593]).max()))
     result.check("least-squares cubic sigmoid on [-8, 8] = the published 0.5 + 0.15012x − 0.001593x³",
-                 result.value("ckks/cubic_on_8_max_coef_diff_vs_kim2018"), 0.0, 2e-6,
-                 "Kim, Song, Kim, Lee & Cheon 2018, BMC Med. Genomics (iDASH HE logistic regression), degree-3 approximation",
+                 result.value("ckks/cubic_on_8_max_coef_diff_vs_kim2018"), reference=0.0, tolerance=2e-6,
+                 source="Kim, Song, Kim, Lee & Cheon 2018, BMC Med. Genomics (iDASH HE logistic regression), degree-3 approximation",
                  kind="at_most")
     src = "TenSEAL 0.3.18 CKKS (N=8192, scale 2^40) vs numpy float64 on the same weights"
-    result.check("CKKS logits (one ciphertext per sample) = plaintext", err_single, 0.0, 1e-3, src, kind="at_most")
-    result.check("CKKS logits (column-packed SIMD) = plaintext", err_batched, 0.0, 1e-3, src, kind="at_most")
-    result.check("CKKS cubic sigmoid = the same polynomial in plaintext", err_poly, 0.0, 1e-3, src, kind="at_most")
+    result.check("CKKS logits (one ciphertext per sample) = plaintext", err_single, reference=0.0, tolerance=1e-3, source=src, kind="at_most")
+    result.check("CKKS logits (column-packed SIMD) = plaintext", err_batched, reference=0.0, tolerance=1e-3, source=src, kind="at_most")
+    result.check("CKKS cubic sigmoid = the same polynomial in plaintext", err_poly, reference=0.0, tolerance=1e-3, source=src, kind="at_most")
     result.note(f"CKKS: one ciphertext per sample takes {per_sample_s * 1e3:.1f} ms and {ct_bytes / 1024:.0f} KiB for 30 "
                 f"features; column packing amortises it to {batched_s * 1e3:.2f} ms per sample. The cubic sigmoid fitted "
                 f"on |z| ≤ {radius:.1f} agrees with the plaintext decision on {agree:.1%} of test rows: outside its range "

@@ -43,11 +43,19 @@ import torch
 from torch import nn
 
 from modelbook.compression import workbench as wb
-from modelbook.compression.prune import (GradualPruning, KeepMasked, apply_masks_, magnitude_masks, prunable,
-                                         rewind_, sparse_bytes, sparsity_of)
+from modelbook.compression.prune import (
+    GradualPruning,
+    KeepMasked,
+    apply_masks_,
+    magnitude_masks,
+    prunable,
+    rewind_,
+    sparse_bytes,
+    sparsity_of,
+)
 from modelbook.compression.structured import prune_sequential, remove_heads_
 from modelbook.core import plots, progress
-from modelbook.core.measure import time_ratio, torch_threads
+from modelbook.core.measure import time_ratio
 from modelbook.core.result import LabResult
 
 HAN = "Han et al. 2015, Table 1: LeNet-300-100 267K -> 22K weights (12x), error 1.64% -> 1.59%"
@@ -82,8 +90,9 @@ class Config:
     max_tokens: int = 32
     """texts truncated to this many word pieces"""
     lr: float = 2e-3
-    n_threads: int = 1
-    """torch threads (small models run fastest on one; see core.measure.torch_threads)"""
+    threads: int = 1
+    """threads for torch and the BLAS pools, pinned by the runner around run() (core.runner): one thread is
+    fastest for small models and fixes the order of float sums, so the metrics are the same on any machine"""
     seed: int = 0
 
 
@@ -96,8 +105,7 @@ PRESETS = {
 
 
 def run(cfg: Config, out: Path) -> LabResult:
-    with torch_threads(cfg.n_threads):
-        return _run(cfg, out)
+    return _run(cfg, out)
 
 
 def _run(cfg: Config, out: Path) -> LabResult:
@@ -131,7 +139,7 @@ def _masks_equal_torch(result: LabResult, dense: nn.Module) -> None:
         mismatches += sum(int((a != b).sum()) for a, b in zip(ours.values(), theirs))
     result.metric("masks/mismatches_vs_torch_prune", mismatches)
     result.check("our magnitude masks vs torch.nn.utils.prune (global 90%, layer-wise 70%): differing entries",
-                 mismatches, 0, 0, TORCH_PRUNE, kind="at_most")
+                 mismatches, reference=0, tolerance=0, source=TORCH_PRUNE, kind="at_most")
 
 
 # -- 2. accuracy vs sparsity --------------------------------------------------------------------------
@@ -173,17 +181,17 @@ def _sparsity_curves(result: LabResult, dense: nn.Module, split: wb.Split, cfg: 
         result.metric(f"lenet/gradual_measured_sparsity/{s:.3f}", measured)
     han = cfg.sparsities.index(HAN_SPARSITY)
     result.check("LeNet-300-100 at 12x fewer weights (global magnitude + fine-tune) vs dense accuracy",
-                 curves["global + fine-tune"][han], acc_dense, 0.01, HAN, kind="at_least")
+                 curves["global + fine-tune"][han], reference=acc_dense, tolerance=0.01, source=HAN, kind="at_least")
     g = cfg.gradual_sparsities.index(HAN_SPARSITY)
-    result.check("gradual pruning (cubic schedule) to 12x fewer weights vs dense accuracy", gradual[g][0], acc_dense, 0.015,
-                 "Zhu & Gupta 2017: gradual pruning reaches high sparsity with minimal loss in accuracy", kind="at_least")
-    result.check("gradual pruning hits the scheduled final sparsity", gradual[g][1], HAN_SPARSITY, 1e-3,
-                 "Zhu & Gupta 2017, eq. 1: s_t reaches s_f at t0 + nΔt")
+    result.check("gradual pruning (cubic schedule) to 12x fewer weights vs dense accuracy", gradual[g][0], reference=acc_dense, tolerance=0.015,
+                 source="Zhu & Gupta 2017: gradual pruning reaches high sparsity with minimal loss in accuracy", kind="at_least")
+    result.check("gradual pruning hits the scheduled final sparsity", gradual[g][1], reference=HAN_SPARSITY, tolerance=1e-3,
+                 source="Zhu & Gupta 2017, eq. 1: s_t reaches s_f at t0 + nΔt")
     # compared at 80%, where an un-fine-tuned net still works; at 12x both collapse (≈ 0.25-0.3 in the full preset)
     s80 = cfg.sparsities.index(0.8)
     result.check("global beats layer-wise magnitude pruning at 80% sparsity (no fine-tune)",
-                 curves["global, no fine-tune"][s80], curves["layer-wise, no fine-tune"][s80], 0.0,
-                 "See et al. 2016 / Han et al. 2015 §5: layers differ in sensitivity; a uniform cut hurts the small "
+                 curves["global, no fine-tune"][s80], reference=curves["layer-wise, no fine-tune"][s80], tolerance=0.0,
+                 source="See et al. 2016 / Han et al. 2015 §5: layers differ in sensitivity; a uniform cut hurts the small "
                  "output layer most", kind="at_least")
     fig, ax = plots.figure(size=(7, 4))
     for label, accs in curves.items():
@@ -230,11 +238,11 @@ def _structured(result: LabResult, split: wb.Split, cfg: Config, out: Path) -> N
     pr = result.metric("structured/params_ratio", stats["structured"]["params"] / stats["dense"]["params"])
     fr = result.metric("structured/flops_ratio", stats["structured"]["flops"] / stats["dense"]["flops"])
     result.check(f"keeping {cfg.keep_fraction:.0%} of channels: parameters of the smaller model / dense", pr,
-                 cfg.keep_fraction ** 2, 0.05, "each weight matrix loses both rows and columns: ≈ keep² (arithmetic)")
-    result.check("... and FLOPs per image / dense (torch.utils.flop_counter)", fr, cfg.keep_fraction ** 2, 0.05,
-                 "Li et al. 2017: pruning filters removes their FLOPs and the next layer's input channels")
+                 reference=cfg.keep_fraction ** 2, tolerance=0.05, source="each weight matrix loses both rows and columns: ≈ keep² (arithmetic)")
+    result.check("... and FLOPs per image / dense (torch.utils.flop_counter)", fr, reference=cfg.keep_fraction ** 2, tolerance=0.05,
+                 source="Li et al. 2017: pruning filters removes their FLOPs and the next layer's input channels")
     result.check("structured-pruned CNN after fine-tuning vs dense accuracy", stats["structured"]["accuracy"],
-                 stats["dense"]["accuracy"], 0.03, "Li et al. 2017, 'Pruning Filters for Efficient ConvNets': "
+                 reference=stats["dense"]["accuracy"], tolerance=0.03, source="Li et al. 2017, 'Pruning Filters for Efficient ConvNets': "
                  "accuracy regained by retraining", kind="at_least")
     result.note(f"Latency of a batch of 256 (this CPU, volatile): dense {stats['dense']['latency_ms']:.2f} ms, structured "
                 f"{stats['structured']['latency_ms']:.2f} ms, unstructured at the same parameter count "
@@ -296,8 +304,8 @@ def _lottery(result: LabResult, cfg: Config, out: Path) -> None:
     result.metric("lottery/ticket_minus_random_mean", ticket - random_)
     result.metric("lottery/seeds", cfg.lottery_seeds)
     result.check(f"winning ticket (rewound to θ₀) vs the same mask re-initialised at random, at {np.mean(densities):.0%} "
-                 f"density, mean over {cfg.lottery_seeds} seeds", ticket, random_, 0.0,
-                 "Frankle & Carbin 2019, abstract and §2: tickets at 10-20% of the weights train to higher accuracy than "
+                 f"density, mean over {cfg.lottery_seeds} seeds", ticket, reference=random_, tolerance=0.0,
+                 source="Frankle & Carbin 2019, abstract and §2: tickets at 10-20% of the weights train to higher accuracy than "
                  "random re-initialisation", kind="at_least")
     fig, ax = plots.figure()
     for c in per_round:
@@ -365,15 +373,15 @@ def _heads(result: LabResult, cfg: Config, out: Path) -> None:
     d_model, d_head = bert.layers[0].query.in_features, bert.layers[0].head_dim
     per_head = 4 * d_model * d_head + 3 * d_head  # W_Q, W_K, W_V rows (+ biases) and W_O columns of one head
     k0 = int(round(cfg.head_fractions[0] * L * H))
-    result.check(f"removing {k0} heads physically = switching them off (max |Δ embedding|)", first["gated_vs_removed"], 0.0, 1e-5,
-                 "identity: a zero-gated head contributes nothing to W_O's input", kind="at_most")
-    result.check(f"parameters removed with {k0} heads", first["params_removed"], k0 * per_head, 0,
-                 f"4·d_model·d_head + 3·d_head per head (arithmetic; all-MiniLM-L6-v2: d_model {d_model}, d_head {d_head})")
+    result.check(f"removing {k0} heads physically = switching them off (max |Δ embedding|)", first["gated_vs_removed"], reference=0.0, tolerance=1e-5,
+                 source="identity: a zero-gated head contributes nothing to W_O's input", kind="at_most")
+    result.check(f"parameters removed with {k0} heads", first["params_removed"], reference=k0 * per_head, tolerance=0,
+                 source=f"4·d_model·d_head + 3·d_head per head (arithmetic; all-MiniLM-L6-v2: d_model {d_model}, d_head {d_head})")
     result.check(f"removing the {k0} least important heads vs {k0} random heads: cosine of the embeddings to the unpruned "
-                 "model's", first["cosine"], first["random_cosine"], 0.0,
-                 "Michel, Levy & Neubig 2019: heads differ widely in importance; many can go at little cost", kind="at_least")
-    result.check(f"question -> answer recall@1 with the {k0} least important heads removed vs unpruned", first["recall"], base,
-                 0.05, "Michel, Levy & Neubig 2019, §4.2: up to 20% (WMT) and 40% (BERT) of heads pruned without a "
+                 "model's", first["cosine"], reference=first["random_cosine"], tolerance=0.0,
+                 source="Michel, Levy & Neubig 2019: heads differ widely in importance; many can go at little cost", kind="at_least")
+    result.check(f"question -> answer recall@1 with the {k0} least important heads removed vs unpruned", first["recall"], reference=base,
+                 tolerance=0.05, source="Michel, Levy & Neubig 2019, §4.2: up to 20% (WMT) and 40% (BERT) of heads pruned without a "
                  "noticeable loss", kind="at_least")
     result.note("Head pruning cost on chatterbot-corpus question -> answer retrieval (recall@1 over "
                 f"{len(test)} held-out pairs): unpruned {base:.3f}; " + "; ".join(

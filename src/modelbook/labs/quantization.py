@@ -43,13 +43,19 @@ from torch import nn
 from modelbook.compression import workbench as wb
 from modelbook.compression.binary import binary_weight_bytes
 from modelbook.compression.llm import decode_tokens_per_s, score
-from modelbook.compression.precision import (FP16_MAX, FP16_MIN_NORMAL, FP16_MIN_SUBNORMAL, DynamicLossScaler,
-                                             fraction_lost_in_fp16, train_fp16)
+from modelbook.compression.precision import (
+    FP16_MAX,
+    FP16_MIN_NORMAL,
+    FP16_MIN_SUBNORMAL,
+    DynamicLossScaler,
+    fraction_lost_in_fp16,
+    train_fp16,
+)
 from modelbook.compression.ptq import fold_batchnorm, int8_bytes, static_quantize, torch_ao_static_quantize
 from modelbook.compression.qlinear import Int8DynamicLinear, QuantizedEmbedding, model_bytes, quantized
 from modelbook.compression.quantize import calibrate, fake_quantize, quantize, sqnr_db
 from modelbook.core import plots, progress
-from modelbook.core.measure import time_ratio, torch_threads
+from modelbook.core.measure import time_ratio
 from modelbook.core.result import LabResult
 
 TUTORIAL = "PyTorch tutorial 'Dynamic Quantization on BERT' (F1 0.9019 fp32 vs 0.902 int8; 438 -> 181 MB)"
@@ -86,8 +92,9 @@ class Config:
     fp16_epochs: int = 3
     fp16_lr: float = 0.03
     """SGD step size of the fp16 underflow demo (before dividing by the 2^-20 loss multiplier)"""
-    n_threads: int = 1
-    """torch threads (small models run fastest on one; see core.measure.torch_threads)"""
+    threads: int = 1
+    """threads for torch and the BLAS pools, pinned by the runner around run() (core.runner): one thread is
+    fastest for small models and fixes the order of float sums, so the metrics are the same on any machine"""
     seed: int = 0
 
 
@@ -100,8 +107,7 @@ PRESETS = {
 
 
 def run(cfg: Config, out: Path) -> LabResult:
-    with torch_threads(cfg.n_threads):
-        return _run(cfg, out)
+    return _run(cfg, out)
 
 
 def _run(cfg: Config, out: Path) -> LabResult:
@@ -141,13 +147,13 @@ def _quantizer(result: LabResult, cnn: nn.Sequential, split: wb.Split) -> None:
         mismatches += int((quantize(w, ours_c) != ref).sum()) + int((ours_c.scale != ps).sum())
     result.metric("quantizer/integer_mismatches_vs_torch_ao", mismatches)
     result.check("our scales, zero points and int8 codes vs torch.ao (per-tensor affine activations, per-channel "
-                 "symmetric weights): mismatching values", mismatches, 0, 0, TORCH_AO, kind="at_most")
+                 "symmetric weights): mismatching values", mismatches, reference=0, tolerance=0, source=TORCH_AO, kind="at_most")
 
     sqnr = {b: sqnr_db(w, fake_quantize(w, calibrate(w, bits=b, symmetric=True, axis=0))) for b in (6, 7, 8)}
     slope = (sqnr[8] - sqnr[6]) / 2
     result.metric("quantizer/sqnr_db_per_bit", slope, "dB")
-    result.check("SQNR gain per extra bit (per-channel weights, 6 -> 8 bits)", slope, 6.02, 0.5,
-                 "uniform quantization noise: SQNR grows by 20·log10(2) ≈ 6.02 dB per bit (Widrow & Kollár 2008)")
+    result.check("SQNR gain per extra bit (per-channel weights, 6 -> 8 bits)", slope, reference=6.02, tolerance=0.5,
+                 source="uniform quantization noise: SQNR grows by 20·log10(2) ≈ 6.02 dB per bit (Widrow & Kollár 2008)")
     variants = {
         "weights_per_tensor": sqnr_db(w, fake_quantize(w, calibrate(w, 8, True))),
         "weights_per_channel": sqnr_db(w, fake_quantize(w, calibrate(w, 8, True, axis=0))),
@@ -157,8 +163,8 @@ def _quantizer(result: LabResult, cnn: nn.Sequential, split: wb.Split) -> None:
     for name, v in variants.items():
         result.metric(f"quantizer/int8_sqnr_db/{name}", v, "dB")
     gain = result.metric("quantizer/asymmetric_gain_on_relu_outputs_db", variants["activations_asymmetric"] - variants["activations_symmetric"], "dB")
-    result.check("asymmetric int8 beats symmetric on post-ReLU activations (SQNR gain)", gain, 3.0, 0.0,
-                 "all values ≥ 0: symmetric wastes the negative half of the grid, about one bit ≈ 6 dB (Krishnamoorthi 2018, §2)",
+    result.check("asymmetric int8 beats symmetric on post-ReLU activations (SQNR gain)", gain, reference=3.0, tolerance=0.0,
+                 source="all values ≥ 0: symmetric wastes the negative half of the grid, about one bit ≈ 6 dB (Krishnamoorthi 2018, §2)",
                  kind="at_least", unit="dB")
 
     folded = fold_batchnorm(cnn)
@@ -173,7 +179,7 @@ def _quantizer(result: LabResult, cnn: nn.Sequential, split: wb.Split) -> None:
     result.metric("dynamic_int8/ours_vs_torch_ao_max_abs_diff", diff)
     result.metric("dynamic_int8/int8_vs_fp32_max_abs_diff", err)
     result.check("our dynamic int8 Linear stack vs torch.ao quantize_dynamic (x86/fbgemm), max |diff| of logits",
-                 diff, 0.0, 1e-4, TORCH_AO, kind="at_most", note=f"for scale: int8 vs fp32 differ by {err:.3g}")
+                 diff, reference=0.0, tolerance=1e-4, source=TORCH_AO, kind="at_most", note=f"for scale: int8 vs fp32 differ by {err:.3g}")
 
 
 # -- 2. the CNN: int8 PTQ and binary weights -----------------------------------------------------------
@@ -200,14 +206,14 @@ def _cnn_int8_and_binary(result: LabResult, cnn, split: wb.Split, cfg: Config, o
         result.metric(f"cnn/bytes/{name}", b, "B")
     result.metric("cnn/int8_ours_vs_torch_ao_prediction_agreement", agree)
     drop = acc["fp32"] - acc["int8 PTQ min-max (ours)"]
-    result.check("static int8 PTQ (ours, min-max) accuracy vs fp32", acc["int8 PTQ min-max (ours)"], acc["fp32"], 0.01,
-                 TUTORIAL + ": int8 costs almost no accuracy", kind="at_least", note=f"drop {drop:+.4f}")
-    result.check("static int8 PTQ (torch.ao) accuracy vs fp32", acc["int8 PTQ torch.ao (fbgemm)"], acc["fp32"], 0.01,
-                 TUTORIAL, kind="at_least")
-    result.check("int8 CNN size / fp32 size", sizes["int8"] / sizes["fp32"], 0.25, 0.01,
-                 "1 byte instead of 4 per weight, plus per-channel scales (arithmetic)")
-    result.check("binary-weight CNN accuracy vs fp32", acc["binary weights (BinaryConnect+XNOR)"], acc["fp32"], 0.05,
-                 "Courbariaux et al. 2015 (BinaryConnect), abstract: near state-of-the-art with binary weights on "
+    result.check("static int8 PTQ (ours, min-max) accuracy vs fp32", acc["int8 PTQ min-max (ours)"], reference=acc["fp32"], tolerance=0.01,
+                 source=TUTORIAL + ": int8 costs almost no accuracy", kind="at_least", note=f"drop {drop:+.4f}")
+    result.check("static int8 PTQ (torch.ao) accuracy vs fp32", acc["int8 PTQ torch.ao (fbgemm)"], reference=acc["fp32"], tolerance=0.01,
+                 source=TUTORIAL, kind="at_least")
+    result.check("int8 CNN size / fp32 size", sizes["int8"] / sizes["fp32"], reference=0.25, tolerance=0.01,
+                 source="1 byte instead of 4 per weight, plus per-channel scales (arithmetic)")
+    result.check("binary-weight CNN accuracy vs fp32", acc["binary weights (BinaryConnect+XNOR)"], reference=acc["fp32"], tolerance=0.05,
+                 source="Courbariaux et al. 2015 (BinaryConnect), abstract: near state-of-the-art with binary weights on "
                  "permutation-invariant MNIST", kind="at_least")
     result.note(f"Binary CNN: {acc['binary weights (BinaryConnect+XNOR)']:.3f} vs fp32 {acc['fp32']:.3f}, at "
                 f"{sizes['fp32'] / sizes['binary']:.1f}x smaller (first and last layers stay fp32; BatchNorm after "
@@ -228,8 +234,8 @@ def _mixed_precision(result: LabResult, split: wb.Split, cfg: Config, fp32: nn.M
     facts = {"max": (f16.max, FP16_MAX), "min_normal": (f16.tiny, FP16_MIN_NORMAL),
              "min_subnormal": (f16.smallest_normal * f16.eps, FP16_MIN_SUBNORMAL)}
     worst = max(abs(a - b) / b for a, b in facts.values())
-    result.check("fp16 max 65504, smallest normal 2^-14, smallest subnormal 2^-24 vs torch.finfo", worst, 0.0, 0.0,
-                 "IEEE 754 binary16; torch.finfo(torch.float16)", kind="at_most")
+    result.check("fp16 max 65504, smallest normal 2^-14, smallest subnormal 2^-24 vs torch.finfo", worst, reference=0.0, tolerance=0.0,
+                 source="IEEE 754 binary16; torch.finfo(torch.float16)", kind="at_most")
     result.metric("precision/fp16_underflows_below", FP16_MIN_SUBNORMAL)
     result.metric("precision/bf16_max", bf16.max)
 
@@ -254,8 +260,8 @@ def _mixed_precision(result: LabResult, split: wb.Split, cfg: Config, fp32: nn.M
     result.metric("precision/fp32_train_step_ms", t32 * 1e3, "ms", volatile=True)
     result.metric("precision/bf16_train_step_ms", t16 * 1e3, "ms", volatile=True)
     result.metric("precision/bf16_speedup_over_fp32_train_step", ratio, "x", volatile=True)
-    result.check("bf16 autocast training accuracy vs fp32 (same seed and data)", acc16, acc32, 0.02,
-                 "Kalamkar et al. 2019, 'A Study of BFLOAT16 for Deep Learning Training': bf16 matches fp32 "
+    result.check("bf16 autocast training accuracy vs fp32 (same seed and data)", acc16, reference=acc32, tolerance=0.02,
+                 source="Kalamkar et al. 2019, 'A Study of BFLOAT16 for Deep Learning Training': bf16 matches fp32 "
                  "without hyper-parameter changes or loss scaling")
 
     # fp16 gradient underflow: an MLP whose loss is multiplied by 2^-20 (tiny gradients, as in deep nets)
@@ -280,12 +286,12 @@ def _mixed_precision(result: LabResult, split: wb.Split, cfg: Config, fp32: nn.M
         result.metric(f"precision/underflow_demo_accuracy/{key}", runs[name][0])
         result.metric(f"precision/underflow_demo_zero_gradient_fraction/{key}", stats["zero_grad_fraction"])
     result.metric("precision/underflow_demo_final_loss_scale", runs["fp16 + loss scaling"][1]["final_scale"])
-    result.check("fp16 without loss scaling loses most tiny gradients (fraction flushed to 0)", lost[1.0], 0.5, 0.0,
-                 "Micikevicius et al. 2018 §3.2: gradients below 2^-24 become zero in fp16", kind="at_least")
+    result.check("fp16 without loss scaling loses most tiny gradients (fraction flushed to 0)", lost[1.0], reference=0.5, tolerance=0.0,
+                 source="Micikevicius et al. 2018 §3.2: gradients below 2^-24 become zero in fp16", kind="at_least")
     result.check("fp16 + dynamic loss scaling trains as well as fp32 (accuracy)", runs["fp16 + loss scaling"][0],
-                 runs["fp32"][0], 0.02, "Micikevicius et al. 2018: loss scaling matches fp32 accuracy", kind="at_least")
-    result.check("fp16 without loss scaling falls short of fp32 (accuracy gap)", runs["fp32"][0] - runs["fp16"][0], 0.05, 0.0,
-                 "Micikevicius et al. 2018 §3.2 (underflowed gradients do not update the weights)", kind="at_least")
+                 reference=runs["fp32"][0], tolerance=0.02, source="Micikevicius et al. 2018: loss scaling matches fp32 accuracy", kind="at_least")
+    result.check("fp16 without loss scaling falls short of fp32 (accuracy gap)", runs["fp32"][0] - runs["fp16"][0], reference=0.05, tolerance=0.0,
+                 source="Micikevicius et al. 2018 §3.2 (underflowed gradients do not update the weights)", kind="at_least")
     fig, ax = plots.figure(size=(7, 3.6))
     mags = grads[grads != 0].abs().log2().numpy()
     ax.hist(mags, bins=80, color="C0")
@@ -340,13 +346,13 @@ def _smollm2(result: LabResult, cfg: Config, out: Path) -> None:
         if cfg.decode_tokens:
             result.metric(f"smollm2/tokens_per_s/{key}", r["tps"], "tok/s", volatile=True)
     int8, int4 = rows["int8"], rows["int4 g32, int zero"]
-    result.check("SmolLM2 int8 weight-only perplexity / fp32 (held-out Shakespeare)", int8["ppl"] / fp32["ppl"], 1.0, 0.05,
-                 TUTORIAL + "; the issue's bar: within 5%", kind="at_most")
+    result.check("SmolLM2 int8 weight-only perplexity / fp32 (held-out Shakespeare)", int8["ppl"] / fp32["ppl"], reference=1.0, tolerance=0.05,
+                 source=TUTORIAL + "; the issue's bar: within 5%", kind="at_most")
     result.check("SmolLM2 int8 size / fp32 size (all Linears + tied embedding, per-channel scales)",
-                 int8["bytes"] / fp32["bytes"], 0.25, 0.01, "1 byte instead of 4 per weight (arithmetic); "
+                 int8["bytes"] / fp32["bytes"], reference=0.25, tolerance=0.01, source="1 byte instead of 4 per weight (arithmetic); "
                  "the tutorial's non-embedding part went 350 -> 90 MB (3.9x)")
-    result.check("SmolLM2 KL to fp32: int4 / int8 (16x coarser grid, finer groups)", int4["kl"] / int8["kl"], 10.0, 0.0,
-                 "quantization noise power grows 4x per bit removed (Widrow & Kollár 2008), and KL grows with it",
+    result.check("SmolLM2 KL to fp32: int4 / int8 (16x coarser grid, finer groups)", int4["kl"] / int8["kl"], reference=10.0, tolerance=0.0,
+                 source="quantization noise power grows 4x per bit removed (Widrow & Kollár 2008), and KL grows with it",
                  kind="at_least")
     result.note(f"SmolLM2 on {scored.shape[1]} held-out tokens: perplexity fp32 {fp32['ppl']:.2f}, "
                 + ", ".join(f"{n} {r['ppl']:.2f} (KL to fp32 {r['kl']:.4f})" for n, r in rows.items() if n != "fp32")
@@ -438,14 +444,14 @@ def _mixed_plan(result: LabResult, bench: _PlanBench, names: list[str], scan, sc
     guided, other = evaluated["sensitivity-guided"], evaluated["least sensitive kept int8 (same size)"]
     a4, a8 = evaluated["all int4"], evaluated["all int8"]
     recovered = result.metric("mixed/kl_recovered_by_guided_plan", (a4["kl"] - guided["kl"]) / (a4["kl"] - a8["kl"]))
-    result.check("mixed int4/int8 plan fits the size budget (bytes / budget)", guided["bytes"] / budget, 1.0, 0.0,
-                 f"the plan's constraint (budget = int4 size + {cfg.budget_fraction:.0%} of the int8 extra)", kind="at_most")
+    result.check("mixed int4/int8 plan fits the size budget (bytes / budget)", guided["bytes"] / budget, reference=1.0, tolerance=0.0,
+                 source=f"the plan's constraint (budget = int4 size + {cfg.budget_fraction:.0%} of the int8 extra)", kind="at_most")
     result.check("sensitivity-guided plan vs the same-size plan keeping the least sensitive layers int8 (KL to fp32)",
-                 guided["kl"], other["kl"], 0.0,
-                 "HAWQ (Dong et al. 2019) / mixed-precision practice: spend bits where the measured sensitivity is highest",
+                 guided["kl"], reference=other["kl"], tolerance=0.0,
+                 source="HAWQ (Dong et al. 2019) / mixed-precision practice: spend bits where the measured sensitivity is highest",
                  kind="at_most")
     result.check("share of int4's KL the guided plan removes vs the share of int8's extra bytes it spends", recovered,
-                 cfg.budget_fraction, 0.0, "HAWQ (Dong et al. 2019): layers differ in sensitivity, so bits placed by "
+                 reference=cfg.budget_fraction, tolerance=0.0, source="HAWQ (Dong et al. 2019): layers differ in sensitivity, so bits placed by "
                  "sensitivity buy more than their share", kind="at_least")
     result.note("Mixed int4/int8 plans (perplexity, KL to fp32, MB): " + "; ".join(
         f"{label} {r['ppl']:.2f}, {r['kl']:.4f}, {r['bytes'] / 1e6:.1f}" for label, r in evaluated.items()))

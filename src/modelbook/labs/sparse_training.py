@@ -38,13 +38,20 @@ from torch import nn
 from modelbook.compression import workbench as wb
 from modelbook.compression.binary import binary_weight_bytes
 from modelbook.compression.distill import distillation_loss_fn, teacher_logits
-from modelbook.compression.prune import (GradualPruning, KeepMasked, apply_masks_, magnitude_masks, prunable, sparse_bytes,
-                                         sparsity_of, to_csr)
+from modelbook.compression.prune import (
+    GradualPruning,
+    KeepMasked,
+    apply_masks_,
+    magnitude_masks,
+    prunable,
+    sparse_bytes,
+    sparsity_of,
+    to_csr,
+)
 from modelbook.compression.ptq import QDQLayer, int8_bytes, static_quantize
 from modelbook.compression.sparse import DynamicSparsity, erdos_renyi_densities, random_masks
 from modelbook.compression.structured import prune_sequential
 from modelbook.core import plots, progress
-from modelbook.core.measure import torch_threads
 from modelbook.core.paths import atomic_write_text
 from modelbook.core.result import LabResult
 
@@ -66,8 +73,9 @@ class Config:
     """topology updates during the first 75% of training"""
     n_seeds: int = 3
     lr: float = 2e-3
-    n_threads: int = 1
-    """torch threads (small models run fastest on one; see core.measure.torch_threads)"""
+    threads: int = 1
+    """threads for torch and the BLAS pools, pinned by the runner around run() (core.runner): one thread is
+    fastest for small models and fixes the order of float sums, so the metrics are the same on any machine"""
     seed: int = 0
 
 
@@ -78,8 +86,7 @@ PRESETS = {
 
 
 def run(cfg: Config, out: Path) -> LabResult:
-    with torch_threads(cfg.n_threads):
-        return _run(cfg, out)
+    return _run(cfg, out)
 
 
 def _run(cfg: Config, out: Path) -> LabResult:
@@ -140,18 +147,18 @@ def _run(cfg: Config, out: Path) -> LabResult:
         result.metric(f"dst/{k.replace(' ', '_')}_accuracy_mean", v)
     result.metric("dst/dense_accuracy", rows["fp32 dense"]["accuracy"])
     result.metric("dst/prune_after_training_accuracy", rows[pruned_name]["accuracy"])
-    result.check(f"RigL keeps the density at exactly {1 - cfg.sparsity:.0%} (after training)", rigl_density, 1 - cfg.sparsity, 1e-3,
-                 "Evci et al. 2020 §3: drop and grow the same number of connections, so the sparsity is fixed")
+    result.check(f"RigL keeps the density at exactly {1 - cfg.sparsity:.0%} (after training)", rigl_density, reference=1 - cfg.sparsity, tolerance=1e-3,
+                 source="Evci et al. 2020 §3: drop and grow the same number of connections, so the sparsity is fixed")
     result.check(f"fraction of active weights moved by the first SET rewiring (step {first_step}, ζ_t = {zeta_t:.3f})",
-                 first_moved["SET"], expected_moved, 1e-9,
-                 "Mocanu et al. 2018 (SET, Alg. 1) / Evci et al. 2020: drop the fraction ζ_t of smallest |w|, regrow as many")
+                 first_moved["SET"], reference=expected_moved, tolerance=1e-9,
+                 source="Mocanu et al. 2018 (SET, Alg. 1) / Evci et al. 2020: drop the fraction ζ_t of smallest |w|, regrow as many")
     result.check(f"SET vs a static random mask at {cfg.sparsity:.0%} sparsity, mean over {cfg.n_seeds} seeds", mean["SET"],
-                 mean["static sparse"], 0.0, "Mocanu et al. 2018 (SET), Fig. 3-4: evolving the sparse topology beats a "
+                 reference=mean["static sparse"], tolerance=0.0, source="Mocanu et al. 2018 (SET), Fig. 3-4: evolving the sparse topology beats a "
                  "fixed random one at the same sparsity", kind="at_least")
     best_dst = max(mean.values())
     result.check(f"prune after training (dense, then magnitude {cfg.sparsity:.0%} + fine-tune) vs the best sparse-from-scratch "
-                 "method at the same epochs", rows[pruned_name]["accuracy"], best_dst, 0.0,
-                 "Evci et al. 2020 Fig. 2 / Sundar & Dwaraknath 2021 (RigL reproducibility): at the standard budget "
+                 "method at the same epochs", rows[pruned_name]["accuracy"], reference=best_dst, tolerance=0.0,
+                 source="Evci et al. 2020 Fig. 2 / Sundar & Dwaraknath 2021 (RigL reproducibility): at the standard budget "
                  "dense-to-sparse pruning is ahead; sparse training matches it only when trained longer", kind="at_least")
     result.note(f"Sparse from scratch at {cfg.sparsity:.0%} ({cfg.n_epochs} epochs, mean of {cfg.n_seeds} seeds): static "
                 f"{mean['static sparse']:.4f}, SET {mean['SET']:.4f}, RigL {mean['RigL']:.4f}; dense "
@@ -223,11 +230,11 @@ def _summary(result: LabResult, rows: dict, dense: nn.Module, x: torch.Tensor, o
     mag_name, mag8_name = (n for n in rows if n.startswith("magnitude"))
     mag = rows[mag_name]
     result.metric("summary/csr_over_dense_kernel_latency", mag["latency_ms"] / mag["latency_dense_kernel_ms"], "x", volatile=True)
-    result.check("int8 PTQ accuracy vs fp32 on the summary model", rows["int8 PTQ"]["accuracy"], base["accuracy"], 0.01,
-                 "PyTorch tutorial 'Dynamic Quantization on BERT': int8 costs almost no accuracy", kind="at_least")
+    result.check("int8 PTQ accuracy vs fp32 on the summary model", rows["int8 PTQ"]["accuracy"], reference=base["accuracy"], tolerance=0.01,
+                 source="PyTorch tutorial 'Dynamic Quantization on BERT': int8 costs almost no accuracy", kind="at_least")
     result.check("magnitude pruning + int8 compresses more than int8 alone (bytes ratio)",
-                 rows[mag8_name]["bytes"] / rows["int8 PTQ"]["bytes"], 1.0, 0.0,
-                 "Han, Mao & Dally 2016 (Deep Compression): pruning and quantization compose", kind="at_most")
+                 rows[mag8_name]["bytes"] / rows["int8 PTQ"]["bytes"], reference=1.0, tolerance=0.0,
+                 source="Han, Mao & Dally 2016 (Deep Compression): pruning and quantization compose", kind="at_most")
     result.note("Latency column: the sparse rows run with dense kernels (a mask multiplies zeros), except "
                 f"'{mag_name}', timed with torch's CSR kernel: {mag['latency_ms']:.2f} ms vs "
                 f"{mag['latency_dense_kernel_ms']:.2f} ms with the dense kernel (batch of 512, this CPU).")

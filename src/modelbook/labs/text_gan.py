@@ -42,7 +42,6 @@ import numpy as np
 import torch
 
 from modelbook.core import plots, progress
-from modelbook.core.measure import torch_threads
 from modelbook.core.paths import atomic_write_text
 from modelbook.core.result import LabResult
 from modelbook.core.train import fit
@@ -88,8 +87,8 @@ class Config:
     sample_chars: int = 200
     """characters sampled from each model for samples.txt"""
     threads: int = 1
-    """torch intra-op threads, pinned: the same float sums (and metrics) on any machine, and no spinning idle
-    OpenMP threads multiplying the CPU time on a busy machine (core.measure.torch_threads)"""
+    """threads for torch and the BLAS pools, pinned by the runner around run() (core.runner): one thread is
+    fastest for small models and fixes the order of float sums, so the metrics are the same on any machine"""
     seed: int = 0
 
 
@@ -103,9 +102,8 @@ PRESETS = {
 
 def run(cfg: Config, out: Path) -> LabResult:
     result = LabResult("text-gan", cfg)
-    with torch_threads(cfg.threads):
-        _seqgan(result, cfg, out)
-        _char_lms(result, cfg, out)
+    _seqgan(result, cfg, out)
+    _char_lms(result, cfg, out)
     return result
 
 
@@ -160,12 +158,12 @@ def _seqgan(result: LabResult, cfg: Config, out: Path) -> None:
     result.metric("seqgan/adversarial_seconds_per_step", adv_seconds / max(1, cfg.adv_steps), "s", volatile=True)
 
     result.check("MLE training takes the generator far from random: NLL_oracle(random) − NLL_oracle(MLE)",
-                 nll["random"] - nll["mle"], 0.5, 0.0, YU + " (random 10.17 → MLE 9.07 at V = 5,000)", kind="at_least",
+                 nll["random"] - nll["mle"], reference=0.5, tolerance=0.0, source=YU + " (random 10.17 → MLE 9.07 at V = 5,000)", kind="at_least",
                  note=f"random {nll['random']:.3f}, MLE {nll['mle']:.3f}, oracle itself {nll['oracle_itself']:.3f}")
-    cold, warm = min(cfg.temperatures), 1.0
+    cold = min(cfg.temperatures)
     q_cold, c_cold = next((q, c) for t, q, c in curve if t == cold)
     result.check(f"temperature trades coverage for quality: T = {cold} lowers NLL_oracle and raises NLL_test vs T = 1",
-                 min(nll["mle"] - q_cold, c_cold - test["mle"]), 0.0, 0.0, CACCIA + " (the temperature sweep)",
+                 min(nll["mle"] - q_cold, c_cold - test["mle"]), reference=0.0, tolerance=0.0, source=CACCIA + " (the temperature sweep)",
                  kind="at_least", note=f"T={cold}: {q_cold:.3f} / {c_cold:.3f}; T=1: {nll['mle']:.3f} / {test['mle']:.3f}")
     # MLE's coverage at SeqGAN's quality, read off the temperature curve (linear interpolation in NLL_oracle)
     qs, cs = np.array([q for _, q, _ in curve]), np.array([c for _, _, c in curve])
@@ -173,7 +171,7 @@ def _seqgan(result: LabResult, cfg: Config, out: Path) -> None:
     at_seqgan = float(np.interp(nll["seqgan"], qs[order], cs[order]))
     result.metric("seqgan/mle_nll_test_at_seqgan_quality", at_seqgan, "nats/token")
     result.check("MLE + temperature is at least as good as SeqGAN: at SeqGAN's NLL_oracle, MLE's NLL_test ≤ SeqGAN's",
-                 at_seqgan - test["seqgan"], 0.0, 0.02, CACCIA, kind="at_most",
+                 at_seqgan - test["seqgan"], reference=0.0, tolerance=0.02, source=CACCIA, kind="at_most",
                  note=f"MLE curve {at_seqgan:.3f} vs SeqGAN {test['seqgan']:.3f} (tolerance: sampling noise of the "
                       f"{cfg.n_eval}-sample estimates)")
     verdict = "beats" if nll["seqgan"] < nll["mle"] - 0.02 else ("does not beat" if nll["seqgan"] > nll["mle"] + 0.02 else "ties")
@@ -261,15 +259,15 @@ def _char_lms(result: LabResult, cfg: Config, out: Path) -> None:
             samples.append(f"[{corpus} / {arch}, {nats / LN2:.2f} bits/char] {vocab.decode(prompt)!r} →\n{text}\n")
         worst = max(bits[corpus][a] for a in ("rnn", "lstm", "transformer"))
         result.check(f"{corpus}: every character model (RNN, LSTM, Transformer) beats the unigram baseline (bits/char)",
-                     worst, bits[corpus]["unigram"], 0.0, "add-α unigram model on the same split (lab baseline)",
+                     worst, reference=bits[corpus]["unigram"], tolerance=0.0, source="add-α unigram model on the same split (lab baseline)",
                      kind="at_most", note=" / ".join(f"{k} {v:.2f}" for k, v in bits[corpus].items()))
     best = min(bits["shakespeare"][a] for a in ("rnn", "lstm", "transformer"))
     result.check("Shakespeare: the best model beats the bigram baseline (uses more than one character of context)",
-                 best, bits["shakespeare"]["bigram"], 0.0, "add-α bigram model on the same split (lab baseline)",
+                 best, reference=bits["shakespeare"]["bigram"], tolerance=0.0, source="add-α bigram model on the same split (lab baseline)",
                  kind="at_most")
     atomic_write_text(out / "samples.txt", "\n".join(samples))
     result.note("samples from every character model in the run folder: samples.txt")
-    result.note(f"Shakespeare validation: " + ", ".join(f"{a} {bits['shakespeare'][a]:.2f}" for a in ("rnn", "lstm", "transformer"))
+    result.note("Shakespeare validation: " + ", ".join(f"{a} {bits['shakespeare'][a]:.2f}" for a in ("rnn", "lstm", "transformer"))
                 + f" bits/char vs bigram {bits['shakespeare']['bigram']:.2f}; nanoGPT's CPU recipe (0.8 M parameters, "
                   f"2,000 iterations, tiny-shakespeare) reaches ≈ 1.88 nats = 2.71 bits/char on different text "
                   f"(karpathy/nanoGPT README)")

@@ -29,8 +29,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from modelbook.core.measure import torch_threads
 from modelbook.marl.mpe_batch import BatchedMPE
-from modelbook.rl.networks import torch_threads
 
 
 @dataclass(frozen=True)

@@ -4,8 +4,16 @@ embeddings, and path finding (BFS, A* with landmark embeddings, embedding-guided
     from modelbook.multihop import STRUCTURES, sample_queries, GQE, Query2Box, train_queries, evaluate_queries
 """
 from modelbook.multihop.models import GQE, Query2Box, negative_sampling_loss
-from modelbook.multihop.paths import (PathResult, SearchGraph, astar, beam_search, bfs, bfs_distances, landmark_embedding,
-                                      search_graph)
+from modelbook.multihop.paths import (
+                                      PathResult,
+                                      SearchGraph,
+                                      astar,
+                                      beam_search,
+                                      bfs,
+                                      bfs_distances,
+                                      landmark_embedding,
+                                      search_graph,
+)
 from modelbook.multihop.queries import STRUCTURES, TRAIN_TYPES, QuerySet, adjacency, execute, sample_queries
 from modelbook.multihop.train import evaluate_queries, hard_answer_ranks, per_query_metrics, random_ranker_metrics, train_queries
 

@@ -27,7 +27,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from modelbook.multihop.queries import Anchor, Intersect, Node, Project
+from modelbook.multihop.queries import Anchor, Node, Project
 
 
 class _Attention(nn.Module):

@@ -42,18 +42,6 @@ def with_bigrams(tokens: list[str]) -> list[str]:
     return tokens + [f"{a} {b}" for a, b in zip(tokens, tokens[1:])]
 
 
-def one_blas_thread():
-    """A context in which NumPy/SciPy's BLAS uses one thread. These models are small (thousands of features by
-    a few classes): a second BLAS thread only adds synchronisation, and on a busy machine its spin-waiting
-    multiplied the CPU time of a logistic-regression fit by 20 (measured). Import first: threadpoolctl only
-    limits libraries already loaded."""
-    import scipy.optimize  # noqa: F401  (loads SciPy's BLAS)
-    import sklearn.linear_model  # noqa: F401
-    from threadpoolctl import threadpool_limits
-
-    return threadpool_limits(1)
-
-
 def tfidf_logreg(class_weight: str | None = None, c: float = 4.0, min_df: int = 2, seed: int = 0):
     """A scikit-learn pipeline over pre-tokenised texts (lists of terms): TF-IDF (sublinear tf) -> LR."""
     from sklearn.feature_extraction.text import TfidfVectorizer

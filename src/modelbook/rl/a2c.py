@@ -14,12 +14,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import numpy as np
 import torch
 
+from modelbook.core.measure import torch_threads
 from modelbook.rl.advantages import gae
 from modelbook.rl.envs import EvalSpec, TrainLog, make_vec
-from modelbook.rl.networks import ActorCritic, ActorCriticResult, torch_threads
+from modelbook.rl.networks import ActorCritic, ActorCriticResult
 from modelbook.rl.rollout import collect
 
 

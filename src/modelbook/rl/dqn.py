@@ -23,10 +23,11 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from modelbook.core.measure import torch_threads
 from modelbook.rl import schedules
 from modelbook.rl.buffers import ReplayBuffer
 from modelbook.rl.envs import EvalSpec, TrainLog, make_vec
-from modelbook.rl.networks import QNetwork, torch_threads
+from modelbook.rl.networks import QNetwork
 
 
 @dataclass(frozen=True)

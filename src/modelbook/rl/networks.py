@@ -18,8 +18,6 @@ import numpy as np
 import torch
 from torch import nn
 
-from modelbook.core.measure import torch_threads  # noqa: F401  (re-exported for the RL loops)
-
 
 def mlp(sizes: tuple[int, ...], activation: type[nn.Module] = nn.Tanh, out_gain: float = 1.0,
         orthogonal: bool = True) -> nn.Sequential:

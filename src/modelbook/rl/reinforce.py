@@ -17,9 +17,10 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from modelbook.core.measure import torch_threads
 from modelbook.rl.advantages import discounted_returns
 from modelbook.rl.envs import EvalSpec, TrainLog
-from modelbook.rl.networks import ActorCritic, ActorCriticResult, torch_threads
+from modelbook.rl.networks import ActorCritic, ActorCriticResult
 
 
 @dataclass(frozen=True)
