@@ -1,10 +1,12 @@
 """Record, or compare, every lab's non-volatile quick-preset metrics: the guard for refactors that must not move a number.
 
     .venv/bin/python scripts/metrics_snapshot.py record before.json [--seeds 0 1234567] [--labs a b ...]
-    .venv/bin/python scripts/metrics_snapshot.py compare before.json after.json
+    .venv/bin/python scripts/metrics_snapshot.py compare before.json after.json [--labs a b ...]
 
 `record` runs each lab's quick preset once per seed (nothing stored) and writes {lab: {seed: {metric: value}}}.
-`compare` prints every metric that differs (or appears on one side only) and exits 1 if any does.
+`compare` prints every metric that differs (or appears on one side only) and exits 1 if any does; with --labs,
+only those labs, their metrics pooled (a lab split in two compares as the union of the new labs' metrics).
+Runs in a fresh MODELBOOK_HOME that borrows the user's model cache (as the tests do), so nothing stored is touched.
 """
 from __future__ import annotations
 
@@ -19,7 +21,13 @@ from pathlib import Path
 
 
 def record(path: Path, seeds: list[int], labs: list[str] | None) -> int:
-    os.environ.setdefault("MODELBOOK_HOME", tempfile.mkdtemp(prefix="modelbook-snapshot-"))
+    if "MODELBOOK_HOME" not in os.environ:
+        home = Path(tempfile.mkdtemp(prefix="modelbook-snapshot-"))
+        user_cache = Path.home() / ".local/share/modelbook/cache/models"
+        if user_cache.is_dir():
+            (home / "cache").mkdir()
+            (home / "cache" / "models").symlink_to(user_cache, target_is_directory=True)
+        os.environ["MODELBOOK_HOME"] = str(home)
     from modelbook.core import runner
     from modelbook.labs import LABS
 
@@ -38,8 +46,19 @@ def record(path: Path, seeds: list[int], labs: list[str] | None) -> int:
     return 0
 
 
-def compare(a_path: Path, b_path: Path) -> int:
+def _pooled(snapshot: dict, labs: list[str]) -> dict:
+    """{"+".join(labs): {seed: {metric: value}}}: the named labs' metrics as one."""
+    pooled: dict = {}
+    for lab in labs:
+        for seed, metrics in snapshot.get(lab, {}).items():
+            pooled.setdefault(seed, {}).update(metrics)
+    return {"+".join(labs): pooled}
+
+
+def compare(a_path: Path, b_path: Path, labs: list[str] | None = None) -> int:
     a, b = json.loads(a_path.read_text()), json.loads(b_path.read_text())
+    if labs:
+        a, b = _pooled(a, labs), _pooled(b, labs)
     differ = n = 0
     for lab in sorted(set(a) | set(b)):
         for seed in sorted(set(a.get(lab, {})) | set(b.get(lab, {}))):
@@ -66,10 +85,11 @@ def main(argv: list[str]) -> int:
     cmp_ = sub.add_parser("compare")
     cmp_.add_argument("before", type=Path)
     cmp_.add_argument("after", type=Path)
+    cmp_.add_argument("--labs", nargs="+")
     args = parser.parse_args(argv)
     if args.cmd == "record":
         return record(args.out, args.seeds, args.labs)
-    return compare(args.before, args.after)
+    return compare(args.before, args.after, args.labs)
 
 
 if __name__ == "__main__":

@@ -178,3 +178,23 @@ def test_run_all_reports_each_lab_that_cannot_run_and_goes_on():
     assert r.exit_code == 1
     assert "metrics: unknown config key 'bogus'" in r.output and "attention: unknown config key 'bogus'" in r.output
     assert "could not run:" in r.output
+
+
+def test_only_the_cli_imports_the_printer():
+    """views.py prints; the report, the quiz and everything else get their queries from core (store, registry,
+    format), so only cli.py may import it."""
+    import ast
+    from pathlib import Path
+
+    import modelbook
+
+    src = Path(modelbook.__file__).parent
+    importers = set()
+    for path in src.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else []
+            if isinstance(node, ast.ImportFrom):
+                names = [node.module or ""] + [f"{node.module}.{a.name}" for a in node.names]
+            if "modelbook.views" in names:
+                importers.add(path.relative_to(src).as_posix())
+    assert importers == {"cli.py"}

@@ -20,6 +20,7 @@ def app():
 
 
 def _console(stderr: bool = False):
+    """The rich console every command prints to (stdout, or stderr where stdout carries JSON)."""
     from rich.console import Console
 
     return Console(stderr=stderr)
@@ -61,14 +62,14 @@ def run(target, all_, preset, seed, set_, as_json):
     if all_ == (target is not None):
         raise ModelbookError("give a lab name or topic number, or --all (not both)")
     specs = registry.all_labs() if all_ else registry.resolve(target)
-    ok = views.run_labs(specs, preset, seed, tuple(set_), as_json, show_progress=sys.stderr.isatty())
+    ok = views.run_labs(_console(stderr=as_json), specs, preset, seed, tuple(set_), as_json, show_progress=sys.stderr.isatty())
     sys.exit(0 if ok else 1)
 
 
 @app.command()
 @click.argument("name", required=False)
 @click.option("--run", "run_id", type=int, default=None, help="show one run in full")
-@click.option("--limit", "-n", default=20, show_default=True)
+@click.option("--limit", "-n", default=20, show_default=True, type=click.IntRange(min=1), help="how many runs")
 @click.option("--json", "as_json", is_flag=True)
 def results(name, run_id, limit, as_json):
     """The history of runs, newest first (or one run in full with --run ID)."""
@@ -89,7 +90,7 @@ def results(name, run_id, limit, as_json):
 @click.option("--seed", default=0, show_default=True, help="seed of the sampler")
 def chat(system, max_new_tokens, context, temperature, top_p, repetition_penalty, greedy, seed):
     """Chat with SmolLM2-135M-Instruct in the terminal: streaming replies, history, /reset, /exit."""
-    from modelbook.chat import run_chat
+    from modelbook.chat_terminal import run_chat
 
     run_chat(system, max_new_tokens, context, temperature, top_p, repetition_penalty, greedy, seed)
 
@@ -187,12 +188,12 @@ def quiz_export(anki, lang, topics):
     """Write the cards as an Anki deck."""
     from pathlib import Path
 
+    from modelbook.core.store import Store
     from modelbook.quiz import anki as anki_module
     from modelbook.quiz import session
     from modelbook.quiz.cards import all_cards
-    from modelbook.views import latest_value_lookup
 
-    n = anki_module.export(all_cards(_langs(lang), session.parse_topics(topics)), Path(anki), latest_value_lookup())
+    n = anki_module.export(all_cards(_langs(lang), session.parse_topics(topics)), Path(anki), Store().latest_value_lookup())
     print(f"wrote {n} cards to {anki}")
 
 

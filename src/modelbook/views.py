@@ -1,11 +1,14 @@
-"""What the CLI prints: tables of topics, labs, results and checks (rich). No torch at import time."""
+"""What the CLI prints: tables of topics, labs, results and checks (rich). No torch at import time.
+
+Only printing: the results store answers the queries (core/store.py), the lab table reads a lab's Config
+(core/registry.py), numbers are formatted by core/format.py, and the console is the caller's (cli.py).
+"""
 from __future__ import annotations
 
-import ast
 import json
-from pathlib import Path
 
 from modelbook.core.errors import ModelbookError
+from modelbook.core.format import fmt_number
 
 STATUS = {True: "[green]✓ pass[/]", False: "[red]✗ fail[/]", None: "[dim]— not run[/]"}
 
@@ -14,19 +17,6 @@ def _store():
     from modelbook.core.store import Store
 
     return Store()
-
-
-def _fmt(x: float) -> str:
-    if x != x:  # NaN
-        return "nan"
-    if x == 0:
-        return "0"
-    a = abs(x)
-    if a >= 1e5 or a < 1e-3:
-        return f"{x:.3g}"
-    if a >= 100:
-        return f"{x:,.1f}"
-    return f"{x:.4g}"
 
 
 # -- list -------------------------------------------------------------------------------------------
@@ -96,7 +86,7 @@ def _show_topic(console, n: int, lang: str) -> None:
     latest = store.latest()
     text = topic.markdown(lang)
     quoted = list(dict.fromkeys(lab for lab, _ in value_names(text)))
-    console.print(Markdown(fill_values(text, latest_value_lookup(store))))
+    console.print(Markdown(fill_values(text, store.latest_value_lookup())))
     if quoted:
         runs = [f"{lab} ({_provenance(latest[lab])})" if lab in latest else f"{lab} ({'尚未运行' if zh else 'not run yet'})" for lab in quoted]
         console.print(f"[dim]{'文中的实测数字来自最近一次运行：' if zh else 'Measured numbers above come from the latest runs: '}{', '.join(runs)}[/]")
@@ -112,25 +102,6 @@ def _provenance(row) -> str:
     return f"{row.preset}, {row.started_at[:10]}, run #{row.id}"
 
 
-def latest_value_lookup(store=None):
-    """lookup(lab, metric) -> the metric's value in the lab's latest stored run, or None (not run / not measured)."""
-    store = store or _store()
-    latest = store.latest()
-    results: dict = {}
-
-    def lookup(lab: str, metric: str):
-        if lab not in latest:
-            return None
-        if lab not in results:
-            results[lab] = store.result(latest[lab].id)
-        try:
-            return results[lab].value(metric)
-        except KeyError:
-            return None
-
-    return lookup
-
-
 def _latest_results_table(store, rows, lang: str):
     """One table per lab: check, measured, reference (with its pass rule), pass/fail, source."""
     from rich.console import Group
@@ -143,6 +114,10 @@ def _latest_results_table(store, rows, lang: str):
         if row is None:
             tables.append(f"[bold]{title}[/] — [dim]{'尚未运行' if zh else 'not run yet'}: modelbook run {name}[/]")
             continue
+        result = store.result_or_none(row.id)  # a damaged run: a warning naming it, and the table goes on
+        if result is None:
+            tables.append(f"[bold]{title}[/] — [dim]{'运行记录已损坏' if zh else 'the latest run is damaged'} (run #{row.id})[/]")
+            continue
         table = Table(title=f"{title} [dim]({_provenance(row)})[/]", title_justify="left", expand=True)
         heads = ("检查项", "实测", "参考值（规则）", "结果", "来源") if zh else ("check", "measured", "reference (rule)", "", "source")
         table.add_column(heads[0], ratio=3, overflow="fold")
@@ -150,62 +125,39 @@ def _latest_results_table(store, rows, lang: str):
         table.add_column(heads[2], no_wrap=True, justify="right")
         table.add_column(heads[3], no_wrap=True)
         table.add_column(heads[4], ratio=2, overflow="fold")
-        for c in store.result(row.id).checks:
+        for c in result.checks:
             mark = "[green]✓ pass[/]" if c.passed else "[red]✗ fail[/]"
-            table.add_row(c.name, _fmt(c.measured), f"{_fmt(c.reference)}\n[dim]{c.criterion()}[/]", mark, c.source)
+            table.add_row(c.name, fmt_number(c.measured), f"{fmt_number(c.reference)}\n[dim]{c.criterion()}[/]", mark, c.source)
         tables.append(table)
     return Group(*tables)
 
 
 def _show_lab(console, name: str) -> None:
-    """A lab's docstring and its presets, read from the source with ast (no import, so no torch)."""
+    """A lab's docstring and its presets, read from the source (no import, so no torch)."""
     from rich.markdown import Markdown
     from rich.table import Table
 
-    from modelbook.core.registry import get
+    from modelbook.core.registry import describe, get
 
     spec = get(name)
-    path = Path(__file__).parent / "labs" / (spec.module.rsplit(".", 1)[1] + ".py")
-    tree = ast.parse(path.read_text(encoding="utf-8"))
+    doc, fields, presets = describe(spec)
     console.print(f"[bold]{spec.name}[/] — {spec.title}  (topics {', '.join(map(str, spec.topics))})\n")
-    console.print(Markdown("```\n" + (ast.get_docstring(tree) or "") + "\n```"))
-    fields, presets = _config_from_ast(tree)
+    console.print(Markdown("```\n" + doc + "\n```"))
     table = Table(title="Config", title_justify="left")
     for col in ("field", "default", *presets, "meaning"):
         table.add_column(col, overflow="fold")
-    for fname, default, doc in fields:
-        table.add_row(fname, default, *[presets[p].get(fname, "") for p in presets], doc)
+    for fname, default, fdoc in fields:
+        table.add_row(fname, default, *[presets[p].get(fname, "") for p in presets], fdoc)
     console.print(table)
     console.print(f"\nrun it: modelbook run {spec.name} [--preset quick|full] [--set key=value]")
 
 
-def _config_from_ast(tree) -> tuple[list[tuple[str, str, str]], dict[str, dict[str, str]]]:
-    fields: list[tuple[str, str, str]] = []
-    presets: dict[str, dict[str, str]] = {}
-    for node in tree.body:
-        if isinstance(node, ast.ClassDef) and node.name == "Config":
-            body = node.body
-            for i, stmt in enumerate(body):
-                if isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name):
-                    doc = ""
-                    if i + 1 < len(body) and isinstance(body[i + 1], ast.Expr) and isinstance(getattr(body[i + 1], "value", None), ast.Constant):
-                        doc = str(body[i + 1].value.value)
-                    default = ast.unparse(stmt.value) if stmt.value is not None else ""
-                    fields.append((stmt.target.id, default, doc.strip()))
-        if isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == "PRESETS" for t in node.targets):
-            if isinstance(node.value, ast.Dict):
-                for k, v in zip(node.value.keys, node.value.values):
-                    if isinstance(k, ast.Constant) and isinstance(v, ast.Call):
-                        presets[str(k.value)] = {kw.arg: ast.unparse(kw.value) for kw in v.keywords if kw.arg}
-    return fields, presets
-
-
 # -- run --------------------------------------------------------------------------------------------
-def run_labs(specs, preset: str, seed, overrides, as_json: bool, show_progress: bool) -> bool:
-    """Run each lab in turn; print a result table per lab (or JSON). True if every check passed."""
+def run_labs(console, specs, preset: str, seed, overrides, as_json: bool, show_progress: bool) -> bool:
+    """Run each lab in turn; print a result table per lab on `console`, or with `as_json` the results as JSON on
+    stdout (then `console` should write to stderr). True if every check passed."""
     from modelbook.core import progress, runner
 
-    console = _console(stderr=as_json)
     out, failed = [], []
     ok = True
     with progress.session(enabled=show_progress):
@@ -233,12 +185,6 @@ def run_labs(specs, preset: str, seed, overrides, as_json: bool, show_progress: 
     return ok
 
 
-def _console(stderr: bool = False):
-    from rich.console import Console
-
-    return Console(stderr=stderr)
-
-
 def print_result(console, result, run_dir=None) -> None:
     from rich.table import Table
 
@@ -249,12 +195,12 @@ def print_result(console, result, run_dir=None) -> None:
     for col in ("name", "value", "unit"):
         metrics.add_column(col, justify="right" if col == "value" else "left")
     for m in result.metrics:
-        metrics.add_row(m.name, _fmt(m.value), m.unit + (" (machine-dependent)" if m.volatile else ""))
+        metrics.add_row(m.name, fmt_number(m.value), m.unit + (" (machine-dependent)" if m.volatile else ""))
     console.print(metrics)
     console.print("[bold]reference comparisons[/]")
     for c in result.checks:
         mark = "[green]✓[/]" if c.passed else "[red]✗[/]"
-        console.print(f" {mark} {c.name}: measured [bold]{_fmt(c.measured)}[/], reference {_fmt(c.reference)} "
+        console.print(f" {mark} {c.name}: measured [bold]{fmt_number(c.measured)}[/], reference {fmt_number(c.reference)} "
                       f"[dim]({c.criterion()})[/]", highlight=False)
         console.print(f"     [dim]{c.source}[/]" + (f"\n     [dim]note: {c.note}[/]" if c.note else ""), highlight=False)
     for note in result.notes:
@@ -273,12 +219,12 @@ def print_results(console, name, run_id, limit: int, as_json: bool) -> None:
 
     store = _store()
     if run_id is not None:
+        row = store.run(run_id)  # a damaged row or result: one line naming the run (exit 2)
         result = store.result(run_id)
         if as_json:
             print(result.to_json())
         else:
-            row = [r for r in store.history(result.lab, limit=10**9) if r.id == run_id]
-            print_result(console, result, row[0].run_dir if row else None)
+            print_result(console, result, row.run_dir if row is not None else None)
         return
     lab = get(name).name if name else None
     rows = store.history(lab, limit)

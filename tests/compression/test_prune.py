@@ -12,6 +12,7 @@ from modelbook.compression.prune import (
     cubic_sparsity,
     magnitude_masks,
     prunable,
+    prune_survivors,
     rewind_,
     sparse_bytes,
     sparsity_of,
@@ -79,6 +80,28 @@ def test_gradual_pruning_is_monotone_and_reaches_the_target():
     measured = [m for _, _, m in pruner.history]
     assert measured == sorted(measured) and measured[-1] == pytest.approx(0.8, abs=1e-3)
     assert all(float((w[~m]).abs().max()) == 0 for w, m in zip(prunable(net).values(), pruner.masks.values()))
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_prune_survivors_equals_torch_pruning_the_pruned_layer_again(seed):
+    # torch.nn.utils.prune applied to an already pruned parameter (a PruningContainer) prunes `amount` of the
+    # surviving entries only: the rounds of iterative magnitude pruning, with the output layer at half rate
+    net = _net(seed)
+    ref = copy.deepcopy(net)
+    linears = [m for m in ref if isinstance(m, nn.Linear)]
+    masks = magnitude_masks(prunable(net), 0.4, "layer")
+    for m in linears:
+        tprune.l1_unstructured(m, "weight", amount=0.4)
+    apply_masks_(net, masks)
+    for _ in range(2):
+        rates = {k: (0.15 if k == "5.weight" else 0.3) for k in masks}
+        masks = prune_survivors(prunable(net), masks, rates)
+        apply_masks_(net, masks)
+        for m, rate in zip(linears, rates.values()):
+            tprune.l1_unstructured(m, "weight", amount=rate)
+        for mask, m in zip(masks.values(), linears):
+            assert torch.equal(mask, m.weight_mask.bool())
+    assert sparsity_of(masks) > 0.6
 
 
 def test_rewind_restores_initial_values_under_the_mask():

@@ -3,7 +3,7 @@ import pytest
 import torch
 from torch import nn
 
-from modelbook.compression.structured import prune_sequential, remove_heads_, shrink_linear
+from modelbook.compression.structured import head_gates, prune_sequential, remove_heads_, shrink_linear
 from modelbook.compression.workbench import small_cnn
 
 
@@ -61,3 +61,19 @@ def test_removing_heads_equals_gating_them(single_thread):
     torch.testing.assert_close(got, want, rtol=1e-5, atol=1e-5)
     with pytest.raises(ValueError):
         remove_heads_(copy.deepcopy(bert), {2: list(range(12))})
+
+
+def test_head_gates_switch_off_heads_in_order_and_never_empty_a_layer():
+    # 3 layers of 2 heads (flat index = layer · 2 + head); worked out by hand
+    order = [0, 1, 2, 4, 5, 3]
+    gates = head_gates(order, 3, 3, 2)  # 0 goes; 1 would empty layer 0, skipped; 2 and 4 go
+    assert gates.tolist() == [[0, 1], [0, 1], [0, 1]]
+    assert head_gates(order, 10, 3, 2).tolist() == [[0, 1], [0, 1], [0, 1]]  # at most one head per layer can go
+    assert head_gates(order, 0, 3, 2).tolist() == [[1, 1]] * 3
+    assert head_gates([5, 3, 1], 2, 3, 2).tolist() == [[1, 1], [1, 0], [1, 0]]
+    # a random ranking of MiniLM's 6 x 12 heads: k switched off, at least one head left in every layer
+    order = torch.randperm(72, generator=torch.Generator().manual_seed(0)).tolist()
+    gates = head_gates(order, 18, 6, 12)
+    assert int((gates == 0).sum()) == 18 and bool((gates.sum(1) >= 1).all())
+    off = {i for i in range(72) if gates.flatten()[i] == 0}
+    assert off == set(order[:18])  # 18 of 72 heads: no layer runs out, so exactly the first 18 go

@@ -42,3 +42,11 @@ def test_result_round_trips_through_json():
     assert back.passed and back.value("a/b") == 1.5
     with pytest.raises(KeyError):
         back.value("missing")
+
+
+def test_check_arguments_after_measured_are_keywords():
+    r = LabResult("demo")
+    with pytest.raises(TypeError):
+        r.check("x", 0.91, 0.9, 0.02, "paper")  # which number is the reference? the call must say
+    with pytest.raises(TypeError):
+        Check("c", 1, 1, 0, "src")

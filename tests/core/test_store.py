@@ -105,7 +105,7 @@ WRITER = textwrap.dedent("""
     while True:
         tmp = store.new_run_dir()
         (tmp / "plot.png").write_bytes(b"x" * 200_000)
-        r = LabResult("demo"); r.metric("i", i); r.check("c", 1, 1, 0, "s")
+        r = LabResult("demo"); r.metric("i", i); r.check("c", 1, reference=1, tolerance=0, source="s")
         r.env.update(seed=i, duration_s=0.0, started_at="2026-11-29T00:00:00Z")
         store.save(r, tmp)
         i += 1
@@ -148,8 +148,36 @@ def test_a_second_store_in_one_process_keeps_the_first_ones_locks(tmp_path):
     second = Store(tmp_path)
     assert second.latest()
     code = ("import sys; from modelbook.core.store import Store; from modelbook.core.result import LabResult\n"
-            "s = Store(sys.argv[1]); r = LabResult('other'); r.metric('x', 1); r.check('c', 1, 1, 0, 's')\n"
+            "s = Store(sys.argv[1]); r = LabResult('other'); r.metric('x', 1); r.check('c', 1, reference=1, tolerance=0, source='s')\n"
             "r.env.update(seed=0, duration_s=0.0, started_at='2026-11-29T00:00:00Z'); s.save(r, s.new_run_dir()); s.close()")
     subprocess.run([sys.executable, "-c", code, str(tmp_path)], check=True, env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})
     assert (tmp_path / "results.sqlite3-wal").exists()  # the writer saw our shared lock: it was not the last
     assert set(first.latest()) == set(second.latest()) == set(Store(tmp_path).latest()) == {"demo", "other"}
+
+
+def test_run_finds_one_row_with_its_folder(tmp_path):
+    store = Store(tmp_path)
+    assert store.run(1) is None  # no database yet, and none is created
+    assert not store.db_path.exists()
+    first = store.save(_result("demo"), store.new_run_dir())
+    second = store.save(_result("other"), store.new_run_dir())
+    for run_id in (first, second):
+        row = store.run(run_id)
+        assert row == next(r for r in store.history(limit=10**9) if r.id == run_id)  # the old full-history search
+        assert row.run_dir.is_dir()
+    assert store.run(second + 1) is None
+
+
+def test_latest_value_lookup_reads_each_labs_latest_run(tmp_path):
+    store = Store(tmp_path)
+    lookup = store.latest_value_lookup()
+    assert lookup("demo", "m") is None  # not run yet
+    store.save(_result("demo"), store.new_run_dir())
+    newer = LabResult("demo")
+    newer.metric("m", 2.5)
+    newer.check("c", 1.0, reference=1.0, tolerance=0.0, source="src")
+    store.save(newer, store.new_run_dir())
+    lookup = store.latest_value_lookup()
+    assert lookup("demo", "m") == 2.5  # the latest of two runs
+    assert lookup("demo", "not measured") is None
+    assert lookup("other", "m") is None

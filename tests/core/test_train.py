@@ -8,6 +8,7 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
+from modelbook.core.schedules import cosine_with_warmup
 from modelbook.core.seed import seed_everything
 
 pytestmark = pytest.mark.usefixtures("single_thread")
@@ -20,7 +21,6 @@ from modelbook.core.train import (
     TrainingDiverged,
     accuracy,
     class_weights,
-    cosine_with_warmup,
     fit,
     load_best,
 )
@@ -188,7 +188,7 @@ def test_a_callback_can_stop_in_the_middle_of_an_epoch():
 
 @pytest.mark.parametrize("name", ["step", "cosine_warmup", "plateau", "one_cycle"])
 def test_schedule_factory(name):
-    from modelbook.core.train import schedule
+    from modelbook.core.schedules import schedule
 
     model, opt, train, val = _setup(lr=0.01)
     if name == "plateau":  # an optimizer over a parameter the model does not use: val_loss stays flat
@@ -218,3 +218,19 @@ def test_progress_bars_per_epoch_and_per_batch(capsys):
     with progress.session() as bar:
         fit(model, train, opt, n_epochs=2, criterion=nn.CrossEntropyLoss())
         assert bar is not None and not bar.tasks  # both bars removed once done
+
+
+def test_train_and_schedules_import_in_one_direction():
+    """core.schedules builds on core.train's LRSchedule; core.train must not import core.schedules back."""
+    import ast
+    import inspect
+
+    from modelbook.core import schedules, train
+
+    def imported(module):
+        tree = ast.parse(inspect.getsource(module))
+        return {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module} | {
+            a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
+
+    assert "modelbook.core.train" in imported(schedules)
+    assert not {m for m in imported(train) if m.startswith("modelbook.core.schedules")}

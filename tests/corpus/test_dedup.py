@@ -1,9 +1,13 @@
 """MinHash + LSH from scratch against datasketch (same permutations, same bands), and the exact parts."""
+import itertools
+
 import numpy as np
 import pytest
 
 from modelbook.corpus.dedup import (
+    all_pairs_above,
     connected_groups,
+    edited_copies,
     estimated_jaccard,
     exact_duplicate_groups,
     jaccard,
@@ -72,6 +76,35 @@ def test_estimates_are_unbiased_and_exact_parts_are_exact():
     assert connected_groups(6, [(4, 5), (0, 2), (2, 5)]).tolist() == [0, 1, 0, 3, 0, 0]
     assert s_curve(1.0, 9, 13) == 1.0 and s_curve(0.0, 9, 13) == 0.0
     assert shingles("ab", 3) == {"ab"}
+
+
+@pytest.mark.parametrize("threshold", [0.2, 0.5, 0.8])
+def test_all_pairs_above_equals_brute_force_over_all_pairs(threshold):
+    rng = np.random.default_rng(1)
+    base = ["".join(rng.choice(list("abcdefgh"), 30)) for _ in range(25)]
+    docs = DOCS + base + [d[:25] + "xyz" for d in base[:8]] + [d[3:] for d in base[8:14]] + ["ab", "ab"]
+    sets = [shingles(d, 3) for d in docs]
+    pairs, js = all_pairs_above(sets, threshold)
+    brute = {(i, j): jaccard(sets[i], sets[j]) for i, j in itertools.combinations(range(len(sets)), 2)}
+    want = {p: v for p, v in brute.items() if v >= threshold}
+    assert dict(zip(pairs, js.tolist())) == want  # the same pairs and bit-identical Jaccards (one int / int division)
+    assert len(pairs) == len(want) >= 8  # near-duplicates at every threshold, not an empty comparison
+
+
+def test_edited_copies_are_labelled_near_duplicates_of_their_sources():
+    docs = ["".join(np.random.default_rng(i).choice(list("abcdefghijklmnopqrstuvwxyz"), 400)) for i in range(5)]
+    copies, pairs = edited_copies(docs, 200, np.random.default_rng(0), max_share=0.25)
+    assert [j for _, j in pairs] == list(range(5, 205)) and {s for s, _ in pairs} == set(range(5))
+    changed = []
+    for copy, (src, _) in zip(copies, pairs):
+        source = docs[src]
+        assert len(copy) == len(source) and set(copy) <= set(source)
+        changed.append(np.mean([a != b for a, b in zip(copy, source)]))
+    # q ~ U(0, 0.25) of the positions are overwritten, by a character that differs from the old one 25 times in 26
+    assert np.mean(changed) == pytest.approx(0.125 * 25 / 26, abs=0.02) and max(changed) <= 0.25 + 0.07
+    again, _ = edited_copies(docs, 200, np.random.default_rng(0), max_share=0.25)
+    untouched, sources = edited_copies(docs, 20, np.random.default_rng(0), max_share=0.0)
+    assert again == copies and untouched == [docs[s] for s, _ in sources]
 
 
 def test_quality_flags():

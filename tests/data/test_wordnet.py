@@ -35,3 +35,12 @@ def test_hashed_bag_of_words_is_deterministic_and_normalised():
     np.testing.assert_allclose(np.linalg.norm(x[:3], axis=1), 1.0, rtol=1e-6)
     assert np.array_equal(x[0], x[1]) and not np.array_equal(x[0], x[2])
     assert not x[3].any()
+
+
+def test_hashed_gloss_lookup_equals_hashing_the_glosses_at_once(graph):
+    from modelbook.data.wordnet import hashed_gloss_lookup
+
+    lookup = hashed_gloss_lookup(graph, 64)
+    first, second = np.array([5, 17, 40_000]), np.array([17, 3, 5, 81_000])   # the second asks for two cached nodes
+    for nodes in (first, second, second[::-1]):
+        np.testing.assert_array_equal(lookup(nodes), hashed_bag_of_words(graph.glosses(nodes.tolist()), 64))

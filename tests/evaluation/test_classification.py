@@ -18,6 +18,7 @@ from modelbook.evaluation import (
     expected_calibration_error,
     precision_recall_curve,
     precision_recall_f1,
+    recall_at_precision,
     reliability_bins,
     roc_auc,
     roc_auc_ovr,
@@ -89,6 +90,21 @@ def test_roc_pr_and_auc_match_sklearn(data):
     for a, b in zip(precision_recall_curve(y, s), skm.precision_recall_curve(y, s)):
         np.testing.assert_allclose(a, b)
     assert average_precision(y, s) == pytest.approx(skm.average_precision_score(y, s), abs=1e-12)
+
+
+@SETTINGS
+@given(binary_scores(), st.sampled_from([0.0, 0.3, 0.5, 0.8, 1.0]))
+def test_recall_at_precision_is_the_best_recall_over_thresholds(data, p0):
+    y, s = data
+    if y.max() == 0:
+        return
+    best = 0.0  # brute force: every threshold t, predicting 1 where s >= t
+    for t in np.unique(s):
+        pred = s >= t
+        tp = int((pred & (y == 1)).sum())
+        if tp / pred.sum() >= p0:
+            best = max(best, tp / (y == 1).sum())
+    assert recall_at_precision(y, s, p0) == pytest.approx(best, abs=1e-12)
 
 
 @SETTINGS

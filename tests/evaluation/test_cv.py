@@ -1,7 +1,7 @@
 """k-fold, grid CV, nested CV and the all-k k-NN scorer, against scikit-learn on the same folds."""
 import numpy as np
 
-from modelbook.evaluation.cv import grid_cv, kfold, knn_scores, nested_cv
+from modelbook.evaluation.cv import euclidean_distances, grid_cv, kfold, knn_scores, nested_cv
 
 
 def _data(n=90, seed=0, n_classes=3):
@@ -68,3 +68,16 @@ def test_plain_cv_best_is_optimistic_on_random_labels():
         plain.append(grid_cv(score, kfold(80, 5, rng)).max())
         nested.append(nested_cv(score, 80, 5, 4, rng)[0].mean())
     assert np.mean(plain) > 0.56 and abs(np.mean(nested) - 0.5) < 0.05
+
+
+def test_euclidean_distances_equal_scipy_cdist():
+    from scipy.spatial.distance import cdist
+
+    x = np.random.default_rng(3).normal(size=(70, 784))
+    x[5] = x[9]                                           # a duplicate row: distance 0, not NaN from a negative
+    ours, ref = euclidean_distances(x), cdist(x, x)
+    far = ref > 1
+    np.testing.assert_allclose(ours[far], ref[far], rtol=1e-12)
+    # at distance 0 the expansion leaves rounding of ~|x|² · 1e-16, and the square root lifts it to ~1e-7
+    np.testing.assert_allclose(ours[~far], ref[~far], rtol=0, atol=1e-5)
+    assert np.isfinite(ours).all()

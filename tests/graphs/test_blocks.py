@@ -1,4 +1,5 @@
 """Over-smoothing measures and deep blocks."""
+import numpy as np
 import pytest
 import torch
 
@@ -9,6 +10,7 @@ from modelbook.graphs import (
     mean_cosine_similarity,
     normalized_adjacency,
     propagate_k,
+    propagation_cosine_curve,
 )
 from tests.graphs.test_gcn import karate_edge_index
 
@@ -48,3 +50,18 @@ def test_deep_gcn_depth_counts_convolutions(residual):
     adj = normalized_adjacency(karate_edge_index(), 34)
     assert model(torch.randn(34, 10), adj).shape == (34, 3)
     assert model.embed(torch.randn(34, 10), adj).shape == (34, 8)
+
+
+def test_propagation_cosine_curve_equals_dense_matrix_powers():
+    from sklearn.metrics.pairwise import cosine_similarity
+
+    ei = karate_edge_index()
+    adj = normalized_adjacency(ei, 34, torch.float64)
+    x = torch.randn(34, 5, dtype=torch.float64, generator=torch.Generator().manual_seed(1))
+    ks = (0, 1, 3, 10, 40)
+    A = adj.to_dense().numpy()
+    want = []
+    for k in ks:
+        c = cosine_similarity(np.linalg.matrix_power(A, k) @ x.numpy())
+        want.append((c.sum() - np.trace(c)) / (34 * 33))                 # mean over distinct pairs
+    np.testing.assert_allclose(propagation_cosine_curve(adj, x, ks), want, rtol=1e-10)

@@ -1,6 +1,7 @@
 """Integrated Gradients, saliency and gradient × input vs Captum on the same float64 models; completeness."""
 import warnings
 
+import numpy as np
 import pytest
 import torch
 from torch import nn
@@ -76,3 +77,39 @@ def test_saliency_and_gradient_x_input_equal_captum(data):
     t = model(x).argmax(1)
     torch.testing.assert_close(gradients.saliency(model, x, t), captum_attr.Saliency(model).attribute(x, target=t, abs=True))
     torch.testing.assert_close(gradients.gradient_x_input(model, x, t), captum_attr.InputXGradient(model).attribute(x, target=t))
+
+
+class _Cubic(nn.Module):
+    """Logit 0 = Σ x³, logit 1 = 0: along the straight path from 0 the integrand is 3α²·Σx³, a polynomial."""
+
+    def forward(self, x):
+        return torch.stack([(x ** 3).flatten(1).sum(1), torch.zeros(len(x), dtype=x.dtype)], dim=1)
+
+
+def test_completeness_curve_equals_the_quadrature_error_of_a_cubic():
+    g = torch.Generator().manual_seed(0)
+    x = torch.rand(3, 5, generator=g, dtype=torch.float64) + 0.5
+    target = torch.zeros(3, dtype=torch.long)
+    steps = (2, 3, 5, 9)
+    # trapezoid on ∫₀¹ 3α² dα with spacing h = 1/(m−1): error h²/12·(g'(1) − g'(0)) = h²/2 exactly (Euler–Maclaurin)
+    trap = gradients.completeness_curve(_Cubic(), x, target, steps, "trapezoid")
+    np.testing.assert_allclose(trap, [1 / (2 * (m - 1) ** 2) for m in steps], rtol=1e-12)
+    gauss = gradients.completeness_curve(_Cubic(), x, target, steps, "gausslegendre")   # exact for degree ≤ 2m − 1
+    assert max(gauss) < 1e-13
+
+
+def test_integrated_gradients_to_tolerance_doubles_the_steps_per_image_until_complete(data):
+    model, x = _cnn(), data[0]
+    target = model(x).argmax(1)
+    tol, start, cap = 0.03, 4, 256
+    attributions, gap, used = gradients.integrated_gradients_to_tolerance(model, x, target, start, cap, tol=tol)
+    assert (used > start).any() and (used == start).any()         # some images needed more nodes, some did not
+    for i in range(len(x)):                                      # each image: plain IG with the nodes it was given
+        m = int(used[i])
+        alone = gradients.integrated_gradients(model, x[i:i + 1], target[i:i + 1], n_steps=m)
+        torch.testing.assert_close(attributions[i:i + 1], alone, rtol=1e-10, atol=1e-12)
+        assert gap[i] == pytest.approx(float(gradients.completeness_gap(model, x[i:i + 1], target[i:i + 1], alone)[0]), rel=1e-8)
+        assert gap[i] <= tol or m == cap
+        if m > start:                                            # and half as many nodes were not enough
+            half = gradients.integrated_gradients(model, x[i:i + 1], target[i:i + 1], n_steps=m // 2)
+            assert float(gradients.completeness_gap(model, x[i:i + 1], target[i:i + 1], half)[0]) > tol

@@ -92,3 +92,25 @@ def test_tabular_deletion_curve_endpoints_and_order():
     for i in range(6):
         manual[i, top[i]] = 0.0
     np.testing.assert_allclose(curve[:, k], predict(manual))
+
+
+def test_mean_log_likelihood_is_minus_sklearns_log_loss():
+    from sklearn.metrics import log_loss
+
+    rng = np.random.default_rng(3)
+    p, y = rng.uniform(0.01, 0.99, 200), rng.integers(0, 2, 200)
+    assert perturbation.mean_log_likelihood(p, y) == pytest.approx(-log_loss(y, np.stack([1 - p, p], 1)), rel=1e-12)
+    # probabilities of exactly 0 and 1 are clipped, so a confident mistake costs log(1e-12), not infinity
+    assert perturbation.mean_log_likelihood(np.array([0.0, 1.0]), np.array([1, 0])) == pytest.approx(np.log(1e-12))
+
+
+def test_top_k_jaccard_equals_sklearns_jaccard_of_the_indicator_vectors():
+    from sklearn.metrics import jaccard_score
+
+    rng = np.random.default_rng(4)
+    coefs = [rng.normal(size=12) for _ in range(4)]
+    k = 3
+    indicators = [np.isin(np.arange(12), np.argsort(-np.abs(c))[:k]).astype(int) for c in coefs]
+    want = np.mean([jaccard_score(a, b) for i, a in enumerate(indicators) for b in indicators[i + 1:]])
+    assert perturbation.top_k_jaccard(coefs, k) == pytest.approx(want, rel=1e-12)
+    assert perturbation.top_k_jaccard([coefs[0], -2 * coefs[0]], k) == 1.0     # the same features, by |coefficient|

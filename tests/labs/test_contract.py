@@ -1,11 +1,13 @@
 """One contract for every lab (scikit-learn's parametrize_with_checks, for labs).
 
-Every lab in the table: has a module with a docstring, a frozen Config with a seed, quick and full presets,
+Every lab in the table: has a module with a docstring, a frozen Config with a seed and threads, quick and full presets,
 and run(cfg, out); its quick preset measures something, checks it against sourced references, and every
 check passes on the default seed AND on a seed the lab was not tuned on; the same seed gives the same
 (non-machine-dependent) metrics; and it finishes in seconds.
 """
+import ast
 import dataclasses
+import inspect
 import math
 import os
 import pkgutil
@@ -33,7 +35,9 @@ def test_lab_module_shape(spec):
     assert lab.__doc__ and "What this lab shows" in lab.__doc__
     assert set(lab.PRESETS) == {"quick", "full"}
     assert dataclasses.is_dataclass(lab.Config) and lab.Config.__dataclass_params__.frozen
-    assert "seed" in {f.name for f in dataclasses.fields(lab.Config)}
+    fields = {f.name: f for f in dataclasses.fields(lab.Config)}
+    assert "seed" in fields
+    assert "threads" in fields and fields["threads"].type in (int, "int"), "the runner pins Config.threads around run()"
     assert all(isinstance(p, lab.Config) for p in lab.PRESETS.values())
     assert callable(lab.run)
 
@@ -62,3 +66,21 @@ def test_same_seed_same_metrics(spec, quick_result):
     assert a.keys() == b.keys()
     differ = {k: (a[k], b[k]) for k in a if not math.isclose(a[k], b[k], rel_tol=1e-9, abs_tol=1e-12)}
     assert not differ, differ
+
+
+# Calls a lab must leave to the runner (threads) and modules a lab must not import (front ends: a lab returns data).
+THREAD_CALLS = {"torch_threads", "limit_threads", "threadpool_limits", "set_num_threads", "one_blas_thread"}
+FRONT_ENDS = ("modelbook.cli", "modelbook.views", "modelbook.report", "modelbook.quiz", "modelbook.chat_terminal",
+              "modelbook.serving.cli")
+
+
+@pytest.mark.parametrize("spec", LABS, ids=lambda s: s.name)
+def test_lab_leaves_threads_to_the_runner_and_imports_no_front_end(spec):
+    tree = ast.parse(inspect.getsource(load(spec.name)))
+    calls = {n.func.attr if isinstance(n.func, ast.Attribute) else getattr(n.func, "id", "")
+             for n in ast.walk(tree) if isinstance(n, ast.Call)}
+    assert not calls & THREAD_CALLS, f"{spec.name} sets its own threads: {calls & THREAD_CALLS}"
+    imported = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module}
+    imported |= {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
+    bad = {m for m in imported if m.startswith(FRONT_ENDS)}
+    assert not bad, f"{spec.name} imports a front end: {bad}"

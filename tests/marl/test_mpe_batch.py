@@ -17,19 +17,6 @@ def _mpe2(scenario):
     return module.parallel_env(continuous_actions=True)
 
 
-def _load(ours: BatchedMPE, env) -> None:
-    world = env.unwrapped.world
-    agents, landmarks = world.agents, world.landmarks
-    goal = None
-    if ours.scenario == "speaker_listener":
-        goal = [landmarks.index(agents[0].goal_b)]
-    elif ours.scenario == "adversary":
-        goal = [landmarks.index(agents[0].goal_a)]
-    comm = [agents[0].state.c] if ours.scenario == "speaker_listener" else None
-    ours.load_state([[a.state.p_pos for a in agents]], [[a.state.p_vel for a in agents]],
-                    [[lm.state.p_pos for lm in landmarks]], goal, comm)
-
-
 @pytest.mark.parametrize("scenario", ["spread", "speaker_listener", "adversary"])
 def test_batched_world_equals_mpe2(scenario):
     env = _mpe2(scenario)
@@ -37,9 +24,9 @@ def test_batched_world_equals_mpe2(scenario):
     rng = np.random.default_rng(1)
     for episode in range(3):
         obs, _ = env.reset(seed=episode)
-        _load(ours, env)
+        ours.load_mpe2(env.unwrapped.world)
         assert ours.names == env.agents
-        for name, o in zip(ours.names, ours.observations()):
+        for name, o in zip(ours.names, ours.observations()):     # the loaded state: mpe2's first observations
             np.testing.assert_allclose(o[0], obs[name], atol=1e-6)
         for t in range(25):
             actions = [rng.random((1, env.action_space(n).shape[0])).astype(np.float32) for n in ours.names]
@@ -62,7 +49,7 @@ def test_spread_collisions_and_coverage_match_mpe2_benchmark_data():
     env = simple_spread_v3.parallel_env(continuous_actions=True, benchmark_data=True)
     ours = BatchedMPE("spread", 1, np.random.default_rng(0))
     env.reset(seed=3)
-    _load(ours, env)
+    ours.load_mpe2(env.unwrapped.world)
     world = env.unwrapped.world
     world.agents[1].state.p_pos = world.agents[0].state.p_pos + 0.1     # overlapping: a collision
     ours.agent_pos[0, 1] = ours.agent_pos[0, 0] + 0.1
@@ -81,3 +68,20 @@ def test_batch_of_worlds_is_independent_and_seeded():
     ob, rb, _ = b.step(acts)
     np.testing.assert_array_equal(ra, rb)
     assert len({tuple(r) for r in ra.round(6)}) == 8      # 8 different worlds
+
+
+@pytest.mark.parametrize("scenario", ["speaker_listener", "adversary"])
+def test_load_mpe2_takes_the_goal_and_the_utterance(scenario):
+    env = _mpe2(scenario)
+    env.reset(seed=11)
+    world = env.unwrapped.world
+    world.agents[0].state.c = np.array([0.2, 0.7, 0.1])                 # a non-zero utterance, to see it copied
+    ours = BatchedMPE(scenario, 1, np.random.default_rng(0))
+    ours.load_mpe2(world)
+    goal = world.agents[0].goal_b if scenario == "speaker_listener" else world.agents[0].goal_a
+    np.testing.assert_array_equal(ours.landmark_pos[0, ours.goal[0]], goal.state.p_pos)
+    np.testing.assert_array_equal(ours.agent_pos[0], [a.state.p_pos for a in world.agents])
+    if scenario == "speaker_listener":
+        np.testing.assert_array_equal(ours.comm[0], [0.2, 0.7, 0.1])
+        listener = env.unwrapped.scenario.observation(world.agents[1], world)   # mpe2's own observation of it
+        np.testing.assert_allclose(ours.observations()[1][0], listener, atol=1e-6)

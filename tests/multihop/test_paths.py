@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from modelbook.multihop import astar, beam_search, bfs, bfs_distances, landmark_embedding, search_graph
+from modelbook.multihop import astar, beam_search, bfs, bfs_distances, farthest_landmarks, landmark_embedding, search_graph
 
 
 def random_graph(seed, n=200, m=320):
@@ -47,3 +47,26 @@ def test_beam_search_as_wide_as_the_graph_is_bfs():
         exact = bfs(g, s, t)
         wide = beam_search(g, s, t, lambda n: np.zeros(len(n)), width=g.n_nodes, max_depth=g.n_nodes)
         assert wide.length == exact.length and wide.expanded == exact.expanded
+
+
+@pytest.mark.parametrize("seed", [0, 5])
+def test_farthest_landmarks_equal_the_greedy_rule_on_networkx_distances(seed):
+    import networkx as nx
+
+    n, m = 120, 150                                      # sparse: several components, so unreachable nodes occur
+    rng = np.random.default_rng(seed)
+    triples = np.stack([rng.integers(n, size=m), rng.integers(3, size=m), rng.integers(n, size=m)], axis=1)
+    g = search_graph(triples, n, 3)
+    nxg = nx.Graph()
+    nxg.add_nodes_from(range(n))
+    nxg.add_edges_from((int(h), int(t)) for h, _, t in triples)
+    D = np.full((n, n), -1.0)                            # unreachable: −1, as the selection counts it
+    for u, dist in nx.all_pairs_shortest_path_length(nxg):
+        for v, d in dist.items():
+            D[u, v] = d
+    ours = farthest_landmarks(g, 6, np.random.default_rng(100 + seed))
+    expected = [int(np.random.default_rng(100 + seed).integers(n))]   # the same first draw
+    for _ in range(5):
+        expected.append(int(np.argmax(D[expected].min(0))))
+    assert ours.tolist() == expected
+    assert (D[expected[0], expected] >= 0).all()         # landmarks stay in the first one's component

@@ -12,6 +12,7 @@ from modelbook.nlp.classify import (
     tfidf_logreg,
     train_bag_of_ngrams,
     with_bigrams,
+    words_and_char_ngrams,
 )
 
 
@@ -54,3 +55,18 @@ def test_the_split_is_fixed_and_leak_free():
     assert len(a[0]) == 13_891 and len(a[2]) == 3_472
     assert not set(a[0]) & set(a[2])
     assert abs(a[1].mean() - a[3].mean()) < 0.01
+
+
+def test_words_and_char_ngrams_equal_scikit_learns_analyzers():
+    """Words and word bigrams = CountVectorizer's word analyzer with the same token pattern; each word's
+    character n-grams = its char analyzer on that word, except that a word shorter than n gives itself."""
+    from sklearn.feature_extraction.text import CountVectorizer
+
+    text = "I'd like to BOOK a table, booking for 2 at 7pm!"
+    words = CountVectorizer(token_pattern=r"[a-z0-9']+", ngram_range=(1, 2)).build_analyzer()(text)
+    char = CountVectorizer(analyzer="char", ngram_range=(3, 4), lowercase=False).build_analyzer()
+    expected = list(words)
+    for w in CountVectorizer(token_pattern=r"[a-z0-9']+").build_analyzer()(text):
+        expected += [f"#{g}" for g in char(w)] if len(w) >= 4 else [f"#{w}", f"#{w}"]  # one per size n = 3, 4
+    assert words_and_char_ngrams(text, (3, 4)) == expected
+    assert words_and_char_ngrams("ab cd", (3,)) == ["ab", "cd", "ab cd", "#ab", "#cd"]

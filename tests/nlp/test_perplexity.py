@@ -1,11 +1,13 @@
 """Sliding-window perplexity: one window equals transformers' labels= loss; every token is scored once;
-more context lowers the loss."""
+more context lowers the loss. Multiple choice: a continuation's log-probability equals the masked library loss."""
 import math
 
+import numpy as np
 import pytest
+import scipy.special
 import torch
 
-from modelbook.nlp.perplexity import bits_per_char, perplexity, sliding_window_nll
+from modelbook.nlp.perplexity import bits_per_char, choice_probabilities, continuation_logprob, perplexity, sliding_window_nll
 from modelbook.nn.llama import LlamaLM
 from tests.nn.test_llama import tiny_hf_llama
 
@@ -74,3 +76,26 @@ def test_scored_tokens_keep_window_minus_stride_context(window, stride):
     assert all(e - b <= window for b, e in calls) and calls[-1][1] == 61
     for (_, prev_end), (b, e) in zip(calls, calls[1:]):  # this window scores [prev_end, e)
         assert prev_end - b >= window - step
+
+
+def test_continuation_logprob_equals_the_library_loss_with_the_prompt_masked():
+    """log p(c | prompt) from our LlamaLM = −(transformers' labels= loss with the prompt labelled −100) · |c|;
+    the choice probabilities = scipy's softmax over the library's float64 log-probabilities."""
+    hf = tiny_hf_llama()
+    gen = torch.Generator().manual_seed(2)
+    prompt = torch.randint(0, 50, (9,), generator=gen).tolist()
+    continuations = [torch.randint(0, 50, (n,), generator=gen).tolist() for n in (1, 3, 6)]
+    ours = LlamaLM.from_hf(hf)
+    ref = []
+    for c in continuations:
+        ids = torch.tensor([prompt + c])
+        labels = ids.clone()
+        labels[0, :len(prompt)] = -100
+        with torch.no_grad():
+            loss = float(hf(ids, labels=labels).loss)  # the library's loss is computed in float32
+            logp = hf(ids).logits[0].double().log_softmax(-1)
+        assert continuation_logprob(ours, prompt, c) == pytest.approx(-loss * len(c), rel=1e-6)
+        ref.append(sum(float(logp[len(prompt) + i - 1, t]) for i, t in enumerate(c)))
+    probs = choice_probabilities(ours, prompt, continuations)
+    np.testing.assert_allclose(probs, scipy.special.softmax(ref), rtol=1e-6)  # two float64 forwards, op order differs
+    assert probs.sum() == pytest.approx(1.0)

@@ -3,7 +3,14 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from modelbook.nn.attention import KVCache, MultiHeadAttention, causal_mask, scaled_dot_product_attention, tiled_attention
+from modelbook.nn.attention import (
+    KVCache,
+    MultiHeadAttention,
+    causal_mask,
+    scaled_dot_product_attention,
+    softmax_jacobian_norm,
+    tiled_attention,
+)
 from modelbook.nn.llama_attention import GroupedQueryAttention, apply_rope, rope_cos_sin
 
 
@@ -26,6 +33,14 @@ def test_padding_mask_matches_torch():
     mask = torch.ones(2, 1, 1, 9, dtype=torch.bool)
     mask[0, ..., 6:] = False
     torch.testing.assert_close(scaled_dot_product_attention(q, k, v, mask=mask), F.scaled_dot_product_attention(q, k, v, attn_mask=mask))
+
+
+def test_softmax_jacobian_norm_matches_autograd():
+    z = torch.randn(6, 9, generator=torch.Generator().manual_seed(0), dtype=torch.float64) * 4
+    ref = torch.stack([torch.autograd.functional.jacobian(lambda r: r.softmax(-1), row).norm() for row in z])
+    torch.testing.assert_close(softmax_jacobian_norm(z.softmax(-1)), ref)
+    # saturated: a one-hot softmax passes no gradient
+    assert float(softmax_jacobian_norm(torch.eye(4, dtype=torch.float64)).abs().max()) == 0.0
 
 
 def test_causal_mask_is_bottom_right_aligned():

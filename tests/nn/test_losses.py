@@ -4,7 +4,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from modelbook.nn.losses import FocalLoss, binary_focal_loss, focal_loss, l1_penalty, l2_penalty
+from modelbook.nn.losses import FocalLoss, binary_focal_loss, focal_loss, l1_penalty, l2_penalty, weight_norm
 
 
 def _torchvision_sigmoid_focal_loss(inputs, targets, alpha=0.25, gamma=2.0):
@@ -91,3 +91,12 @@ def test_l2_penalty_with_sgd_equals_weight_decay_and_l1_is_abs_sum():
     for pa, pb in zip(a.parameters(), b.parameters()):
         torch.testing.assert_close(pa, pb, rtol=1e-12, atol=1e-14)
     assert float(l1_penalty(a)) == pytest.approx(float(a[0].weight.abs().sum() + a[2].weight.abs().sum()))
+
+
+def test_weight_norm_is_the_norm_of_the_weight_matrices_only():
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Flatten(), nn.Linear(6, 4), nn.ReLU(), nn.LayerNorm(4), nn.Linear(4, 2)).double()
+    with torch.no_grad():
+        flat = torch.cat([model[1].weight.flatten(), model[4].weight.flatten()])  # no biases, no LayerNorm scale
+        assert weight_norm(model) == pytest.approx(float(torch.linalg.vector_norm(flat)), rel=1e-12)
+        assert weight_norm(model) == pytest.approx(float(torch.sqrt(2 * l2_penalty(model))), rel=1e-12)

@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 import torch
-from sklearn.metrics import roc_auc_score
+from sklearn.metrics import roc_auc_score, roc_curve
 
 from modelbook.core.measure import torch_threads
 from modelbook.privacy import membership
@@ -13,6 +13,20 @@ def test_auc_matches_sklearn_with_ties():
     a, b = rng.integers(0, 20, 300).astype(float), rng.integers(0, 18, 250).astype(float)
     expected = roc_auc_score(np.r_[np.ones(300), np.zeros(250)], np.r_[a, b])
     assert membership.auc(a, b) == pytest.approx(expected, abs=1e-12)
+
+
+def test_roc_points_match_sklearn_with_ties():
+    rng = np.random.default_rng(1)
+    a, b = rng.integers(0, 20, 300).astype(float), rng.integers(0, 18, 250).astype(float)
+    fpr, tpr = membership.roc_points(a, b)
+    ref_fpr, ref_tpr, _ = roc_curve(np.r_[np.ones(300), np.zeros(250)], np.r_[a, b], drop_intermediate=False)
+    np.testing.assert_allclose(fpr, ref_fpr, rtol=0, atol=1e-15)
+    np.testing.assert_allclose(tpr, ref_tpr, rtol=0, atol=1e-15)
+    assert fpr[-1] == tpr[-1] == 1.0
+    # the area under the points (trapezoids: a tie is a diagonal step) is the Mann-Whitney AUC
+    expected = roc_auc_score(np.r_[np.ones(300), np.zeros(250)], np.r_[a, b])
+    assert np.trapezoid(tpr, fpr) == pytest.approx(expected, abs=1e-12)
+    assert membership.auc(a, b) == pytest.approx(np.trapezoid(tpr, fpr), abs=1e-12)
 
 
 def test_tpr_at_fpr():

@@ -59,3 +59,48 @@ def test_masks_change_every_round_and_pairs_agree():
     fresh = sa.setup(2)  # OS randomness: still cancels
     s = fresh[0].mask(np.ones(4), 0) + fresh[1].mask(np.ones(4), 0)
     np.testing.assert_allclose(sa.decode(s), 2.0)
+
+
+def test_secure_aggregator_gives_fedavgs_plain_weighted_mean():
+    import torch
+
+    from modelbook.privacy import fedavg
+
+    rng = np.random.default_rng(2)
+    server = sa.SecureAggregator(sa.setup(5, rng))
+    updates = [torch.tensor(rng.normal(size=1000), dtype=torch.float32) for _ in range(3)]
+    selected, sizes = np.array([0, 3, 4]), [10.0, 25.0, 40.0]
+    got = server(selected, updates, sizes)
+    plain = fedavg.weighted_mean(selected, [u.double() for u in updates], sizes)
+    assert got.dtype == torch.float32 and server.rounds == 1
+    # the secure mean is the plain one up to fixed point (≤ K·2^-33) and the float32 cast
+    np.testing.assert_allclose(got.double().numpy(), plain.numpy(), rtol=1e-6, atol=3 * 2.0 ** -32)
+    sel, vectors, kept_sizes, mean = server.first_round
+    assert np.array_equal(sel, selected) and kept_sizes == sizes
+    assert np.abs(mean - plain.numpy()).max() <= 3 * 2.0 ** -32
+    # the masked uploads the server received sum to the clear weighted sum; each one alone does not reveal it
+    share = [v * (w / sum(sizes)) for v, w in zip(vectors, sizes)]
+    uploads = [server.clients[k].mask(x, 0, {int(i) for i in selected}) for k, x in zip(selected, share)]
+    np.testing.assert_allclose(sa.server_sum(uploads), plain.numpy(), atol=3 * 2.0 ** -32)
+    assert not np.allclose(sa.decode(uploads[0]), share[0], atol=1.0)
+    # a second round uses fresh masks and leaves round 0's record alone
+    server(selected, updates, sizes)
+    assert server.rounds == 2 and server.first_round[3] is mean
+
+
+def test_fedavg_through_secure_aggregation_trains_the_same_model():
+    import torch
+
+    from modelbook.privacy import fedavg
+
+    gen = torch.Generator().manual_seed(0)
+    x, y = torch.randn(120, 5, generator=gen), torch.randint(0, 3, (120,), generator=gen)
+    clients = [(x[i::4], y[i::4]) for i in range(4)]
+    models = []
+    for aggregate in (fedavg.weighted_mean, sa.SecureAggregator(sa.setup(4, np.random.default_rng(3)))):
+        torch.manual_seed(0)
+        model = torch.nn.Linear(5, 3)
+        fedavg.fedavg(model, clients, 3, fraction=0.5, local_epochs=1, batch_size=10, lr=0.1,
+                      generator=torch.Generator().manual_seed(1), rng=np.random.default_rng(4), aggregate=aggregate)
+        models.append(fedavg.flat_params(model))
+    torch.testing.assert_close(models[0], models[1], rtol=0, atol=1e-6)

@@ -5,6 +5,7 @@ import torch
 
 from modelbook.recsys.bpr import (
     MatrixFactorization,
+    MostPopular,
     bpr_loss,
     hard_negatives,
     popularity_negatives,
@@ -70,3 +71,22 @@ def test_ranking_metrics_equal_brute_force():
             dcg = sum(h / np.log2(r + 2) for r, h in enumerate(hits))
             ndcgs.append(dcg / sum(1 / np.log2(r + 2) for r in range(min(len(rel), 5))))
     assert ours["recall@5"] == pytest.approx(np.mean(recalls)) and ours["ndcg@5"] == pytest.approx(np.mean(ndcgs))
+
+
+def test_most_popular_ranks_unseen_items_by_count():
+    rng = np.random.default_rng(1)
+    counts = torch.from_numpy(rng.permutation(20) * 3)                          # distinct counts: no ties to break
+    pairs = sorted({(u, int(i)) for u in range(5) for i in rng.choice(20, 6, replace=False)})
+    test = [p for k, p in enumerate(pairs) if k % 3 == 0]
+    train = [p for k, p in enumerate(pairs) if k % 3]
+    model = MostPopular(5, 20, counts)
+    assert torch.equal(model(torch.tensor([0, 3])), counts.double()[None].repeat(2, 1))
+    ours = ranking_metrics(model, tuple(np.array(a) for a in zip(*train)), tuple(np.array(a) for a in zip(*test)), k=4)
+    by_count = sorted(range(20), key=lambda i: -int(counts[i]))
+    recalls = []
+    for u in sorted({u for u, _ in test}):
+        seen, rel = {i for uu, i in train if uu == u}, {i for uu, i in test if uu == u}
+        top = [i for i in by_count if i not in seen][:4]
+        recalls.append(len(rel & set(top)) / len(rel))
+    assert ours["recall@4"] == pytest.approx(np.mean(recalls), abs=1e-12)
+    assert 0 < ours["recall@4"] < 1

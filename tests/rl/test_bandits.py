@@ -6,9 +6,12 @@ from modelbook.rl import schedules
 from modelbook.rl.bandits import (
     expected_max_of_normals,
     lai_robbins_rate,
+    last_decade_loglog_slope,
+    log_fit,
     make_testbed,
     run_bernoulli_bandit,
     run_gaussian_bandit,
+    ucb1_log_coefficient,
     ucb1_regret_bound,
 )
 
@@ -67,3 +70,30 @@ def test_schedules():
     np.testing.assert_allclose(schedules.linear(1.0, 0.1, 100)(t), [1.0, 0.55, 0.1, 0.1])
     np.testing.assert_allclose(schedules.exponential(1.0, 0.0, 50)(t), [1.0, 0.5, 0.25, 0.0625])
     assert schedules.constant(0.1)(7) == 0.1 and np.all(schedules.constant(0.1)(t) == 0.1)
+
+
+def test_ucb1_log_coefficient_is_the_bound_s_slope_in_ln_n():
+    means = np.array([0.8, 0.6, 0.5, 0.4, 0.2])
+    bound = ucb1_regret_bound(means, np.array([100, 10_000]))
+    assert ucb1_log_coefficient(means) == pytest.approx((bound[1] - bound[0]) / np.log(100), rel=1e-12)
+    assert ucb1_log_coefficient(means) == pytest.approx(8 * (1 / 0.2 + 1 / 0.3 + 1 / 0.4 + 1 / 0.6), rel=1e-12)
+
+
+def test_log_fit_equals_scipy_linregress_on_ln_n():
+    from scipy.stats import linregress
+
+    rng = np.random.default_rng(0)
+    n = np.arange(100, 10_001)
+    regret = 7.0 + 12.0 * np.log(n) + rng.normal(0, 2.0, len(n))
+    b, a, r2 = log_fit(n, regret)
+    ref = linregress(np.log(n), regret)
+    assert (b, a, r2) == pytest.approx((ref.slope, ref.intercept, ref.rvalue ** 2), rel=1e-9)
+    assert log_fit(n, 3 - 2 * np.log(n))[2] == pytest.approx(1.0, abs=1e-12)   # an exact log curve: R² = 1
+
+
+def test_last_decade_loglog_slope_is_the_power_of_a_power_law():
+    n = np.arange(1, 10_001)
+    for p in (1.0, 0.5, 0.2):
+        assert last_decade_loglog_slope(3.0 * n ** p) == pytest.approx(p, rel=1e-12)
+    log_curve = 5 * np.log(n + 1)                                   # logarithmic regret: a slope far below 1
+    assert last_decade_loglog_slope(log_curve) == pytest.approx(np.log10(np.log(10_001) / np.log(1001)), rel=1e-12)

@@ -15,9 +15,10 @@ fast at first while redundant weights abound, slowly near the end:
     s_t = s_f + (s_i − s_f) · (1 − (t − t0) / (n Δt))³      for t ∈ {t0, t0 + Δt, ..., t0 + n Δt}
 
 Lottery tickets (Frankle & Carbin 2019): train, prune by magnitude, then rewind the surviving weights to
-their values at initialisation (θ₀) and train again with the mask fixed. The claim is that this sparse
-network (the "winning ticket") trains to the dense accuracy, while the same mask with a fresh random
-initialisation does worse: the ticket is the mask *and* its initial values.
+their values at initialisation (θ₀) and train again with the mask fixed; each round removes a fraction of
+the weights that survived the last one (`prune_survivors`, equal to torch.nn.utils.prune applied again).
+The claim is that this sparse network (the "winning ticket") trains to the dense accuracy, while the same
+mask with a fresh random initialisation does worse: the ticket is the mask *and* its initial values.
 
 Sparse storage: an unstructured sparse matrix only saves memory if stored sparsely; `sparse_bytes` counts
 a bitmask encoding (1 bit per position + 4 bytes per surviving value). Dense kernels gain no speed from
@@ -144,6 +145,19 @@ class GradualPruning(Callback):
             self.masks = magnitude_masks(self.weights, target, self.scope)
             self.history.append((t, target, sparsity_of(self.masks)))
         apply_masks_(state.model, self.masks)
+
+
+def prune_survivors(weights: dict[str, torch.Tensor], masks: Masks, rates: dict[str, float]) -> Masks:
+    """One round of iterative magnitude pruning: in each layer k, remove the round(rates[k] · n_alive) surviving
+    weights with the smallest |w| (weights already masked out stay out). Weights tied in |w| with the last one
+    removed go too, so with ties a round may remove a few more than its share."""
+    new = {}
+    for k, w in weights.items():
+        alive = w.detach()[masks[k]].abs()
+        n_cut = round(rates[k] * alive.numel())
+        threshold = alive.kthvalue(n_cut).values if n_cut else -1.0
+        new[k] = masks[k] & (w.detach().abs() > threshold)
+    return new
 
 
 @torch.no_grad()

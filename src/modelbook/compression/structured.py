@@ -14,7 +14,8 @@ ConvNets"); neurons by the L2 norm of their incoming weights; heads by the measu
 head alone is switched off (ablation, as in Michel, Levy & Neubig 2019, "Are Sixteen Heads Really Better
 than One?", who found many heads can go at little cost).
 
-`shrink_linear` equals transformers' `prune_linear_layer`, and removing heads equals gating them to zero
+`head_gates` picks the heads to remove from a ranking (keeping at least one per layer). `shrink_linear`
+equals transformers' `prune_linear_layer`, and removing heads equals gating them to zero
 (tests/compression/test_structured.py).
 """
 from __future__ import annotations
@@ -119,3 +120,19 @@ def remove_heads_(encoder, heads: dict[int, list[int]]) -> None:
         layer.query, layer.key, layer.value = (shrink_linear(m, index, 0) for m in (layer.query, layer.key, layer.value))
         layer.out = shrink_linear(layer.out, index, 1)
         layer.n_heads = len(keep_heads)
+
+
+def head_gates(order: list[int], k: int, n_layers: int, n_heads: int) -> torch.Tensor:
+    """Gates (n_layers, n_heads) in {0, 1} switching off the first k heads of `order` (flat indices
+    layer · n_heads + head, e.g. least important first), skipping any head whose removal would leave its layer
+    empty; remove_heads_ then removes the zero-gated heads. Fewer than k go if the order runs out."""
+    gates = torch.ones(n_layers, n_heads)
+    removed = 0
+    for idx in order:
+        layer, h = divmod(idx, n_heads)
+        if removed == k:
+            break
+        if gates[layer].sum() > 1:
+            gates[layer, h] = 0
+            removed += 1
+    return gates

@@ -22,6 +22,8 @@ from modelbook.core.measure import median_time
 from modelbook.core.train import Callback, fit
 from modelbook.nn.mlp import mlp
 
+BATCH_SIZE = 128  # train()'s default mini-batch (a lab that schedules by optimizer steps counts them with it)
+
 
 @dataclass(frozen=True)
 class Split:
@@ -87,7 +89,7 @@ def loader(split_x: torch.Tensor, split_y: torch.Tensor, batch_size: int, seed: 
     return tensor_loader(split_x, split_y, batch_size, shuffle=True, seed=seed, extra=extra)
 
 
-def train(model: nn.Module, split: Split, n_epochs: int, seed: int, lr: float = 1e-3, batch_size: int = 128,
+def train(model: nn.Module, split: Split, n_epochs: int, seed: int, lr: float = 1e-3, batch_size: int = BATCH_SIZE,
           callbacks: list[Callback] = (), loss_fn=None, extra: tuple[torch.Tensor, ...] = (),
           description: str = "training") -> nn.Module:
     """Adam on cross-entropy (or `loss_fn`) with core.train.fit; returns the model in eval mode."""

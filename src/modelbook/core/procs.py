@@ -1,9 +1,21 @@
-"""Child processes and loopback ports: what the torchrun launcher and the model server's runners share."""
+"""Processes and loopback ports: what the torchrun launcher, the model server's runners and the folders that
+sweep up after dead writers (core/store.py, serving/registry.py) share."""
 from __future__ import annotations
 
 import os
 import socket
 from pathlib import Path
+
+
+def alive(pid: int) -> bool:
+    """Whether process `pid` exists (signal 0 probes without sending; EPERM means it exists but is not ours)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def free_port() -> int:

@@ -6,9 +6,11 @@ tests/labs/test_contract.py keeps the table and the lab files in step.
 """
 from __future__ import annotations
 
+import ast
 import difflib
 import importlib
 from dataclasses import dataclass
+from pathlib import Path
 from types import ModuleType
 
 from modelbook.core.errors import ModelbookError
@@ -74,3 +76,30 @@ def load(name: str) -> ModuleType:
                 f"(or `pip install {missing}`)"
             ) from e
         raise
+
+
+def describe(spec: LabSpec) -> tuple[str, list[tuple[str, str, str]], dict[str, dict[str, str]]]:
+    """(docstring, fields, presets) of a lab, read from its source with ast, so nothing is imported (no torch).
+
+    fields: (name, default, docstring) of each Config field, as written in the source;
+    presets: {preset: {field: value as written}} from the `PRESETS = {...: Config(...)}` table."""
+    path = Path(__file__).parents[1] / "labs" / (spec.module.rsplit(".", 1)[1] + ".py")
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    fields: list[tuple[str, str, str]] = []
+    presets: dict[str, dict[str, str]] = {}
+    for node in tree.body:
+        if isinstance(node, ast.ClassDef) and node.name == "Config":
+            body = node.body
+            for i, stmt in enumerate(body):
+                if isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name):
+                    doc = ""
+                    if i + 1 < len(body) and isinstance(body[i + 1], ast.Expr) and isinstance(getattr(body[i + 1], "value", None), ast.Constant):
+                        doc = str(body[i + 1].value.value)
+                    default = ast.unparse(stmt.value) if stmt.value is not None else ""
+                    fields.append((stmt.target.id, default, doc.strip()))
+        if isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == "PRESETS" for t in node.targets):
+            if isinstance(node.value, ast.Dict):
+                for k, v in zip(node.value.keys, node.value.values):
+                    if isinstance(k, ast.Constant) and isinstance(v, ast.Call):
+                        presets[str(k.value)] = {kw.arg: ast.unparse(kw.value) for kw in v.keywords if kw.arg}
+    return ast.get_docstring(tree) or "", fields, presets

@@ -48,7 +48,10 @@ def run(name: str, preset: str = "quick", seed: int | None = None, overrides: tu
     cfg = config_mod.apply_overrides(config_mod.preset(module, preset), overrides)
     if seed is not None:
         cfg = dataclasses.replace(cfg, seed=seed)
+    config_mod.validate(cfg, module.PRESETS, spec.name)  # ranges, before any work (exit 2 naming the field)
     store = store or Store()
+    if keep:
+        store.check()  # a read-only or corrupt store is refused now, not after the lab has run
     workdir = store.new_run_dir()
     started = dt.datetime.now(dt.timezone.utc)
     try:

@@ -13,6 +13,8 @@ import math
 
 import torch
 
+from modelbook.core.train import LRSchedule  # the callback that steps a scheduler (core.train does not import this module)
+
 
 def cosine_with_warmup(optimizer, warmup_steps: int, total_steps: int, min_ratio: float = 0.0):
     """lr(t) = base · t/warmup during warmup, then base · [min + (1 − min) · ½(1 + cos(π · progress))]
@@ -33,8 +35,6 @@ def schedule(name: str, optimizer, n_epochs: int, steps_per_epoch: int, **kw):
                     relative `threshold` (ReduceLROnPlateau; factor 0.1, patience 2, threshold 1e-4)
     "one_cycle"     up to max_lr (10 × the optimizer's lr) for pct_start (0.3) of the steps, then far below the
                     start, per step (OneCycleLR; Smith & Topin 2019)"""
-    from modelbook.core.train import LRSchedule  # the callback that steps it (core.train imports this module)
-
     total = n_epochs * steps_per_epoch
     sched = torch.optim.lr_scheduler
     if name == "step":

@@ -18,7 +18,8 @@ What happens, in order, each epoch:
 Resuming (`resume=True` with `checkpoint_dir`) restores the model, optimizer, callbacks, epoch counter and
 every random stream (torch, NumPy, Python, and the loader's shuffling generator) saved at the end of the last
 finished epoch, so a resumed run ends with exactly the same weights as an uninterrupted one
-(core/checkpoint.py; tests/core/test_train.py checks it). LR schedules: core/schedules.py (re-exported here).
+(core/checkpoint.py; tests/core/test_train.py checks it). LR schedules, cosine_with_warmup
+among them: core/schedules.py (it imports LRSchedule from here; this module does not import it back).
 
 Labs where the update rule is the lesson (RL, GANs, MAML, DP-SGD, FedAvg) write their own loop instead
 (STYLE.md C8); everything else calls `fit`.
@@ -39,7 +40,6 @@ from modelbook.core import progress
 from modelbook.core.checkpoint import load_training_state, save_training_state
 from modelbook.core.errors import ModelbookError
 from modelbook.core.paths import atomic_write_bytes
-from modelbook.core.schedules import cosine_with_warmup, schedule  # noqa: F401  (part of this module's API)
 
 LossFn = Callable[[nn.Module, tuple], torch.Tensor]
 

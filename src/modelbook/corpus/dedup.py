@@ -28,9 +28,12 @@ estimator's accuracy is empirical — the lab measures it against exact Jaccard.
     optimal_bands(threshold, num_perm) -> (b, r);  s_curve(s, b, r)
     lsh_candidates(signatures, b, r) -> sorted list of pairs (i, j), i < j
     jaccard(a, b);  estimated_jaccard(sig_a, sig_b);  connected_groups(n, pairs) -> group id per item
+    all_pairs_above(shingle_sets, threshold) -> every pair with exact Jaccard ≥ threshold (the brute-force truth)
+    edited_copies(docs, n, rng, max_share) -> near-duplicates made by editing characters, and their source pairs
 
 Cross-checks: tests/corpus/test_dedup.py (signatures equal datasketch MinHash; candidates equal datasketch
-MinHashLSH with the same bands; optimal_bands equals datasketch's choice).
+MinHashLSH with the same bands; optimal_bands equals datasketch's choice; all_pairs_above equals a Python
+loop over itertools.combinations).
 """
 from __future__ import annotations
 
@@ -160,3 +163,39 @@ def connected_groups(n: int, pairs) -> np.ndarray:
         if ri != rj:
             parent[max(ri, rj)] = min(ri, rj)
     return np.array([root(i) for i in range(n)], dtype=np.int64)
+
+
+def all_pairs_above(shingle_sets: list[set[str]], threshold: float) -> tuple[list[tuple[int, int]], np.ndarray]:
+    """Every pair (i < j) with exact Jaccard ≥ threshold, and those Jaccards: the ground truth LSH is judged by.
+
+    All n² pairs at once as a sparse product: with A the (documents × shingles) 0/1 incidence matrix, (A·Aᵀ)_ij
+    = |S_i ∩ S_j|, and |S_i ∪ S_j| = |S_i| + |S_j| − |S_i ∩ S_j|. Pairs sharing no shingle never enter the
+    product (their Jaccard is 0), so the cost follows the overlapping pairs, not n²."""
+    import scipy.sparse as sp
+
+    vocab: dict[str, int] = {}
+    rows = [d for d, s in enumerate(shingle_sets) for _ in s]
+    cols = [vocab.setdefault(x, len(vocab)) for s in shingle_sets for x in s]
+    A = sp.csr_matrix((np.ones(len(rows), dtype=np.int32), (rows, cols)), shape=(len(shingle_sets), len(vocab)))
+    inter = sp.triu(A @ A.T, k=1).tocoo()
+    size = np.array([len(s) for s in shingle_sets])
+    j = inter.data / (size[inter.row] + size[inter.col] - inter.data)
+    keep = j >= threshold
+    return list(zip(inter.row[keep].tolist(), inter.col[keep].tolist())), j[keep]
+
+
+def edited_copies(docs: list[str], n: int, rng: np.random.Generator, max_share: float = 0.25) -> tuple[list[str], list[tuple[int, int]]]:
+    """n labelled near-duplicates of `docs`: each copies a random document and overwrites a random share
+    q ~ U(0, max_share) of its characters, each with the character at a random position of the copy (so the
+    copy keeps the source's length and uses only its characters). Returns the copies and the pairs (source
+    index, len(docs) + k) they form once appended to `docs`. Draws from `rng` in a fixed order, copy by copy."""
+    copies, pairs = [], []
+    for k in range(n):
+        src = int(rng.integers(len(docs)))
+        chars = list(docs[src])
+        q = rng.uniform(0.0, max_share)
+        for pos in np.flatnonzero(rng.random(len(chars)) < q):
+            chars[pos] = chars[int(rng.integers(len(chars)))]
+        copies.append("".join(chars))
+        pairs.append((src, len(docs) + k))
+    return copies, pairs

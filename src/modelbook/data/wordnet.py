@@ -9,6 +9,7 @@ not stored twice.
     g = wordnet_nouns()                 # WordNetGraph: parsed once (~1 s), cached as .npz under $MODELBOOK_HOME
     g.edges                             # (E, 3) int64 rows [source, relation, target]
     x = hashed_bag_of_words(g.glosses(idx), 512)  # cheap gloss features (no model)
+    f = hashed_gloss_lookup(g, 512)     # the same, hashed lazily per node on first use: f(idx)
     x = minilm_gloss_embeddings(g)      # (82115, 384) MiniLM sentence embeddings, computed once and cached
 
 The split is fixed (not tied to a lab's seed): a permutation drawn with seed 0 over all synsets, 10% train,
@@ -21,6 +22,7 @@ import re
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 
@@ -174,6 +176,20 @@ def hashed_bag_of_words(texts: list[str], dim: int) -> np.ndarray:
     out = np.sign(out) * np.log1p(np.abs(out))
     norms = np.linalg.norm(out, axis=1, keepdims=True)
     return out / np.maximum(norms, 1e-12)
+
+
+def hashed_gloss_lookup(graph: WordNetGraph, dim: int) -> Callable[[np.ndarray], np.ndarray]:
+    """nodes (n,) -> (n, dim) `hashed_bag_of_words` of their glosses, each gloss hashed the first time it is asked
+    for and kept: a beam search looks at a few hundred of the 82k glosses, so hashing them all up front is waste."""
+    cache: dict[int, np.ndarray] = {}
+
+    def lookup(nodes: np.ndarray) -> np.ndarray:
+        missing = [v for v in nodes.tolist() if v not in cache]
+        for v, e in zip(missing, hashed_bag_of_words(graph.glosses(missing), dim) if missing else []):
+            cache[v] = e
+        return np.stack([cache[v] for v in nodes.tolist()])
+
+    return lookup
 
 
 def minilm_gloss_embeddings(graph: WordNetGraph, batch_size: int = 256):

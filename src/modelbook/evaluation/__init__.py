@@ -1,7 +1,8 @@
 """Evaluation metrics written from scratch in NumPy, each checked against scikit-learn.
 
     classification.py   confusion matrix, accuracy, precision / recall / F1 (binary, macro, micro,
-                        weighted), ROC and PR curves, ROC AUC (trapezoid and rank forms), average precision
+                        weighted), ROC and PR curves, ROC AUC (trapezoid and rank forms), average precision,
+                        recall at a fixed precision
     calibration.py      reliability diagram bins, expected calibration error (ECE)
     uncertainty.py      bootstrap confidence intervals; DeLong and Hanley-McNeil standard errors of AUC
 
@@ -15,6 +16,7 @@ from modelbook.evaluation.classification import (
     confusion_matrix,
     precision_recall_curve,
     precision_recall_f1,
+    recall_at_precision,
     roc_auc,
     roc_auc_ovr,
     roc_auc_rank,
@@ -25,5 +27,5 @@ from modelbook.evaluation.uncertainty import auc_se_delong, auc_se_hanley_mcneil
 __all__ = [
     "accuracy", "auc_se_delong", "auc_se_hanley_mcneil", "average_precision", "balanced_accuracy", "bootstrap_ci",
     "confusion_matrix", "expected_calibration_error", "precision_recall_curve", "precision_recall_f1",
-    "reliability_bins", "roc_auc", "roc_auc_ovr", "roc_auc_rank", "roc_curve",
+    "recall_at_precision", "reliability_bins", "roc_auc", "roc_auc_ovr", "roc_auc_rank", "roc_curve",
 ]

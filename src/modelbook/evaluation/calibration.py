@@ -34,8 +34,13 @@ def expected_calibration_error(y_true, prob, n_bins: int = 15) -> float:
     return float(np.sum(counts / counts.sum() * np.abs(prob_true - prob_pred)))
 
 
-def top_label_ece(y_true, proba, n_bins: int = 15) -> float:
-    """Multi-class ECE of Guo et al. 2017: confidence = max probability, event = prediction correct."""
+def top_label_events(y_true, proba) -> tuple[np.ndarray, np.ndarray]:
+    """(correct, confidence) of the top class: 1.0 where argmax is the label, and the max probability."""
     proba = np.asarray(proba)
     correct = (proba.argmax(axis=1) == np.asarray(y_true)).astype(float)
-    return expected_calibration_error(correct, proba.max(axis=1), n_bins)
+    return correct, proba.max(axis=1)
+
+
+def top_label_ece(y_true, proba, n_bins: int = 15) -> float:
+    """Multi-class ECE of Guo et al. 2017: confidence = max probability, event = prediction correct."""
+    return expected_calibration_error(*top_label_events(y_true, proba), n_bins)

@@ -155,3 +155,10 @@ def average_precision(y_true, y_score) -> float:
     """AP = Σ_n (R_n − R_{n−1}) P_n over thresholds from high to low."""
     precision, recall, _ = precision_recall_curve(y_true, y_score)
     return float(-np.sum(np.diff(recall) * precision[:-1]))
+
+
+def recall_at_precision(y_true, y_score, min_precision: float) -> float:
+    """The highest recall of any threshold whose precision is at least `min_precision` (0 if none reaches it)."""
+    precision, recall, _ = precision_recall_curve(y_true, y_score)
+    ok = precision >= min_precision
+    return float(recall[ok].max()) if ok.any() else 0.0

@@ -18,10 +18,11 @@ the selection itself can overfit the CV score, which is what the nested estimate
 
 score_fn(train_idx, test_idx) returns the score of *every* configuration on that split at once, shape
 (n_configs,). `knn_scores` is such a function for k-nearest-neighbours with every k of a list, from one
-sorted distance matrix, cheap enough to nest many times.
+sorted distance matrix (`euclidean_distances`), cheap enough to nest many times.
 
 Cross-checks: tests/evaluation/test_cv.py (knn_scores equals sklearn KNeighborsClassifier for every k;
-grid_cv and nested_cv equal sklearn's cross_val_score / GridSearchCV on the same folds).
+grid_cv and nested_cv equal sklearn's cross_val_score / GridSearchCV on the same folds; euclidean_distances
+equals scipy's cdist).
 """
 from __future__ import annotations
 
@@ -64,6 +65,13 @@ def nested_cv(score_fn: ScoreFn, n: int, k_outer: int, k_inner: int, rng: np.ran
         scores.append(score_fn(train, test)[best])
         chosen.append(best)
     return np.array(scores), np.array(chosen)
+
+
+def euclidean_distances(x: np.ndarray) -> np.ndarray:
+    """(n, n) Euclidean distances between the rows of x (n, d), from |a|² + |b|² − 2a·b: one matrix product,
+    clipped at 0 where rounding makes a tiny distance negative."""
+    sq = (x ** 2).sum(1)
+    return np.sqrt(np.maximum(sq[:, None] + sq[None] - 2 * x @ x.T, 0))
 
 
 def knn_scores(distances: np.ndarray, y: np.ndarray, ks: np.ndarray) -> ScoreFn:

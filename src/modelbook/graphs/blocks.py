@@ -99,3 +99,15 @@ def propagate_k(adj: Adjacency, x: torch.Tensor, k: int) -> torch.Tensor:
     for _ in range(k):
         x = propagate(adj, x)
     return x
+
+
+def propagation_cosine_curve(adj: Adjacency, x: torch.Tensor, ks: tuple[int, ...], max_nodes: int = 2000,
+                             generator: torch.Generator | None = None) -> list[float]:
+    """mean_cosine_similarity(Â_norm^k x) for each k of the increasing `ks`: how fast weight-free propagation
+    drives every node's representation to one direction. Each power is built from the previous one."""
+    curve, done = [], 0
+    for k in ks:
+        x = propagate_k(adj, x, k - done)
+        done = k
+        curve.append(mean_cosine_similarity(x, max_nodes, generator))
+    return curve

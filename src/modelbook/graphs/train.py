@@ -15,6 +15,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from modelbook.core.train import Callback
 from modelbook.graphs.sampling import NeighborSampler
 
 
@@ -86,3 +87,18 @@ def sampled_loss(model: nn.Module, batch) -> torch.Tensor:
     """core.train.fit's loss_fn for SampledBatches."""
     _, x_in, blocks, y = batch
     return nn.functional.cross_entropy(model(x_in, blocks), y)
+
+
+class FullGraphValidation(Callback):
+    """core.train.fit callback: after each epoch, the exact (unsampled) accuracy of `forward()` (N, C) logits on
+    the nodes `idx`, in eval mode, stored as state.logs[key] for EarlyStopping to select on. Sampled training
+    validates on the whole graph, so the selection is not blurred by sampling noise."""
+
+    def __init__(self, model: nn.Module, forward: Callable[[], torch.Tensor], y: torch.Tensor, idx: torch.Tensor,
+                 key: str = "val_acc"):
+        self.model, self.forward, self.y, self.idx, self.key = model, forward, y, idx, key
+
+    def on_epoch_end(self, state) -> None:
+        self.model.eval()
+        with torch.no_grad():
+            state.logs[self.key] = accuracy(self.forward()[self.idx], self.y[self.idx])

@@ -194,9 +194,9 @@ def mark_planned_labs(text: str) -> str:
     Entries name the lab each topic will get (TOPICS.md); until its issue lands, running it would only
     print "unknown lab". The label follows the text's language (Chinese if it has CJK characters).
     """
-    from modelbook.labs import LABS  # the table only: no lab module is imported
+    from modelbook.core.registry import all_labs  # the table only: no lab module is imported
 
-    built = {spec.name for spec in LABS}
+    built = {spec.name for spec in all_labs()}
     label = "（计划中，尚未实现）" if re.search(r"[\u4e00-\u9fff]", text) else " (planned, not built yet)"
     return _RUN.sub(lambda m: m.group(0) if m.group(1) in built else m.group(0) + label, text)
 

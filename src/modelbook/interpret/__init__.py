@@ -1,7 +1,10 @@
 """Interpretability building blocks (topic 22):
 
+  cnn.py             the small CNN the interpret lab explains, and a mosaic of its filters and maps
   gradients.py       saliency, gradient × input, Integrated Gradients (trapezoid and Gauss–Legendre), completeness
-  perturbation.py    permutation importance, deletion curves, LIME for tabular models
+                     (and raising the steps until it holds)
+  perturbation.py    permutation importance, deletion curves, LIME for tabular models, a log-likelihood score,
+                     top-k stability across re-runs
   sanity.py          cascading model randomisation (Adebayo et al. 2018), rank correlations
   attention_maps.py  attention maps, rollout and leave-one-out importance for a BERT-style encoder (MiniLM)
 

@@ -87,3 +87,34 @@ def completeness_gap(model: nn.Module, x: torch.Tensor, target: torch.Tensor, at
     fb = model(baseline).gather(1, target[:, None]).squeeze(1)
     total = attributions.flatten(1).sum(1)
     return (total - (fx - fb)).abs() / (fx - fb).abs()
+
+
+def integrated_gradients_to_tolerance(model: nn.Module, x: torch.Tensor, target: torch.Tensor, n_steps: int, max_steps: int,
+                                      tol: float = 0.01, attributions: torch.Tensor | None = None
+                                      ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Completeness as Sundararajan et al. (§3) advise using it: raise the number of steps until the sum matches.
+
+    Starting from `n_steps` Gauss–Legendre nodes (or from `attributions` already computed with them), the nodes are
+    doubled for the examples whose completeness gap still exceeds `tol`, until none does or `max_steps` is
+    reached. A ReLU network is only piecewise smooth along the path, so a few examples need many more nodes
+    than the rest. Returns (attributions (B, ...), completeness gap (B,), nodes used per example (B,))."""
+    if attributions is None:
+        attributions = integrated_gradients(model, x, target, n_steps=n_steps)
+    attributions = attributions.clone()
+    gap = completeness_gap(model, x, target, attributions)
+    steps_used = torch.full((len(x),), n_steps)
+    m = n_steps
+    while float(gap.max()) > tol and m < max_steps:
+        m *= 2
+        bad = gap > tol
+        attributions[bad] = integrated_gradients(model, x[bad], target[bad], n_steps=m)
+        gap[bad] = completeness_gap(model, x[bad], target[bad], attributions[bad])
+        steps_used[bad] = m
+    return attributions, gap, steps_used
+
+
+def completeness_curve(model: nn.Module, x: torch.Tensor, target: torch.Tensor, steps: tuple[int, ...],
+                       method: str = "gausslegendre") -> list[float]:
+    """The mean completeness gap over the batch of IG with each number of steps in `steps`, one quadrature."""
+    return [float(completeness_gap(model, x, target, integrated_gradients(model, x, target, n_steps=m, method=method)).mean())
+            for m in steps]

@@ -104,3 +104,18 @@ def lime_tabular(predict: Callable[[np.ndarray], np.ndarray], x: np.ndarray, sca
     fitted = z @ coef + intercept
     r2 = 1 - (weights * (target - fitted) ** 2).sum() / (weights * (target - t_mean) ** 2).sum()
     return coef, float(intercept), float(r2)
+
+
+def mean_log_likelihood(p: np.ndarray, y: np.ndarray, eps: float = 1e-12) -> float:
+    """Mean of y·log p + (1 − y)·log(1 − p) over binary labels y (n,) and probabilities p (n,) of class 1,
+    clipped to [eps, 1 − eps]: minus the log-loss. A proper score, so it moves with every change in probability
+    (a permutation score built on AUC is flat when the model ranks nearly perfectly)."""
+    p = np.clip(p, eps, 1 - eps)
+    return float(np.mean(y * np.log(p) + (1 - y) * np.log(1 - p)))
+
+
+def top_k_jaccard(coefficients: list[np.ndarray], k: int = 5) -> float:
+    """Stability of an explanation across re-runs: the mean over pairs of runs of the Jaccard index |A ∩ B| / |A ∪ B|
+    of their top-k features by |coefficient| (1 = the same k features every time)."""
+    tops = [set(np.argsort(-np.abs(c))[:k]) for c in coefficients]
+    return float(np.mean([len(a & b) / len(a | b) for i, a in enumerate(tops) for b in tops[i + 1:]]))

@@ -32,5 +32,6 @@ LABS = (
     LabSpec("kge", topics=(39,), title="RESCAL/DistMult/ComplEx, TransE/RotatE, ConvE, R-GCN/GAT encoders; evaluator = PyKEEN's"),
     LabSpec("multihop", topics=(40,), title="1p-3i/ip/pi queries with exact answers, GQE and Query2Box on hard answers, path finding"),
     LabSpec("interpret", topics=(22,), title="Filters, permutation vs SHAP, Integrated Gradients = Captum, LIME, MiniLM attention, deletion curves, sanity checks"),
-    LabSpec("privacy", topics=(21,), title="PII masking, k-anonymity, AES-GCM, DP-SGD equal to Opacus, membership inference, FedAvg + secure aggregation, CKKS"),
+    LabSpec("privacy", topics=(21,), title="PII masking zh/en with checksums, k-anonymity (full-domain vs Mondrian), AES-GCM at rest, CKKS inference (TenSEAL)"),
+    LabSpec("dp-federated", topics=(21,), title="DP-SGD = Opacus, RDP accountant, privacy-utility, membership inference vs the DP bound, FedAvg + secure aggregation"),
 )

@@ -19,7 +19,7 @@ Differences from the papers
     shows the memory behaviour and the exactness, not the speed (see benchmarks/attention.py).
 
 Building blocks: modelbook/nn/attention.py, modelbook/nn/llama_attention.py
-Cross-checks:    tests/nn/test_attention.py (float64, outputs and gradients)
+Cross-checks:    tests/nn/test_attention.py (float64, outputs and gradients; the softmax Jacobian norm vs autograd)
 """
 from __future__ import annotations
 
@@ -34,11 +34,30 @@ import torch.nn.functional as F
 from modelbook.core import plots, progress
 from modelbook.core.measure import median_time, peak_memory_bytes
 from modelbook.core.result import LabResult
-from modelbook.nn.attention import KVCache, MultiHeadAttention, causal_mask, scaled_dot_product_attention, tiled_attention
+from modelbook.nn.attention import (
+    KVCache,
+    MultiHeadAttention,
+    causal_mask,
+    scaled_dot_product_attention,
+    softmax_jacobian_norm,
+    tiled_attention,
+)
 from modelbook.nn.llama_attention import GroupedQueryAttention
 
 TORCH = "PyTorch 2.13 F.scaled_dot_product_attention / nn.MultiheadAttention, same inputs and weights"
 SENTENCE = "Attention lets every token look at the earlier tokens and decide which of them matter most."
+# equality checks: T queries and S keys of ragged lengths (no multiple of each other, T ≠ S so cross-attention is
+# rectangular); the padding mask hides each key with this probability, and the first sequence is this much shorter
+EQ_QUERIES, EQ_KEYS = 33, 47
+PAD_PROBABILITY = 0.2
+SHORTER_BY = 5
+# why √d: head dimensions swept, keys per query, and queries drawn per dimension (enough for a stable variance)
+SQRT_D_DIMS = (16, 64, 256, 1024)
+SQRT_D_KEYS = 64
+SQRT_D_QUERIES = 512
+TILED_T = 700  # tiled vs naive: not a multiple of the tile (Config.block, 128), so the last tile is ragged
+SLOPE_POINTS = 3  # memory log-log slopes are fitted on the longest lengths, past the fixed-overhead regime
+LONG_CONTEXT = 8192  # the context whose KV-cache size is reported (8k tokens)
 
 
 @dataclass(frozen=True)
@@ -82,10 +101,10 @@ def _max_diff(a, b) -> float:
 
 # -- 1. equal to PyTorch -----------------------------------------------------------------------------
 def _equal_to_torch(result: LabResult, cfg: Config, gen) -> None:
-    B, H, T, S, d = 2, cfg.n_heads, 33, 47, cfg.d_head
+    B, H, T, S, d = 2, cfg.n_heads, EQ_QUERIES, EQ_KEYS, cfg.d_head
     q = torch.randn(B, H, T, d, generator=gen)
     k, v = torch.randn(B, H, S, d, generator=gen), torch.randn(B, H, S, d, generator=gen)
-    pad = torch.rand(B, 1, 1, S, generator=gen) > 0.2  # True = may attend
+    pad = torch.rand(B, 1, 1, S, generator=gen) > PAD_PROBABILITY  # True = may attend
     pad[..., 0] = True
     diffs = {
         "none": _max_diff(scaled_dot_product_attention(q, k, v), F.scaled_dot_product_attention(q, k, v)),
@@ -103,7 +122,7 @@ def _equal_to_torch(result: LabResult, cfg: Config, gen) -> None:
     ours = MultiHeadAttention(D, cfg.n_heads).load_from_torch(mha)
     x = torch.randn(B, T, D, generator=gen)
     key_pad = torch.zeros(B, T, dtype=torch.bool)
-    key_pad[0, T - 5:] = True  # the first sequence is 5 tokens shorter
+    key_pad[0, T - SHORTER_BY:] = True  # the first sequence is SHORTER_BY tokens shorter
     ref, ref_w = mha(x, x, x, key_padding_mask=key_pad, attn_mask=~causal_mask(T, T), need_weights=True)
     got, got_w = ours(x, key_padding_mask=key_pad, causal=True, need_weights=True)
     self_diff = max(_max_diff(got, ref), _max_diff(got_w, ref_w))
@@ -115,25 +134,23 @@ def _equal_to_torch(result: LabResult, cfg: Config, gen) -> None:
     result.metric("mha_vs_torch/cross_max_abs_diff", cross_diff)
     result.check("multi-head self-attention (causal + padding) vs nn.MultiheadAttention, outputs and weights",
                  self_diff, reference=0.0, tolerance=1e-5, source=TORCH, kind="at_most")
-    result.check("multi-head cross-attention (T=33 queries, S=47 keys) vs nn.MultiheadAttention", cross_diff, reference=0.0, tolerance=1e-5,
+    result.check(f"multi-head cross-attention (T={T} queries, S={S} keys) vs nn.MultiheadAttention", cross_diff, reference=0.0, tolerance=1e-5,
                  source=TORCH, kind="at_most")
 
 
 # -- 2. why divide by sqrt(d) ------------------------------------------------------------------------
 def _why_sqrt_d(result: LabResult, gen, out: Path) -> None:
-    dims, n_keys = (16, 64, 256, 1024), 64
+    dims, n_keys = SQRT_D_DIMS, SQRT_D_KEYS
     var_ratio, max_prob, grad = {}, {"scaled": [], "unscaled": []}, {"scaled": [], "unscaled": []}
     for d in dims:
-        q = torch.randn(512, 1, d, generator=gen)
-        k = torch.randn(512, n_keys, d, generator=gen)
-        logits = (q @ k.transpose(-2, -1)).squeeze(1)  # (512, n_keys): q·k, variance d
+        q = torch.randn(SQRT_D_QUERIES, 1, d, generator=gen)
+        k = torch.randn(SQRT_D_QUERIES, n_keys, d, generator=gen)
+        logits = (q @ k.transpose(-2, -1)).squeeze(1)  # (SQRT_D_QUERIES, n_keys): q·k, variance d
         var_ratio[d] = float(logits.var() / d)
         for name, z in (("unscaled", logits), ("scaled", logits / math.sqrt(d))):
             p = z.softmax(-1)
             max_prob[name].append(float(p.max(-1).values.mean()))
-            # ‖∂softmax/∂z‖_F = ‖diag(p) − p pᵀ‖_F: how much gradient flows back through the softmax
-            jac = torch.diag_embed(p) - p[:, :, None] * p[:, None, :]
-            grad[name].append(float(jac.flatten(1).norm(dim=1).mean()))
+            grad[name].append(float(softmax_jacobian_norm(p).mean()))  # how much gradient flows back through the softmax
     worst = max(abs(r - 1) for r in var_ratio.values())
     result.metric("sqrt_d/max_relative_error_var_qk_over_d", worst)
     result.metric("sqrt_d/softmax_max_prob_unscaled_d1024", max_prob["unscaled"][-1])
@@ -148,7 +165,7 @@ def _why_sqrt_d(result: LabResult, gen, out: Path) -> None:
     ax.plot(dims, grad["unscaled"], "o-", label="q·k (unscaled)")
     ax.plot(dims, grad["scaled"], "o-", label="q·k / √d")
     ax.set(xscale="log", yscale="log", xlabel="head dimension d", ylabel="‖∂softmax/∂logits‖ (mean)",
-           title="Gradient through the softmax, 64 keys")
+           title=f"Gradient through the softmax, {n_keys} keys")
     ax.legend()
     result.artifact(plots.save(fig, out / "why_sqrt_d.png"))
 
@@ -200,9 +217,9 @@ def _smollm2_gqa_and_cache(result: LabResult, out: Path) -> None:
                  source="identity: causal attention at step t sees exactly the keys 0..t", kind="at_most")
     per_token_layer = cache.nbytes() / x.size(1)
     per_token = result.metric("kv_cache/bytes_per_token_all_layers_fp32", per_token_layer * len(layers), "B")
-    formula = 2 * len(layers) * cfg.num_key_value_heads * cfg.head_dim * 4
+    formula = 2 * len(layers) * cfg.num_key_value_heads * cfg.head_dim * 4  # K and V, 4 bytes per fp32 number
     result.metric("kv_cache/gqa_saving_vs_mha", cfg.num_attention_heads / cfg.num_key_value_heads, "x")
-    result.metric("kv_cache/bytes_for_8k_context_fp32", per_token * 8192, "B")
+    result.metric("kv_cache/bytes_for_8k_context_fp32", per_token * LONG_CONTEXT, "B")
     result.check("KV cache bytes/token = 2 · layers · H_kv · d · 4 (fp32)", per_token, reference=formula, tolerance=0.0,
                  source="Ainslie et al. 2023 (GQA): the cache holds H_kv heads, not H")
     tokens = [tokenizer.decode([t]).strip() or "␣" for t in ids[0]]
@@ -219,12 +236,12 @@ def _smollm2_gqa_and_cache(result: LabResult, out: Path) -> None:
 # -- 5 and 6. tiled online softmax, memory and time vs length --------------------------------------------
 def _tiled_vs_naive(result: LabResult, cfg: Config, gen, out: Path) -> None:
     H, d = cfg.n_heads, cfg.d_head
-    q, k, v = (torch.randn(1, H, 700, d, generator=gen) for _ in range(3))
+    q, k, v = (torch.randn(1, H, TILED_T, d, generator=gen) for _ in range(3))
     diff = max(_max_diff(tiled_attention(q, k, v, block_q=cfg.block, block_k=cfg.block), scaled_dot_product_attention(q, k, v)),
                _max_diff(tiled_attention(q, k, v, causal=True, block_q=cfg.block, block_k=cfg.block),
                          scaled_dot_product_attention(q, k, v, causal=True)))
     result.metric("tiled/max_abs_diff_vs_naive", diff)
-    result.check("tiled online-softmax attention vs naive (plain and causal, T = 700, ragged last tile)", diff, reference=0.0, tolerance=1e-5,
+    result.check(f"tiled online-softmax attention vs naive (plain and causal, T = {TILED_T}, ragged last tile)", diff, reference=0.0, tolerance=1e-5,
                  source="Milakov & Gimelshein 2018, Online normalizer calculation for softmax: exact, not approximate",
                  kind="at_most")
     variants = {
@@ -240,7 +257,7 @@ def _tiled_vs_naive(result: LabResult, cfg: Config, gen, out: Path) -> None:
             mem[name].append(peak_memory_bytes(lambda: fn(q, k, v)))
             secs[name].append(median_time(lambda: fn(q, k, v), repeats=cfg.repeats))
     logT = np.log(cfg.lengths)
-    slope = {name: float(np.polyfit(logT[-3:], np.log(m[-3:]), 1)[0]) for name, m in mem.items()}
+    slope = {name: float(np.polyfit(logT[-SLOPE_POINTS:], np.log(m[-SLOPE_POINTS:]), 1)[0]) for name, m in mem.items()}
     for name in variants:
         key = name.replace(" ", "_").lower()
         result.metric(f"memory/{key}_loglog_slope", slope[name])
@@ -248,7 +265,7 @@ def _tiled_vs_naive(result: LabResult, cfg: Config, gen, out: Path) -> None:
         result.metric(f"time/{key}_ms_T{cfg.lengths[-1]}", secs[name][-1] * 1e3, "ms", volatile=True)
     result.metric("memory/naive_over_tiled_T_max", mem["naive"][-1] / mem["tiled"][-1], "x")
     result.metric("time/tiled_over_naive_T_max", secs["tiled"][-1] / secs["naive"][-1], "x", volatile=True)
-    result.check("naive attention peak memory grows like T² (log-log slope, 3 longest lengths)", slope["naive"], reference=2.0, tolerance=0.2,
+    result.check(f"naive attention peak memory grows like T² (log-log slope, {SLOPE_POINTS} longest lengths)", slope["naive"], reference=2.0, tolerance=0.2,
                  source="Dao et al. 2022 (FlashAttention) §2.2: standard attention materialises the T×T matrix")
     result.check("tiled attention peak memory grows at most linearly in T (log-log slope)", slope["tiled"], reference=1.0, tolerance=0.2,
                  source="Dao et al. 2022 (FlashAttention) §3: extra memory O(T) with tiling and online softmax", kind="at_most",

@@ -24,8 +24,9 @@ Differences from the references
     10-30 s), a 3-second load test with 3 swaps on an in-process server. full: the dynamo exporter, torch.compile,
     and the 60-second load test with 10 swaps against the server in a separate process.
 
-Building blocks: modelbook/serving/{classifier,variants,registry,signing,slots,batching,app,loadtest,server}.py
-Cross-checks:    tests/serving/ (registry, signing, auth, audit, app limits, hot swap, batching, schemathesis, kill -9),
+Building blocks: modelbook/serving/{classifier,variants,registry,signing,slots,batching,app,loadtest,server,metrics}.py
+Cross-checks:    tests/serving/ (registry, signing, auth, audit, app limits, hot swap, batching, schemathesis, kill -9,
+                 the Prometheus counter read back),
                  tests/labs/test_deploy.py, tests/test_dockerfile.py
 """
 from __future__ import annotations
@@ -49,6 +50,11 @@ TUTORIAL = ("PyTorch dynamic quantization tutorial (BERT on MRPC: F1 0.902 int8 
             "Linear weights int8 = 1/4 of fp32)")
 ORT = "onnxruntime 1.32 CPUExecutionProvider vs torch 2.13 eager on the same weights"
 SWAP = "TOPICS.md T10 requirement (zero failed requests under hot swap); serving/slots.py atomic reference swap"
+# untimed calls before timing (runtime caches, allocator): many single-image calls, or a couple of large batches
+LATENCY_WARMUP, THROUGHPUT_WARMUP = 20, 2
+BROKEN_VERSIONS = (1001, 1002)  # far above the real versions: the altered one, and the one that does not fit
+BODY_DECIMALS = 4  # pixels in the request body rounded to 4 decimals: a short JSON body
+HTTP_TIMEOUT_S = 60  # the lab's own requests: generous, a loaded machine may take seconds to load a version
 
 
 @dataclass(frozen=True)
@@ -83,6 +89,14 @@ class Config:
     """hot swaps during the load test (versions 2 .. n_swaps + 1)"""
     finetune_steps: int = 30
     """Adam steps that turn version k into version k + 1 (a periodic retrain)"""
+    finetune_lr: float = 2e-4
+    """Adam learning rate of the retrain (small: a version drifts from the one before, it does not jump)"""
+    finetune_batch: int = 128
+    """images per retrain step"""
+    max_batch: int = 64
+    """most rows the dynamic batcher puts in one forward pass"""
+    max_wait_s: float = 0.002
+    """longest the batcher holds the first request of a batch while it waits for more"""
     server_process: bool = True
     """run the server in its own process (as in production) rather than in a thread of this one"""
     threads: int = 1
@@ -99,10 +113,6 @@ PRESETS = {
 
 
 def run(cfg: Config, out: Path) -> LabResult:
-    return _run(cfg, out)
-
-
-def _run(cfg: Config, out: Path) -> LabResult:
     result = LabResult("deploy", cfg)
     rng = make_rng(cfg.seed)
     xtr, ytr, xte, yte = fashion_arrays(cfg.n_train, cfg.n_test, rng)
@@ -138,8 +148,8 @@ def _variants(result: LabResult, cfg: Config, model, xte, yte, out: Path) -> Non
         acc = result.metric(f"{name}/test_accuracy", float((probs.argmax(1) == yte).mean()))
         agree = result.metric(f"{name}/agreement_with_fp32", float((probs.argmax(1) == ref.argmax(1)).mean()))
         diff = result.metric(f"{name}/max_prob_diff_vs_fp32", float(np.abs(probs - ref).max()))
-        p50, p99 = latency_percentiles(lambda: fn(x1), cfg.n_calls, warmup=20)
-        t = median_time(lambda: fn(xb), repeats=cfg.n_throughput, warmup=2)
+        p50, p99 = latency_percentiles(lambda: fn(x1), cfg.n_calls, warmup=LATENCY_WARMUP)
+        t = median_time(lambda: fn(xb), repeats=cfg.n_throughput, warmup=THROUGHPUT_WARMUP)
         table[name] = (result.metric(f"{name}/latency_p50_ms", p50 * 1000, "ms", volatile=True),
                        result.metric(f"{name}/latency_p99_ms", p99 * 1000, "ms", volatile=True),
                        result.metric(f"{name}/throughput", len(xb) / t, "samples/s", volatile=True))
@@ -176,14 +186,14 @@ def _publish_versions(result, cfg, model, xtr, ytr, xte, yte, folder: Path) -> l
 
     ensure_keys(folder)
     registry, signer = ModelRegistry(folder / "registry"), load_signer(folder / "keys" / "signing.key")
-    g = torch.Generator().manual_seed(cfg.seed + 1)
+    g = torch.Generator().manual_seed(cfg.seed + 1)  # + 1: the retrain batches, apart from version 1's shuffles (cfg.seed)
     current = copy.deepcopy(model)
-    opt = torch.optim.Adam(current.parameters(), lr=2e-4)
+    opt = torch.optim.Adam(current.parameters(), lr=cfg.finetune_lr)
     x, y = torch.from_numpy(xtr), torch.from_numpy(ytr)
     for version in range(1, cfg.n_swaps + 2):
         if version > 1:
             for _ in range(cfg.finetune_steps):
-                idx = torch.randint(0, len(x), (128,), generator=g)
+                idx = torch.randint(0, len(x), (cfg.finetune_batch,), generator=g)
                 opt.zero_grad()
                 torch.nn.functional.cross_entropy(current(x[idx]), y[idx]).backward()
                 opt.step()
@@ -214,7 +224,7 @@ def _batching(result: LabResult, cfg: Config, folder: Path, xte) -> None:
 
         import anyio
 
-        batcher = DynamicBatcher(slot, max_batch=64, max_wait_s=0.002, on_batch=sizes.append) if batched else None
+        batcher = DynamicBatcher(slot, max_batch=cfg.max_batch, max_wait_s=cfg.max_wait_s, on_batch=sizes.append) if batched else None
         if batcher:
             batcher.start()
         outs: dict[int, np.ndarray] = {}
@@ -256,21 +266,22 @@ def _serve_and_swap(result: LabResult, cfg: Config, folder: Path, xte, versions:
     from modelbook.serving.app import create_app
     from modelbook.serving.auth import TokenStore
     from modelbook.serving.loadtest import load_and_swap
+    from modelbook.serving.metrics import counter_total
     from modelbook.serving.server import ServerProcess, ThreadServer, settings_for
 
     _publish_broken(cfg, folder)
     settings = settings_for(folder, models=("fashion",))
     tokens = TokenStore(settings.tokens)
     predict_token, admin_token = tokens.create(["predict"]), tokens.create(["predict", "admin"])
-    body = {"inputs": [xte[0].round(4).tolist()]}
+    body = {"inputs": [xte[0].round(BODY_DECIMALS).tolist()]}
     server = ServerProcess(settings, threads=cfg.threads) if cfg.server_process else ThreadServer(create_app(settings))
     with progress.status(f"load test: {cfg.load_clients} clients, {cfg.load_seconds:g} s, {cfg.n_swaps} swaps"), server as url:
         admin = {"Authorization": f"Bearer {admin_token}"}
-        refused = [httpx.post(f"{url}/admin/models/fashion/versions/{v}:activate", headers=admin, timeout=60) for v in (1001, 1002)]
-        still = httpx.post(f"{url}/v1/models/fashion/predict", json=body, headers={"Authorization": f"Bearer {predict_token}"}, timeout=60)
+        refused = [httpx.post(f"{url}/admin/models/fashion/versions/{v}:activate", headers=admin, timeout=HTTP_TIMEOUT_S) for v in BROKEN_VERSIONS]
+        still = httpx.post(f"{url}/v1/models/fashion/predict", json=body, headers={"Authorization": f"Bearer {predict_token}"}, timeout=HTTP_TIMEOUT_S)
         report = asyncio.run(load_and_swap(url, predict_token, admin_token, "fashion", body, versions[1:],
                                            cfg.load_seconds, cfg.load_clients))
-        metrics_text = httpx.get(f"{url}/metrics", timeout=60).text
+        metrics_text = httpx.get(f"{url}/metrics", timeout=HTTP_TIMEOUT_S).text
     result.check("activating an altered version: 409, refused", refused[0].status_code, reference=409, tolerance=0, source=SWAP)
     result.check("activating weights that do not fit the architecture: 409, refused", refused[1].status_code, reference=409, tolerance=0, source=SWAP)
     result.check("after both refusals the old version still answers", still.json().get("version", -1) if still.status_code == 200 else -1,
@@ -286,31 +297,24 @@ def _serve_and_swap(result: LabResult, cfg: Config, folder: Path, xte, versions:
                  reference=0, tolerance=0, source=SWAP, kind="at_most")
     result.check("load test: successful hot swaps", result.metric("load/swaps_ok", report.n_swaps_ok), reference=cfg.n_swaps, tolerance=0, source=SWAP)
     result.check("after the last swap the last version answers", report.last_version or -1, reference=versions[-1], tolerance=0, source=SWAP)
-    served = _served_ok(metrics_text)
+    served = counter_total(metrics_text, "modelbook_http_requests", status="200", route="/v1/models/{name}/predict")
+    # + 2: the predict request after the refusals (`still`) and load_and_swap's closing one (report.last_version)
     result.check("server's Prometheus count of 200 predict answers = the clients' count", served,
                  reference=report.n_requests - report.n_failed + 2, tolerance=0, source="prometheus_client 0.26 text format, parsed with its parser")
     result.note(f"Load and swap: {report.summary()}.")
 
 
-def _served_ok(metrics_text: str) -> float:
-    from prometheus_client.parser import text_string_to_metric_families
-
-    for family in text_string_to_metric_families(metrics_text):
-        if family.name == "modelbook_http_requests":
-            return sum(s.value for s in family.samples if s.name.endswith("_total") and s.labels.get("status") == "200"
-                       and s.labels.get("route") == "/v1/models/{name}/predict")
-    return 0.0
-
-
 def _publish_broken(cfg: Config, folder: Path) -> None:
-    """v1001: signed, then its weights altered; v1002: signed, but weights of another shape than declared."""
+    """BROKEN_VERSIONS: the first signed, then its weights altered; the second signed, but weights of another
+    shape than its manifest declares (a (64,) hidden layer under the config of cfg.hidden)."""
     from modelbook.serving.classifier import make_mlp
     from modelbook.serving.registry import WEIGHTS, ModelRegistry
     from modelbook.serving.signing import load_signer
 
     registry, signer = ModelRegistry(folder / "registry"), load_signer(folder / "keys" / "signing.key")
-    path = registry.publish("fashion", 1001, KIND, make_mlp(cfg.hidden).state_dict(), mlp_config(cfg.hidden), signer)
+    altered, misshapen = BROKEN_VERSIONS
+    path = registry.publish("fashion", altered, KIND, make_mlp(cfg.hidden).state_dict(), mlp_config(cfg.hidden), signer)
     data = bytearray((path / WEIGHTS).read_bytes())
     data[-1] ^= 0xFF
     (path / WEIGHTS).write_bytes(bytes(data))
-    registry.publish("fashion", 1002, KIND, make_mlp((64,)).state_dict(), mlp_config(cfg.hidden), signer)
+    registry.publish("fashion", misshapen, KIND, make_mlp((64,)).state_dict(), mlp_config(cfg.hidden), signer)

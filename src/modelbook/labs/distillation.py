@@ -45,6 +45,12 @@ from modelbook.core.result import LabResult
 from modelbook.nn.mlp import mlp
 
 HINTON = "Hinton, Vinyals & Dean 2015, §3: MNIST 2x800 student 146 errors alone, 74 distilled (T = 20); teacher 67"
+STUDENT_SEED_OFFSET = 1000  # students' inits and batches: streams apart from the teacher's and the split's (cfg.seed)
+# loss identities: a fixed random batch (N logits over K classes, the teacher's logits spread SPREAD times wider),
+# checked at temperature T_CHECK; the T² scaling is shown between the two temperatures of T_PAIR
+ID_SEED, ID_N, ID_K, ID_SPREAD, T_CHECK = 0, 64, 10, 3, 4.0
+T_PAIR = (10.0, 20.0)
+LATENCY_BATCH = 256  # images per timed forward pass in the size comparison
 
 
 @dataclass(frozen=True)
@@ -83,10 +89,6 @@ PRESETS = {
 
 
 def run(cfg: Config, out: Path) -> LabResult:
-    return _run(cfg, out)
-
-
-def _run(cfg: Config, out: Path) -> LabResult:
     result = LabResult("distillation", cfg)
     _loss_identities(result)
     both = wb.fashion_split(cfg.teacher_train + cfg.n_train, cfg.n_test, cfg.seed)
@@ -110,8 +112,8 @@ def _run(cfg: Config, out: Path) -> LabResult:
         losses.append(distillation_loss_fn(cfg.temperature, 1.0))
     for i in progress.track(range(cfg.n_seeds), "student seeds"):
         for (name, accs), loss_fn in zip(runs.items(), losses):
-            # the same initial student and batches for all three (seeded inside)
-            student = _train_student(cfg, split, soft, loss_fn, cfg.seed + 1000 + i, name)
+            # the same initial student and batches for all three (seeded inside); seed i of the student streams
+            student = _train_student(cfg, split, soft, loss_fn, cfg.seed + STUDENT_SEED_OFFSET + i, name)
             accs.append(wb.accuracy(student, split.x_test, split.y_test))
     alone, kd, *soft_only = (np.array(v) for v in runs.values())
     for key, v in (("alone", alone), ("kd", kd), *(("soft_only", s) for s in soft_only)):
@@ -130,7 +132,8 @@ def _run(cfg: Config, out: Path) -> LabResult:
 
     sweep = {}
     for T in progress.track(cfg.temperatures, "temperature sweep"):
-        student = _train_student(cfg, split, soft, distillation_loss_fn(T, cfg.alpha), cfg.seed + 1000, f"T={T:g}")
+        # the first student stream: every temperature starts from the same student as seed 0 of the comparison
+        student = _train_student(cfg, split, soft, distillation_loss_fn(T, cfg.alpha), cfg.seed + STUDENT_SEED_OFFSET, f"T={T:g}")
         sweep[T] = result.metric(f"sweep/accuracy_T{T:g}", wb.accuracy(student, split.x_test, split.y_test))
     _sizes(result, teacher, split, cfg)
     fig, axes = plots.figure(1, 2 if sweep else 1, size=(11 if sweep else 6.5, 3.8))
@@ -160,10 +163,11 @@ def _train_student(cfg: Config, split: wb.Split, soft: torch.Tensor, loss_fn, se
 
 
 def _loss_identities(result: LabResult) -> None:
-    g = torch.Generator().manual_seed(0)
-    z, v = torch.randn(64, 10, generator=g, dtype=torch.float64), torch.randn(64, 10, generator=g, dtype=torch.float64) * 3
-    y = torch.randint(0, 10, (64,), generator=g)
-    T = 4.0
+    g = torch.Generator().manual_seed(ID_SEED)  # a fixed batch, not cfg.seed: the identities hold for any logits
+    z = torch.randn(ID_N, ID_K, generator=g, dtype=torch.float64)
+    v = torch.randn(ID_N, ID_K, generator=g, dtype=torch.float64) * ID_SPREAD
+    y = torch.randint(0, ID_K, (ID_N,), generator=g)
+    T = T_CHECK
     ref = F.kl_div(F.log_softmax(z / T, -1), F.softmax(v / T, -1), reduction="batchmean")
     diff = abs(float(soft_target_loss(z, v, T) - ref))
     zz = z.clone().requires_grad_()
@@ -177,14 +181,15 @@ def _loss_identities(result: LabResult) -> None:
     result.check("its gradient vs the closed form (p − q)/T", gdiff, reference=0.0, tolerance=1e-12,
                  source="Hinton et al. 2015, eq. 2", kind="at_most")
     norms = {}
-    for T in (10.0, 20.0):
+    for T in T_PAIR:
         for scaled in (False, True):
             zz = (z - z.mean(-1, keepdim=True)).clone().requires_grad_()
             loss = kd_loss(zz, v - v.mean(-1, keepdim=True), y, T, alpha=1.0) / (1 if scaled else T * T)
             loss.backward()
             norms[(T, scaled)] = float(zz.grad.norm())
-    unscaled = result.metric("loss/grad_norm_ratio_T20_over_T10_without_T2", norms[(20.0, False)] / norms[(10.0, False)])
-    scaled = result.metric("loss/grad_norm_ratio_T20_over_T10_with_T2", norms[(20.0, True)] / norms[(10.0, True)])
+    lo, hi = T_PAIR
+    unscaled = result.metric("loss/grad_norm_ratio_T20_over_T10_without_T2", norms[(hi, False)] / norms[(lo, False)])
+    scaled = result.metric("loss/grad_norm_ratio_T20_over_T10_with_T2", norms[(hi, True)] / norms[(lo, True)])
     result.check("without T², soft gradients shrink like 1/T² (T 10 -> 20: ratio ≈ 1/4)", unscaled, reference=0.25, tolerance=0.03,
                  source="Hinton et al. 2015, §2: the magnitudes of the soft-target gradients scale as 1/T²")
     result.check("with T², their scale stays put (ratio ≈ 1)", scaled, reference=1.0, tolerance=0.1, source="Hinton et al. 2015, §2")
@@ -192,7 +197,7 @@ def _loss_identities(result: LabResult) -> None:
 
 def _sizes(result: LabResult, teacher, split: wb.Split, cfg: Config) -> None:
     student = mlp(784, cfg.student, 10)
-    batch = split.x_test[:256]
+    batch = split.x_test[:LATENCY_BATCH]
     for name, model in (("teacher", teacher), ("student", student)):
         result.metric(f"size/{name}_params", wb.n_params(model))
         result.metric(f"size/{name}_flops_per_image", wb.flops(model, batch[:1]))

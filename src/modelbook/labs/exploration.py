@@ -46,9 +46,12 @@ from modelbook.rl import schedules
 from modelbook.rl.bandits import (
     expected_max_of_normals,
     lai_robbins_rate,
+    last_decade_loglog_slope,
+    log_fit,
     make_testbed,
     run_bernoulli_bandit,
     run_gaussian_bandit,
+    ucb1_log_coefficient,
     ucb1_regret_bound,
 )
 from modelbook.rl.dqn import DQNConfig
@@ -61,7 +64,29 @@ SB_65 = "Sutton & Barto 2nd ed., Example 6.7 / Figure 6.5 (maximisation bias; ε
 AUER = "Auer, Cesa-Bianchi & Fischer 2002, Finite-time Analysis of the Multiarmed Bandit Problem, Theorem 1"
 LAI_ROBBINS = "Lai & Robbins 1985 asymptotic lower bound; Auer et al. 2002 Theorem 1 (8 Σ 1/Δ)"
 GYM_FROZEN = "gymnasium 1.4 FrozenLake-v1 registration: reward_threshold 0.70, comment 'optimum = 0.74'"
-UCB1_MEANS = (0.8, 0.6, 0.5, 0.4, 0.2)
+UCB1_MEANS = (0.8, 0.6, 0.5, 0.4, 0.2)  # Bernoulli arms with gaps 0.2 to 0.6 below the best
+
+# S&B's settings, kept as in the book
+N_ARMS = 10                              # the 10-armed testbed
+TESTBED_AGENTS = {                       # Figures 2.2 (ε), 2.3 (optimistic, α = 0.1), 2.4 (UCB c = 2)
+    "greedy": dict(epsilon=0.0), "ε=0.01": dict(epsilon=0.01), "ε=0.1": dict(epsilon=0.1),
+    "UCB c=2": dict(ucb_c=2.0), "optimistic Q₀=5, greedy, α=0.1": dict(q0=5.0, alpha=0.1),
+    "ε=0.1, α=0.1": dict(epsilon=0.1, alpha=0.1),
+}
+FINAL_STEPS = 100                        # "by step 1000": averages over the last 100 steps
+UCB_FROM_STEP = 100                      # UCB vs ε-greedy compared over steps 100–1000, past the early transient
+SPIKE_STEP = N_ARMS + 1                  # UCB's spike: every arm tried once, then all runs pull the best estimate
+BIAS_ACTIONS = 10                        # Example 6.7: actions from B, each paying N(−0.1, 1)
+BIAS_ALPHA, BIAS_EPSILON = 0.1, 0.1      # Example 6.7's step size and ε
+EARLY_EPISODES = 50                      # "early on" in Figure 6.5: the first 50 episodes
+
+# the lab's own choices
+UCB1_EPSILON = 0.1                       # the fixed-ε greedy agent set against UCB1
+FIT_FROM = 100                           # fit a + b ln n on n ≥ steps / 100, past the first round robin
+FROZEN_HORIZON = 100                     # gymnasium's step limit for FrozenLake-v1 4×4, and 'success within it'
+EPS_LINEAR_SPAN = 2                      # linearly decaying ε reaches its floor after E / 2 episodes
+EPS_HALF_LIFE_SPAN = 10                  # exponentially decaying ε halves every E / 10 episodes
+Q_PROBE_STATES = 512                     # replayed states on which Double DQN's Q is compared with the true value
 
 
 @dataclass(frozen=True)
@@ -74,6 +99,10 @@ class Config:
     frozen_episodes: int = 2000
     frozen_schedules: tuple[str, ...] = ("greedy", "constant 0.1", "linear 1→0.01", "exponential 1→0.01",
                                          "optimistic Q₀=1, greedy")
+    frozen_gamma: float = 0.99
+    """discount of the FrozenLake Q-learners (success is judged undiscounted, within the step limit)"""
+    frozen_alpha: float = 0.1
+    """step size of the FrozenLake Q-learners"""
     bias_runs: int = 10_000
     bias_episodes: int = 300
     ddqn: DQNConfig | None = DQNConfig(total_steps=20_000, gamma=0.95, train_freq=4, gradient_steps=2,
@@ -109,20 +138,17 @@ def run(cfg: Config, out: Path) -> LabResult:
 
 # -- 1-2. the 10-armed testbed ------------------------------------------------------------------------
 def _testbed(result: LabResult, cfg: Config, rng, out: Path) -> None:
-    q_star = make_testbed(cfg.bandit_runs, 10, rng)
-    agents = {"greedy": dict(epsilon=0.0), "ε=0.01": dict(epsilon=0.01), "ε=0.1": dict(epsilon=0.1),
-              "UCB c=2": dict(ucb_c=2.0), "optimistic Q₀=5, greedy, α=0.1": dict(q0=5.0, alpha=0.1),
-              "ε=0.1, α=0.1": dict(epsilon=0.1, alpha=0.1)}
+    q_star = make_testbed(cfg.bandit_runs, N_ARMS, rng)
     runs = {name: run_gaussian_bandit(q_star, cfg.bandit_steps, rng, **kw)
-            for name, kw in progress.track(list(agents.items()), "10-armed testbed")}
-    tail = slice(-100, None)  # "by step 1000": the last 100 steps
+            for name, kw in progress.track(list(TESTBED_AGENTS.items()), "10-armed testbed")}
+    tail = slice(-FINAL_STEPS, None)
     for name, r in runs.items():
         key = {"UCB c=2": "ucb_c2", "optimistic Q₀=5, greedy, α=0.1": "optimistic",
                "ε=0.1, α=0.1": "eps_0.1_alpha_0.1"}.get(name, name.replace("ε=", "eps_"))
         result.metric(f"testbed/{key}/final_avg_reward", r.rewards[:, tail].mean())
         result.metric(f"testbed/{key}/final_optimal_fraction", r.optimal[:, tail].mean())
     v = result.value
-    exact = result.metric("testbed/expected_max_exact", expected_max_of_normals(10))
+    exact = result.metric("testbed/expected_max_exact", expected_max_of_normals(N_ARMS))
     sampled = result.metric("testbed/mean_best_arm", q_star.max(1).mean())
     se = q_star.max(1).std() / np.sqrt(cfg.bandit_runs)
     result.check("testbed mean of max q* vs exact E[max of 10 N(0,1)] (4 standard errors)", sampled, reference=exact, tolerance=4 * se,
@@ -135,7 +161,8 @@ def _testbed(result: LabResult, cfg: Config, rng, out: Path) -> None:
                  v("testbed/eps_0.1/final_optimal_fraction") - v("testbed/eps_0.01/final_optimal_fraction"),
                  reference=0.05, tolerance=0.0, source=SB_22, kind="at_least")
     ucb_gain = result.metric("testbed/ucb_minus_eps01_reward_steps_100_1000",
-                             runs["UCB c=2"].rewards[:, 99:].mean() - runs["ε=0.1"].rewards[:, 99:].mean())
+                             runs["UCB c=2"].rewards[:, UCB_FROM_STEP - 1:].mean()
+                             - runs["ε=0.1"].rewards[:, UCB_FROM_STEP - 1:].mean())
     result.check("UCB c=2 earns more than ε-greedy 0.1 over steps 100–1000 (difference)", ucb_gain, reference=0.05, tolerance=0.0,
                  source=SB_24, kind="at_least")
     result.check("optimistic greedy (Q₀ = 5) vs realistic ε-greedy (Q₀ = 0, ε = 0.1), both α = 0.1: optimal actions "
@@ -143,7 +170,7 @@ def _testbed(result: LabResult, cfg: Config, rng, out: Path) -> None:
                  - v("testbed/eps_0.1_alpha_0.1/final_optimal_fraction"), reference=0.03, tolerance=0.0,
                  source="Sutton & Barto 2nd ed., Figure 2.3 (optimistic initial values)", kind="at_least")
     ucb = runs["UCB c=2"].rewards.mean(0)
-    spike = result.metric("testbed/ucb_step11_spike", ucb[10] - ucb[11:20].mean())
+    spike = result.metric("testbed/ucb_step11_spike", ucb[SPIKE_STEP - 1] - ucb[SPIKE_STEP:20].mean())
     result.check("UCB spike at step 11: reward at step 11 above steps 12–20 (difference)", spike, reference=0.1, tolerance=0.0, source=SB_24,
                  kind="at_least")
 
@@ -163,15 +190,11 @@ def _ucb1_regret(result: LabResult, cfg: Config, rng, out: Path) -> None:
     means = np.array(UCB1_MEANS)
     n = np.arange(1, cfg.ucb1_steps + 1)
     ucb = run_bernoulli_bandit(means, cfg.ucb1_runs, cfg.ucb1_steps, rng, policy="ucb1")
-    eps = run_bernoulli_bandit(means, cfg.ucb1_runs, cfg.ucb1_steps, rng, policy="epsilon_greedy", epsilon=0.1)
+    eps = run_bernoulli_bandit(means, cfg.ucb1_runs, cfg.ucb1_steps, rng, policy="epsilon_greedy", epsilon=UCB1_EPSILON)
     bound = ucb1_regret_bound(means, n)
-    fit = n >= cfg.ucb1_steps // 100
-    b, a = np.polyfit(np.log(n[fit]), ucb[fit], 1)
-    pred = a + b * np.log(n[fit])
-    r2 = 1 - ((ucb[fit] - pred) ** 2).sum() / ((ucb[fit] - ucb[fit].mean()) ** 2).sum()
-    decade = cfg.ucb1_steps // 10 - 1
-    ucb_exp = np.log(ucb[-1] / ucb[decade]) / np.log(10)
-    eps_exp = np.log(eps[-1] / eps[decade]) / np.log(10)
+    fit = n >= cfg.ucb1_steps // FIT_FROM
+    b, a, r2 = log_fit(n[fit], ucb[fit])
+    ucb_exp, eps_exp = last_decade_loglog_slope(ucb), last_decade_loglog_slope(eps)
     result.metric("ucb1/regret_final", ucb[-1])
     result.metric("ucb1/bound_final", bound[-1])
     result.metric("ucb1/max_regret_over_bound", (ucb / bound).max())
@@ -181,7 +204,7 @@ def _ucb1_regret(result: LabResult, cfg: Config, rng, out: Path) -> None:
     result.metric("ucb1/local_loglog_slope_last_decade", ucb_exp)
     result.metric("ucb1/eps_greedy_local_loglog_slope_last_decade", eps_exp)
     result.metric("ucb1/eps_greedy_regret_final", eps[-1])
-    lr, upper = lai_robbins_rate(means), 8 * (1 / (means.max() - means[means < means.max()])).sum()
+    lr, upper = lai_robbins_rate(means), ucb1_log_coefficient(means)
     result.metric("ucb1/lai_robbins_rate", lr)
     result.check("UCB1 regret / Theorem 1 bound, max over n", (ucb / bound).max(), reference=1.0, tolerance=0.0, source=AUER, kind="at_most")
     result.check("UCB1 regret ≈ a + b ln n: R² of the fit", r2, reference=0.99, tolerance=0.0, source=AUER, kind="at_least")
@@ -196,7 +219,7 @@ def _ucb1_regret(result: LabResult, cfg: Config, rng, out: Path) -> None:
     ax.plot(n, ucb, label="UCB1 (measured)")
     ax.plot(n, eps, label="ε-greedy 0.1 (measured)")
     ax.plot(n, bound, ls="--", label="Auer et al. Thm 1 bound")
-    ax.plot(n[fit], pred, ls=":", c="k", label=f"{a:.0f} + {b:.1f} ln n")
+    ax.plot(n[fit], a + b * np.log(n[fit]), ls=":", c="k", label=f"{a:.0f} + {b:.1f} ln n")
     ax.set(xscale="log", yscale="log", xlabel="pulls n", ylabel="cumulative regret",
            title=f"Bernoulli arms {UCB1_MEANS}, {cfg.ucb1_runs} runs")
     ax.legend(fontsize=7)
@@ -208,15 +231,15 @@ def _frozen_lake_schedules(result: LabResult, cfg: Config, rng, out: Path) -> No
     import gymnasium as gym
 
     mdp = from_gymnasium(gym.make("FrozenLake-v1"))
-    E, gamma, alpha, horizon = cfg.frozen_episodes, 0.99, 0.1, 100
+    E, gamma, alpha, horizon = cfg.frozen_episodes, cfg.frozen_gamma, cfg.frozen_alpha, FROZEN_HORIZON
     optimum_pi = np.eye(mdp.n_actions)[value_iteration(mdp, gamma).argmax(1)]
     optimum = result.metric("frozen/optimal_success", policy_evaluation(mdp, optimum_pi, 1.0, horizon)[0])
     result.check("FrozenLake 4×4 optimal success within 100 steps (value iteration)", optimum, reference=0.74, tolerance=0.005, source=GYM_FROZEN)
     t = np.arange(E)
     settings = {
         "greedy": (0.0, 0.0), "constant 0.1": (0.1, 0.0),
-        "linear 1→0.01": (schedules.linear(1.0, 0.01, E / 2)(t), 0.0),
-        "exponential 1→0.01": (schedules.exponential(1.0, 0.01, E / 10)(t), 0.0),
+        "linear 1→0.01": (schedules.linear(1.0, 0.01, E / EPS_LINEAR_SPAN)(t), 0.0),
+        "exponential 1→0.01": (schedules.exponential(1.0, 0.01, E / EPS_HALF_LIFE_SPAN)(t), 0.0),
         "optimistic Q₀=1, greedy": (0.0, 1.0),
     }
     curves = {}
@@ -251,13 +274,13 @@ def _frozen_lake_schedules(result: LabResult, cfg: Config, rng, out: Path) -> No
 
 # -- 5. maximisation bias -----------------------------------------------------------------------------
 def _maximization_bias(result: LabResult, cfg: Config, rng, out: Path) -> None:
-    mdp = maximization_bias_mdp(10)
+    mdp = maximization_bias_mdp(BIAS_ACTIONS)
     left = {}
     for method in ("q_learning", "double_q"):
-        runs = td_control(mdp, method, cfg.bias_runs, cfg.bias_episodes, 0.1, 1.0, 0.1, rng)
+        runs = td_control(mdp, method, cfg.bias_runs, cfg.bias_episodes, BIAS_ALPHA, 1.0, BIAS_EPSILON, rng)
         left[method] = (runs.first_actions == 1).mean(0)             # A's action 1 = left
-    early = slice(0, min(50, cfg.bias_episodes))
-    late = slice(cfg.bias_episodes - min(50, cfg.bias_episodes // 2), None)
+    early = slice(0, min(EARLY_EPISODES, cfg.bias_episodes))
+    late = slice(cfg.bias_episodes - min(EARLY_EPISODES, cfg.bias_episodes // 2), None)  # as many at the end
     for method, curve in left.items():
         result.metric(f"max_bias/{method}/peak_left", curve.max())
         result.metric(f"max_bias/{method}/left_first50", curve[early].mean())
@@ -291,10 +314,10 @@ def _double_dqn(result: LabResult, cfg: Config, out: Path) -> None:
     above = {"dqn": [], "double_dqn": []}
     ceiling = 1 / (1 - cfg.ddqn.gamma)  # reward ≤ 1 per step: no true value can exceed Σ γ^t
     for i in progress.track(range(cfg.ddqn_seeds), "CartPole: DQN vs Double DQN"):
-        seed = cfg.seed + i
+        seed = cfg.seed + i  # + i: one independent training seed per repetition, the same for DQN and Double DQN
         for name, double in (("dqn", False), ("double_dqn", True)):
             res = train_dqn("CartPole-v1", replace(cfg.ddqn, double=double), seed)
-            states = res.buffer.obs[np.random.default_rng(seed).integers(0, res.buffer.size, 512)]
+            states = res.buffer.obs[np.random.default_rng(seed).integers(0, res.buffer.size, Q_PROBE_STATES)]
             with torch.no_grad():
                 q = res.q_net(torch.as_tensor(states)).max(-1).values.numpy()
             true = cartpole_discounted_values(res.act, states, cfg.ddqn.gamma)

@@ -27,8 +27,9 @@ Differences from the references
     `num_beams` with `early_stopping=False`), not a published number.
   - Tokens/s here is a 2-core CPU shared with other work: read ratios, not absolute numbers.
 
-Building blocks: modelbook/nn/llama.py, modelbook/generation/ (processors, decoding, chat), modelbook/speech/tts.py
-Cross-checks:    tests/nn/test_llama.py, tests/generation/test_processors.py, tests/generation/test_decoding.py,
+Building blocks: modelbook/nn/llama.py, modelbook/decoding/ (processors, strategies, conversation),
+                 modelbook/speech/tts.py
+Cross-checks:    tests/nn/test_llama.py, tests/decoding/test_processors.py, tests/decoding/test_strategies.py,
                  tests/labs/test_generation.py
 """
 from __future__ import annotations
@@ -43,8 +44,8 @@ import torch
 from modelbook.core import plots, progress
 from modelbook.core.paths import atomic_write_text
 from modelbook.core.result import LabResult
-from modelbook.generation import GenerationConfig, beam_search, exhaustive_search, generate, processors, render
-from modelbook.generation.decoding import stream_tokens
+from modelbook.decoding import GenerationConfig, beam_search, exhaustive_search, generate, processors, render
+from modelbook.decoding.strategies import stream_tokens
 from modelbook.nn.llama import LlamaLM
 
 HF = "transformers 5.24 generate() on the same SmolLM2-135M-Instruct weights and prompt"
@@ -60,6 +61,13 @@ RAW_PROMPTS = (
     "def fibonacci(n):",
     "The three most important ideas in machine learning are",
 )
+# seeded sampling settings compared with transformers: a top-k, a top-p, and the two combined
+SAMPLING_SETTINGS = ({"temperature": 0.8, "top_k": 40}, {"temperature": 1.0, "top_p": 0.9},
+                     {"temperature": 0.7, "top_p": 0.95, "top_k": 50})
+BEAM_LENGTH_PENALTY = 1.0  # α = 1: score = log p / length, transformers' default
+BEAM_WIDTHS = (1, 2, 4)  # narrow beams measured for search errors on the tiny models (1 = greedy)
+TINY_LENGTH_PENALTIES = (0.0, 1.0)  # α alternates over the tiny models: raw log p, then per-token log p
+ENTROPY_TEMPERATURES = (0.5, 1.0, 1.5)  # sharper, unchanged, flatter
 
 
 @dataclass(frozen=True)
@@ -83,6 +91,14 @@ class Config:
     """sampling settings (temperature, top-k, top-p) compared with transformers under the same seed"""
     n_draws: int = 20000
     """draws used to check that sampling follows the processed distribution"""
+    repetition_penalty: float = 1.3
+    """CTRL's θ in the penalised-greedy comparison with transformers"""
+    truncation_k: int = 20
+    """k of top-k in the truncation checks on SmolLM2's next-token distribution"""
+    truncation_p: float = 0.9
+    """p of top-p in the truncation checks"""
+    truncation_temperature: float = 0.8
+    """temperature before top-k and top-p in the comparison with transformers' warpers"""
     tts_rates: tuple[int, int] = (120, 240)
     """espeak-ng words-per-minute settings compared"""
     threads: int = 1
@@ -152,15 +168,15 @@ def _identity_with_transformers(result, cfg, ours, hf, tokenizer, out: Path) -> 
 
     # repetition penalty (greedy) and seeded sampling on a raw prompt: same draws from the same seed
     ids = _raw_ids(tokenizer, RAW_PROMPTS[0])
-    penalised = generate(ours, ids, GenerationConfig(max_new_tokens=cfg.max_new_tokens, repetition_penalty=1.3))
-    ref = _hf_new_tokens(hf, ids, max_new_tokens=cfg.max_new_tokens, do_sample=False, repetition_penalty=1.3)
-    result.check("greedy with CTRL repetition penalty θ = 1.3 = transformers generate(repetition_penalty=1.3)",
+    theta = cfg.repetition_penalty
+    penalised = generate(ours, ids, GenerationConfig(max_new_tokens=cfg.max_new_tokens, repetition_penalty=theta))
+    ref = _hf_new_tokens(hf, ids, max_new_tokens=cfg.max_new_tokens, do_sample=False, repetition_penalty=theta)
+    result.check(f"greedy with CTRL repetition penalty θ = {theta:g} = transformers generate(repetition_penalty={theta:g})",
                  float(penalised.tokens == ref), reference=1.0, tolerance=0.0, source=HF, kind="at_least")
     sampled_same = 0
-    settings = ({"temperature": 0.8, "top_k": 40}, {"temperature": 1.0, "top_p": 0.9}, {"temperature": 0.7, "top_p": 0.95, "top_k": 50})
-    settings = settings[:cfg.n_sampling_settings]
+    settings = SAMPLING_SETTINGS[:cfg.n_sampling_settings]
     for i, s in enumerate(settings):
-        seed = 1000 * cfg.seed + i
+        seed = 1000 * cfg.seed + i  # a stream per setting, 1000 apart per lab seed: no two runs share one
         torch.manual_seed(seed)  # transformers draws from torch's global generator: give both the same stream
         mine = generate(ours, ids, GenerationConfig(max_new_tokens=cfg.max_new_tokens, do_sample=True, **s))
         torch.manual_seed(seed)
@@ -178,16 +194,16 @@ def _identity_with_transformers(result, cfg, ours, hf, tokenizer, out: Path) -> 
 def _beam_search(result, cfg, ours, hf, tokenizer) -> None:
     ids = _chat_ids(tokenizer, CHAT_PROMPTS[0])
     eos = hf.config.eos_token_id
-    hyps = beam_search(ours, ids, cfg.beam_width, cfg.beam_tokens, (eos,), length_penalty=1.0)
+    hyps = beam_search(ours, ids, cfg.beam_width, cfg.beam_tokens, (eos,), length_penalty=BEAM_LENGTH_PENALTY)
     ref = hf.generate(ids, attention_mask=torch.ones_like(ids), max_new_tokens=cfg.beam_tokens, do_sample=False,
-                      num_beams=cfg.beam_width, num_return_sequences=cfg.beam_width, length_penalty=1.0,
+                      num_beams=cfg.beam_width, num_return_sequences=cfg.beam_width, length_penalty=BEAM_LENGTH_PENALTY,
                       early_stopping=False, output_scores=True, return_dict_in_generate=True, pad_token_id=eos)
     ref_seqs = [_strip_after_eos(s[ids.size(1):].tolist(), eos) for s in ref.sequences]
     same = [list(h.tokens) for h in hyps] == ref_seqs
     score_diff = max(abs(h.score - float(s)) for h, s in zip(hyps, ref.sequences_scores)) if same else math.inf
     result.metric("beam/smollm2_same_hypotheses", float(same))
     result.metric("beam/smollm2_max_score_diff", score_diff)
-    result.check(f"beam search (B = {cfg.beam_width}, length penalty 1) = transformers num_beams: same "
+    result.check(f"beam search (B = {cfg.beam_width}, length penalty {BEAM_LENGTH_PENALTY:g}) = transformers num_beams: same "
                  f"{cfg.beam_width} hypotheses in order", float(same), reference=1.0, tolerance=0.0,
                  source=HF + ", num_beams, early_stopping=False", kind="at_least")
     result.check("beam scores (log p / length) = transformers sequences_scores, max |diff|", score_diff, reference=0.0, tolerance=1e-4,
@@ -209,30 +225,30 @@ def _tiny_model(vocab: int, seed: int) -> LlamaLM:
 
 
 def _tiny_exhaustive(result, cfg) -> None:
-    eos, widths = (0,), (1, 2, 4)
+    eos, widths = (0,), BEAM_WIDTHS
     full = (cfg.tiny_vocab - 1) ** (cfg.tiny_length - 1)  # never prunes: every live prefix fits in the beam
     misses = {w: 0 for w in widths}
     exact_equal = 0
     for i in progress.track(range(cfg.n_tiny_models), "beam vs exhaustive"):
-        model = _tiny_model(cfg.tiny_vocab, 10_000 * cfg.seed + i)
+        model = _tiny_model(cfg.tiny_vocab, 10_000 * cfg.seed + i)  # an init stream per tiny model, 10,000 apart per lab seed
         prompt = torch.tensor([[1 + i % (cfg.tiny_vocab - 1)]])
-        alpha = (0.0, 1.0)[i % 2]
+        alpha = TINY_LENGTH_PENALTIES[i % len(TINY_LENGTH_PENALTIES)]
         best = exhaustive_search(model, prompt, cfg.tiny_vocab, cfg.tiny_length, eos, alpha, top=1)[0]
         wide = beam_search(model, prompt, full, cfg.tiny_length, eos, alpha)[0]
-        exact_equal += wide.tokens == best.tokens and abs(wide.score - best.score) < 1e-9
+        exact_equal += wide.tokens == best.tokens and abs(wide.score - best.score) < 1e-9  # float64 sums, same terms
         for w in widths:
             misses[w] += beam_search(model, prompt, w, cfg.tiny_length, eos, alpha)[0].tokens != best.tokens
-    n = cfg.n_tiny_models
+    n, alphas = cfg.n_tiny_models, ", ".join(f"{a:g}" for a in TINY_LENGTH_PENALTIES)
     result.metric("beam/tiny_models", n)
     result.metric("beam/full_width_equals_exhaustive_share", exact_equal / n)
     for w in widths:
         result.metric(f"beam/search_error_rate_width{w}", misses[w] / n)
     result.check(f"beam search wide enough never to prune (B = {full}) = exhaustive search over all "
                  f"{cfg.tiny_vocab}-token sequences up to length {cfg.tiny_length} (same argmax and score, "
-                 f"{n} random tiny models, α ∈ {{0, 1}})", exact_equal / n, reference=1.0, tolerance=0.0,
+                 f"{n} random tiny models, α ∈ {{{alphas}}})", exact_equal / n, reference=1.0, tolerance=0.0,
                  source="definition: a beam that keeps every prefix is exhaustive search", kind="at_least")
-    result.note(f"search errors (best sequence missed) on {n} tiny models: greedy {misses[1] / n:.0%}, "
-                f"B=2 {misses[2] / n:.0%}, B=4 {misses[4] / n:.0%}")
+    result.note(f"search errors (best sequence missed) on {n} tiny models: " + ", ".join(
+        f"{'greedy' if w == 1 else f'B={w}'} {misses[w] / n:.0%}" for w in widths))
 
 
 # -- 3. top-k / top-p on a real distribution ----------------------------------------------------------
@@ -242,7 +258,7 @@ def _truncation_properties(result, cfg, ours, tokenizer) -> None:
     ids = _raw_ids(tokenizer, RAW_PROMPTS[0])
     logits = ours(ids)[:, -1].double()  # (1, V)
     probs = logits.softmax(-1)
-    k, p, t = 20, 0.9, 0.8
+    k, p, t = cfg.truncation_k, cfg.truncation_p, cfg.truncation_temperature
     kept_k = processors.top_k(logits, k).isfinite()
     z = processors.top_p(logits, p)
     kept_p = z.isfinite()
@@ -280,7 +296,7 @@ def _truncation_properties(result, cfg, ours, tokenizer) -> None:
     result.check(f"{cfg.n_draws} draws follow the processed distribution (total variation over {support} tokens)", tv,
                  reference=bound, tolerance=0.0, source="multinomial sampling: E[TV] ≈ √(m / 2πn) for n draws over m outcomes", kind="at_most")
     entropy = {}
-    for temp in (0.5, 1.0, 1.5):
+    for temp in ENTROPY_TEMPERATURES:
         q = (logits / temp).softmax(-1)
         entropy[temp] = float(-(q * q.clamp_min(1e-300).log()).sum())
         result.metric(f"temperature/entropy_nats_T{temp}", entropy[temp])

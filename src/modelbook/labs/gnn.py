@@ -28,10 +28,12 @@ Differences from the papers
   - The over-smoothing sweep trains without early-stopping tricks beyond validation selection; deep plain GCNs
     also suffer from optimisation difficulty, not only smoothing, and the lab does not separate the two.
 
-Building blocks: modelbook/graphs/ (gcn.py, gat.py, blocks.py, sampling.py, train.py), modelbook/data/wordnet.py;
+Building blocks: modelbook/graphs/ (gcn.py, gat.py, blocks.py, sampling.py, train.py; dense.py for the formulas,
+                 mincut.py, node_task.py, pyg.py), modelbook/data/{wordnet,karate}.py;
                  the sampled mini-batches train through core.train.fit
 Cross-checks:    tests/graphs/ (== torch_geometric GCNConv, GATConv, SAGEConv on outputs and gradients, float64;
-                 sampler properties), tests/labs/test_gnn.py (GCN beats the MLP where the graph carries signal)
+                 dense formulas vs per-node loops; min-cut vs brute force; sampler properties), tests/data/test_karate.py,
+                 tests/labs/test_gnn.py (GCN beats the MLP where the graph carries signal)
 """
 from __future__ import annotations
 
@@ -46,8 +48,9 @@ import torch
 from modelbook.core import plots, progress
 from modelbook.core.measure import peak_memory_bytes
 from modelbook.core.result import LabResult
-from modelbook.core.train import Callback, EarlyStopping, fit
-from modelbook.data.wordnet import NOUN_CLASSES, hashed_bag_of_words, minilm_gloss_embeddings, wordnet_nouns
+from modelbook.core.train import EarlyStopping, fit
+from modelbook.data.karate import karate_club
+from modelbook.data.wordnet import NOUN_CLASSES, hashed_bag_of_words, wordnet_nouns
 from modelbook.graphs import (
     GAT,
     GCN,
@@ -61,14 +64,22 @@ from modelbook.graphs import (
     dirichlet_energy_ratio,
     mean_cosine_similarity,
     normalized_adjacency,
-    propagate_k,
+    propagation_cosine_curve,
 )
+from modelbook.graphs.dense import dense_adjacency, dense_gat, dense_gcn
+from modelbook.graphs.mincut import min_cut_sides
+from modelbook.graphs.node_task import NodeTask, edge_homophily, wordnet_node_task
+from modelbook.graphs.pyg import copy_from_pyg
 from modelbook.graphs.sampling import induced_subgraph, snowball_nodes
-from modelbook.graphs.train import SampledBatches, accuracy, fit_full_batch, sampled_loss
+from modelbook.graphs.train import FullGraphValidation, SampledBatches, accuracy, fit_full_batch, sampled_loss
 
 PYG = "torch_geometric 2.8.1 {} with the same weights and inputs"
 KIPF = "Kipf & Welling, ICLR 2017 (GCN), eq. 2"
 VELI = "Veličković et al., ICLR 2018 (GAT), eqs. 1-5"
+WEIGHT_DECAY = 5e-4  # L2 on the weights for every model here: Kipf & Welling's value (fit_full_batch's default too)
+INSTRUCTOR, ADMINISTRATOR = 0, 33  # the karate club's two leaders: the only labelled members, and the min-cut's s and t
+PYG_NODES, PYG_SEED_STRIDE = 3000, 997  # the PyG comparison's WordNet piece: grown from every 997th synset to 3,000 nodes
+PROPAGATION_POWERS = (0, 1, 2, 4, 8, 16, 32, 64, 128)  # k of the weight-free Â^k X curve: doublings up to 128
 
 
 @dataclass(frozen=True)
@@ -85,6 +96,10 @@ class Config:
     n_epochs: int = 200
     patience: int = 50
     lr: float = 0.01
+    karate_hidden: int = 16
+    """hidden units of the karate club's GCN and MLP (its GAT uses gat_heads x gat_hidden)"""
+    karate_epochs: int = 100
+    """full-batch epochs on the karate club (two labels: no validation set to stop on)"""
     depths: tuple[int, ...] = (2, 4, 8, 16)
     depth_nodes: int = 20_000
     """nodes of the WordNet piece used for the depth sweep"""
@@ -116,14 +131,15 @@ PRESETS = {
 
 def run(cfg: Config, out: Path) -> LabResult:
     result = LabResult("gnn", cfg)
-    rng = np.random.default_rng(cfg.seed)
-    gen = torch.Generator().manual_seed(cfg.seed)
+    rng = np.random.default_rng(cfg.seed)             # WordNet pieces' seed synsets, neighbour sampling
+    gen = torch.Generator().manual_seed(cfg.seed)     # equality-check inputs, node subsets for the cosine
     graph = wordnet_nouns()
     _layers_equal(result, cfg, gen)
-    _karate(result, out)
-    data = _wordnet_task(graph, cfg, cfg.n_nodes, rng)
+    _karate(result, cfg, out)
+    data = wordnet_node_task(graph, cfg.n_nodes, cfg.features, cfg.hash_dim, rng)
     _node_classification(result, cfg, data)
-    depth_data = data if cfg.depth_nodes in (0, cfg.n_nodes) else _wordnet_task(graph, cfg, cfg.depth_nodes, rng)
+    depth_data = (data if cfg.depth_nodes in (0, cfg.n_nodes)
+                  else wordnet_node_task(graph, cfg.depth_nodes, cfg.features, cfg.hash_dim, rng))
     _depth(result, cfg, depth_data, gen, out)
     _sampling(result, cfg, data, rng)
     return result
@@ -134,35 +150,16 @@ def _max_diff(a: torch.Tensor, b: torch.Tensor) -> float:
 
 
 # -- 1. the layers compute the formulas -------------------------------------------------------------------
-def _karate_graph():
-    import networkx as nx
-
-    G = nx.karate_club_graph()
-    e = torch.tensor(list(G.edges()), dtype=torch.long).T
-    edge_index = torch.cat([e, e.flip(0)], dim=1)                       # both directions
-    y = torch.tensor([0 if G.nodes[i]["club"] == "Mr. Hi" else 1 for i in G], dtype=torch.long)
-    return G, edge_index, y
-
-
 def _layers_equal(result: LabResult, cfg: Config, gen: torch.Generator) -> None:
-    _, ei, _ = _karate_graph()
-    N = 34
-    x = torch.randn(N, 16, generator=gen, dtype=torch.float64)
-    A = torch.zeros(N, N, dtype=torch.float64)
-    A[ei[1], ei[0]] = 1.0                                               # row i: messages into i
-    A_hat = A + torch.eye(N, dtype=torch.float64)
-    d = A_hat.sum(1).pow(-0.5)
+    _, ei, y = karate_club()
+    N = len(y)
+    x = torch.randn(N, 16, generator=gen, dtype=torch.float64)         # layer sizes here: any, the check is exact
+    A = dense_adjacency(ei, N)
     gcn = GCNLayer(16, 8).double()
     torch.nn.init.normal_(gcn.bias, generator=gen)
-    dense = d[:, None] * A_hat * d[None, :] @ (x @ gcn.linear.weight.T) + gcn.bias
-    gcn_diff = _max_diff(gcn(x, normalized_adjacency(ei, N, torch.float64)), dense)
-
+    gcn_diff = _max_diff(gcn(x, normalized_adjacency(ei, N, torch.float64)), dense_gcn(x, A, gcn))
     gat = GATLayer(16, 4, heads=3).double()
-    z = (x @ gat.linear.weight.T).view(N, 3, 4)
-    logits = (z * gat.att_dst).sum(-1).T[:, :, None] + (z * gat.att_src).sum(-1).T[:, None, :]   # (H, i, j)
-    logits = torch.nn.functional.leaky_relu(logits, 0.2).masked_fill(A_hat[None] == 0, float("-inf"))
-    dense_gat = (logits.softmax(-1) @ z.transpose(0, 1)).transpose(0, 1).reshape(N, 12) + gat.bias
-    gat_diff = _max_diff(gat(x, ei), dense_gat)
+    gat_diff = _max_diff(gat(x, ei), dense_gat(x, A, gat))
     result.metric("equality/gcn_vs_dense_formula_max_abs_diff", gcn_diff)
     result.metric("equality/gat_vs_dense_attention_max_abs_diff", gat_diff)
     result.check("GCN layer vs dense D̂^-1/2 (A+I) D̂^-1/2 X W + b (karate, float64)", gcn_diff, reference=0.0, tolerance=1e-10, source=KIPF, kind="at_most")
@@ -177,22 +174,18 @@ def _layers_equal(result: LabResult, cfg: Config, gen: torch.Generator) -> None:
     from modelbook.graphs import SAGELayer
 
     graph = wordnet_nouns()
-    nodes = snowball_nodes(csr_from_edge_index(graph.edge_index(), graph.n_nodes), np.arange(0, graph.n_nodes, 997), 3000)
+    nodes = snowball_nodes(csr_from_edge_index(graph.edge_index(), graph.n_nodes), np.arange(0, graph.n_nodes, PYG_SEED_STRIDE),
+                           PYG_NODES)
     sub_ei = torch.from_numpy(induced_subgraph(graph.edge_index(), nodes, graph.n_nodes))
     xs = torch.from_numpy(hashed_bag_of_words(graph.glosses(nodes), 64))
     ref_gcn, ours_gcn = GCNConv(64, 32), GCNLayer(64, 32)
     ref_gat, ours_gat = GATConv(64, 8, heads=8), GATLayer(64, 8, heads=8)
     ref_sage, ours_sage = SAGEConv(64, 32), SAGELayer(64, 32)
     with torch.no_grad():
-        for p in (ref_gcn.bias, ref_gat.bias):
+        for p in (ref_gcn.bias, ref_gat.bias):  # PyG starts biases at zero: random ones are compared too
             p.normal_(generator=gen)
-        ours_gcn.linear.weight.copy_(ref_gcn.lin.weight)
-        ours_gcn.bias.copy_(ref_gcn.bias)
-        for name in ("att_src", "att_dst", "bias"):
-            getattr(ours_gat, name).copy_(getattr(ref_gat, name))
-        ours_gat.linear.weight.copy_(ref_gat.lin.weight)
-        ours_sage.lin_l.load_state_dict(ref_sage.lin_l.state_dict())
-        ours_sage.lin_r.weight.copy_(ref_sage.lin_r.weight)
+        for ours, ref in ((ours_gcn, ref_gcn), (ours_gat, ref_gat), (ours_sage, ref_sage)):
+            copy_from_pyg(ours, ref)
         diffs = {
             "gcn": _max_diff(ours_gcn(xs, normalized_adjacency(sub_ei, len(nodes))), ref_gcn(xs, sub_ei)),
             "gat": _max_diff(ours_gat(xs, sub_ei), ref_gat(xs, sub_ei)),
@@ -205,27 +198,24 @@ def _layers_equal(result: LabResult, cfg: Config, gen: torch.Generator) -> None:
 
 
 # -- 2. karate club: the graph alone --------------------------------------------------------------------
-def _karate(result: LabResult, out: Path) -> None:
-    import networkx as nx
-
-    G, ei, y = _karate_graph()
-    x = torch.eye(34)                                                   # no features: identity
-    train = torch.tensor([0, 33])                                       # Mr. Hi and the administrator (John A)
-    test = torch.tensor([i for i in range(34) if i not in (0, 33)])
-    adj = normalized_adjacency(ei, 34)
+def _karate(result: LabResult, cfg: Config, out: Path) -> None:
+    G, ei, y = karate_club()
+    n = len(y)
+    x = torch.eye(n)                                                    # no features: identity
+    train = torch.tensor([INSTRUCTOR, ADMINISTRATOR])                   # Mr. Hi and the administrator (John A)
+    test = torch.tensor([i for i in range(n) if i not in (INSTRUCTOR, ADMINISTRATOR)])
+    adj = normalized_adjacency(ei, n)
     accs = {}
-    models = {"gcn": (GCN(34, 16, 2, dropout=0.0), adj), "gat": (GAT(34, 8, 2, heads=8, dropout=0.0), ei),
-              "mlp": (MLP(34, 16, 2, dropout=0.0), None)}
+    models = {"gcn": (GCN(n, cfg.karate_hidden, 2, dropout=0.0), adj),
+              "gat": (GAT(n, cfg.gat_hidden, 2, heads=cfg.gat_heads, dropout=0.0), ei),
+              "mlp": (MLP(n, cfg.karate_hidden, 2, dropout=0.0), None)}
     for name, (model, graph) in models.items():
-        fit_full_batch(model, lambda: model(x, graph), y, train, None, n_epochs=100, weight_decay=5e-4)
+        fit_full_batch(model, lambda: model(x, graph), y, train, None, n_epochs=cfg.karate_epochs, weight_decay=WEIGHT_DECAY)
         model.eval()
         with torch.no_grad():
             accs[name] = accuracy(model(x, graph)[test], y[test])
         result.metric(f"karate/{name}_accuracy_32_unlabelled", accs[name])
-    H = G.to_directed()
-    nx.set_edge_attributes(H, {(u, v): d["weight"] for u, v, d in H.edges(data=True)}, "capacity")
-    _, (side_hi, _) = nx.minimum_cut(H, 0, 33)
-    mincut = np.array([0 if i in side_hi else 1 for i in range(34)])
+    mincut = min_cut_sides(G, INSTRUCTOR, ADMINISTRATOR)               # Zachary's prediction: 0 = Mr. Hi's side
     correct = int((mincut == y.numpy()).sum())
     result.metric("karate/mincut_correct_of_34", correct)
     result.check("weighted max-flow/min-cut from the instructor to the administrator: members placed correctly",
@@ -241,46 +231,10 @@ def _karate(result: LabResult, out: Path) -> None:
 
 
 # -- 3. WordNet node classification ----------------------------------------------------------------------
-@dataclass
-class _Task:
-    nodes: np.ndarray
-    edge_index: torch.Tensor
-    adj: torch.Tensor
-    x: torch.Tensor
-    y: torch.Tensor
-    train: torch.Tensor
-    val: torch.Tensor
-    test: torch.Tensor
-
-    @property
-    def n(self) -> int:
-        return len(self.nodes)
-
-
-def _wordnet_task(graph, cfg: Config, n_nodes: int, rng: np.random.Generator) -> _Task:
-    full_ei = graph.edge_index()
-    if n_nodes and n_nodes < graph.n_nodes:
-        # two seeds per class: a piece grown from uniform seeds is dominated by the classes with hub synsets
-        seeds = np.concatenate([rng.choice(np.flatnonzero(graph.labels == c), 2, replace=False)
-                                for c in range(len(NOUN_CLASSES))])
-        nodes = snowball_nodes(csr_from_edge_index(full_ei, graph.n_nodes), seeds, n_nodes)
-        ei = induced_subgraph(full_ei, nodes, graph.n_nodes)
-    else:
-        nodes, ei = np.arange(graph.n_nodes), full_ei
-    if cfg.features == "hashed":
-        x = torch.from_numpy(hashed_bag_of_words(graph.glosses(nodes), cfg.hash_dim))
-    else:
-        x = minilm_gloss_embeddings(graph)[torch.from_numpy(nodes)]
-    ei_t = torch.from_numpy(ei)
-    split = graph.split[nodes]
-    idx = [torch.from_numpy(np.flatnonzero(split == k)) for k in range(3)]
-    return _Task(nodes, ei_t, normalized_adjacency(ei_t, len(nodes)), x, torch.from_numpy(graph.labels[nodes]), *idx)
-
-
-def _node_classification(result: LabResult, cfg: Config, t: _Task) -> None:
+def _node_classification(result: LabResult, cfg: Config, t: NodeTask) -> None:
     C = len(NOUN_CLASSES)
     F = t.x.size(1)
-    homophily = float((t.y[t.edge_index[0]] == t.y[t.edge_index[1]]).float().mean())
+    homophily = edge_homophily(t.edge_index, t.y)
     result.metric("wordnet/nodes", t.n)
     result.metric("wordnet/edges_undirected", t.edge_index.size(1) // 2)
     result.metric("wordnet/edge_homophily", homophily)
@@ -312,7 +266,7 @@ def _node_classification(result: LabResult, cfg: Config, t: _Task) -> None:
 
 
 # -- 4. depth and over-smoothing -------------------------------------------------------------------------
-def _depth(result: LabResult, cfg: Config, t: _Task, gen: torch.Generator, out: Path) -> None:
+def _depth(result: LabResult, cfg: Config, t: NodeTask, gen: torch.Generator, out: Path) -> None:
     C = len(NOUN_CLASSES)
     rows = {False: [], True: []}
     for depth in progress.track(cfg.depths, "depth sweep (plain and residual)"):
@@ -343,14 +297,8 @@ def _depth(result: LabResult, cfg: Config, t: _Task, gen: torch.Generator, out: 
                  source="Li et al. 2020 (DeeperGCN)", kind="at_most",
                  note=f"{cfg.depth_epochs} epochs: the deep residual stacks are still improving when training stops")
     # pure propagation, no training: cos(Â^k x) → 1
-    ks = [0, 1, 2, 4, 8, 16, 32, 64, 128]
-    cos_k, x = [], t.x.double()
     adj = normalized_adjacency(t.edge_index, t.n, torch.float64)
-    done = 0
-    for k in ks:
-        x = propagate_k(adj, x, k - done)
-        done = k
-        cos_k.append(mean_cosine_similarity(x, generator=gen))
+    cos_k = propagation_cosine_curve(adj, t.x.double(), PROPAGATION_POWERS, generator=gen)
     result.metric("smoothing/propagation_mean_cosine_k0", cos_k[0])
     result.metric("smoothing/propagation_mean_cosine_k128", cos_k[-1])
     result.check("untrained propagation Â^k X: mean cosine similarity rises from k = 0 to k = 128", cos_k[-1] - cos_k[0], reference=0.2,
@@ -366,7 +314,7 @@ def _depth(result: LabResult, cfg: Config, t: _Task, gen: torch.Generator, out: 
     for ax in axes[:2]:
         ax.set_xticks(cfg.depths, [str(d) for d in cfg.depths])
         ax.minorticks_off()
-    axes[2].plot([max(k, 0.5) for k in ks], cos_k, "o-")
+    axes[2].plot([max(k, 0.5) for k in PROPAGATION_POWERS], cos_k, "o-")
     axes[2].set(xscale="log", xlabel="k (0 plotted at 0.5)", ylabel="mean cosine of Â^k X", title="Propagation without weights")
     for ax in axes[:2]:
         ax.legend()
@@ -374,10 +322,10 @@ def _depth(result: LabResult, cfg: Config, t: _Task, gen: torch.Generator, out: 
 
 
 # -- 5. neighbour sampling vs full batch ------------------------------------------------------------------
-def _sampling(result: LabResult, cfg: Config, t: _Task, rng: np.random.Generator) -> None:
+def _sampling(result: LabResult, cfg: Config, t: NodeTask, rng: np.random.Generator) -> None:
     C = len(NOUN_CLASSES)
     F = t.x.size(1)
-    torch.manual_seed(cfg.seed)
+    torch.manual_seed(cfg.seed)  # reseeded before each model: full-batch and sampled training start from the same weights
     full_model = SAGE(F, cfg.hidden, C)
     blocks = full_model.full_graph_blocks(t.edge_index, t.n)
     t0 = time.perf_counter()
@@ -391,17 +339,10 @@ def _sampling(result: LabResult, cfg: Config, t: _Task, rng: np.random.Generator
     model = SAGE(F, cfg.hidden, C)
     sampler = NeighborSampler(csr_from_edge_index(t.edge_index.numpy(), t.n), cfg.fanouts)
     train = t.train.numpy()
-
-    class FullGraphValidation(Callback):  # exact (unsampled) validation accuracy, for EarlyStopping to select on
-        def on_epoch_end(self, state):
-            model.eval()
-            with torch.no_grad():
-                state.logs["val_acc"] = accuracy(model(t.x, blocks)[t.val], t.y[t.val])
-
     t0 = time.perf_counter()
     fit(model, SampledBatches(t.x, t.y, sampler, train, cfg.batch_size, rng),
-        torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=5e-4), cfg.sampled_epochs, loss_fn=sampled_loss,
-        callbacks=[FullGraphValidation(), EarlyStopping("val_acc", mode="max", patience=cfg.sampled_epochs)],
+        torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=WEIGHT_DECAY), cfg.sampled_epochs, loss_fn=sampled_loss,
+        callbacks=[FullGraphValidation(model, lambda: model(t.x, blocks), t.y, t.val), EarlyStopping("val_acc", mode="max", patience=cfg.sampled_epochs)],
         description="sampled mini-batch training")
     model.eval()
     sampled_seconds = (time.perf_counter() - t0) / cfg.sampled_epochs

@@ -23,8 +23,9 @@ Differences from the references
   - The LR-range suggestion is checked against the sweep within one decade: the test reads a range, not a
     point (Smith §3.3).
 
-Building blocks: modelbook/core/lr_range.py (range test), modelbook/core/train.py, modelbook/nn/mlp.py
-Cross-checks:    tests/core/test_lr_range.py; tests/labs/test_hyperparams.py
+Building blocks: modelbook/core/lr_range.py (range test), modelbook/core/train.py, modelbook/nn/mlp.py,
+                 modelbook/nn/losses.py (weight_norm)
+Cross-checks:    tests/core/test_lr_range.py; tests/nn/test_losses.py; tests/labs/test_hyperparams.py
 """
 from __future__ import annotations
 
@@ -42,11 +43,14 @@ from modelbook.core.result import LabResult
 from modelbook.core.seed import rng as make_rng
 from modelbook.core.train import accuracy, fit
 from modelbook.data import fashion_subsets, tensor_loader
+from modelbook.nn.losses import weight_norm
 from modelbook.nn.mlp import mlp
 
 SMITH = "Smith, Cyclical Learning Rates for Training Neural Networks, WACV 2017, §3.3 (LR range test)"
 GOYAL = "Goyal et al. 2017, Accurate, Large Minibatch SGD (linear scaling rule), §2.1"
 BENGIO = "Bengio 2012, Practical recommendations for gradient-based training of deep architectures, §3.1.1"
+MOMENTUM = 0.9  # the customary heavy-ball momentum (Sutskever et al. 2013)
+EVAL_BATCH = 1000  # batch of the evaluation passes: large, since nothing is learned from them
 
 
 @dataclass(frozen=True)
@@ -72,6 +76,10 @@ class Config:
     """AdamW decoupled weight decay λ (each step multiplies the weights by 1 − lr·λ)"""
     range_steps: int = 300
     """steps of the LR range test"""
+    range_lr_min: float = 1e-5
+    """learning rate at the first step of the range test"""
+    range_lr_max: float = 10.0
+    """learning rate at its last step (grown exponentially in between): far past where the loss blows up"""
     threads: int = 1
     """threads for torch and the BLAS pools, pinned by the runner around run() (core.runner): one thread is
     fastest for small models and fixes the order of float sums, so the metrics are the same on any machine"""
@@ -113,8 +121,8 @@ def _train(cfg: Config, data, optimizer: str, lr: float, epochs: int, batch_size
     model = mlp(784, (cfg.hidden,), 10)
     opt = _optimizer(optimizer, model.parameters(), lr, weight_decay)
     train = tensor_loader(x, y, batch_size or cfg.batch_size, shuffle=True, seed=cfg.seed + seed_offset)
-    extra = {"train": tensor_loader(x, y, 1000)} if train_eval else None
-    state = fit(model, train, opt, epochs, criterion=nn.CrossEntropyLoss(), val_loader=tensor_loader(*data["val"], 1000),
+    extra = {"train": tensor_loader(x, y, EVAL_BATCH)} if train_eval else None
+    state = fit(model, train, opt, epochs, criterion=nn.CrossEntropyLoss(), val_loader=tensor_loader(*data["val"], EVAL_BATCH),
                 metrics={"acc": accuracy}, eval_loaders=extra, description=f"{optimizer} lr={lr:g}")
     return model, state.history
 
@@ -123,7 +131,7 @@ def _optimizer(name: str, params, lr: float, weight_decay: float = 0.0):
     if name == "sgd":
         return torch.optim.SGD(params, lr=lr)
     if name == "sgd_momentum":
-        return torch.optim.SGD(params, lr=lr, momentum=0.9)
+        return torch.optim.SGD(params, lr=lr, momentum=MOMENTUM)
     if name == "adam":
         return torch.optim.Adam(params, lr=lr)
     if name == "adamw":
@@ -135,9 +143,10 @@ def _optimizer(name: str, params, lr: float, weight_decay: float = 0.0):
 def _lr(result: LabResult, cfg: Config, data, ax_range, ax_sweep) -> dict:
     torch.manual_seed(cfg.seed)
     model = mlp(784, (cfg.hidden,), 10)
-    opt = _optimizer("sgd_momentum", model.parameters(), 1e-6)
+    opt = _optimizer("sgd_momentum", model.parameters(), 1e-6)  # a placeholder: the range test sets every step's rate
     train = tensor_loader(*data["train"], cfg.batch_size, shuffle=True, seed=cfg.seed)
-    curve = lr_range_test(model, train, opt, nn.CrossEntropyLoss(), lr_min=1e-5, lr_max=10.0, n_steps=cfg.range_steps)
+    curve = lr_range_test(model, train, opt, nn.CrossEntropyLoss(), lr_min=cfg.range_lr_min, lr_max=cfg.range_lr_max,
+                          n_steps=cfg.range_steps)
     suggested = result.metric("lr_range/suggested_lr", curve.suggested_lr)
     result.metric("lr_range/steepest_lr", curve.steepest_lr)
     result.metric("lr_range/min_loss_lr", curve.min_loss_lr)
@@ -192,13 +201,15 @@ def _batch(result: LabResult, cfg: Config, data, ax) -> tuple[dict, dict]:
 
 
 # -- 3. epochs vs the validation curve -------------------------------------------------------------------
-CURVE = dict(optimizer="adamw", lr=3e-3, batch_size=32, seed_offset=1, train_eval=True)  # small set, overfits
+# the small-set runs: AdamW at a brisk rate and a small batch, so that the small set overfits within curve_epochs;
+# seed_offset 1: their own initial weights and batch order, apart from the sweeps' (cfg.seed)
+CURVE = dict(optimizer="adamw", lr=3e-3, batch_size=32, seed_offset=1, train_eval=True)
 
 
 def _epochs(result: LabResult, cfg: Config, data, ax) -> list[dict]:
     """One AdamW run (λ = 0) on the small set; it doubles as the λ = 0 point of the weight-decay sweep."""
     model, hist = _train(cfg, data, epochs=cfg.curve_epochs, n=cfg.n_small, **CURVE)
-    hist[-1]["weight_norm"] = _weight_norm(model)
+    hist[-1]["weight_norm"] = weight_norm(model)
     val = np.array([h["val_loss"] for h in hist])
     train = np.array([h["train_loss"] for h in hist])
     best = int(np.argmin(val))
@@ -220,10 +231,6 @@ def _epochs(result: LabResult, cfg: Config, data, ax) -> list[dict]:
     return hist
 
 
-def _weight_norm(model: nn.Module) -> float:
-    return float(torch.sqrt(sum((p ** 2).sum() for p in model.parameters() if p.dim() > 1)))
-
-
 # -- 4. weight decay -------------------------------------------------------------------------------------
 def _weight_decay(result: LabResult, cfg: Config, data, hist0: list[dict], ax) -> dict:
     accs, norms, gaps = {}, {}, {}
@@ -232,7 +239,7 @@ def _weight_decay(result: LabResult, cfg: Config, data, hist0: list[dict], ax) -
             h = hist0[-1]
         else:
             model, hist = _train(cfg, data, epochs=cfg.curve_epochs, n=cfg.n_small, weight_decay=wd, **CURVE)
-            h = dict(hist[-1], weight_norm=_weight_norm(model))
+            h = dict(hist[-1], weight_norm=weight_norm(model))
         accs[wd] = result.metric(f"weight_decay/val_acc@wd={wd:g}", h["val_acc"])
         gaps[wd] = result.metric(f"weight_decay/gap@wd={wd:g}", h["val_loss"] - h["train_loss"])
         norms[wd] = result.metric(f"weight_decay/weight_norm@wd={wd:g}", h["weight_norm"])
@@ -255,13 +262,15 @@ def _weight_decay(result: LabResult, cfg: Config, data, hist0: list[dict], ax) -
 
 
 # -- 5. optimizers at an equal budget --------------------------------------------------------------------
-OPTIMIZERS = {"sgd": 0.01, "sgd_momentum": 0.01, "adam": 1e-3, "adamw": 1e-3}
+OPTIMIZERS = {"sgd": 0.01, "sgd_momentum": 0.01, "adam": 1e-3, "adamw": 1e-3}  # each one's customary default rate
+OPTIMIZER_WEIGHT_DECAY = 0.01  # AdamW's own default λ (the other three take none)
 
 
 def _optimizers(result: LabResult, cfg: Config, data, ax) -> dict:
     accs, curves = {}, {}
     for name, lr in OPTIMIZERS.items():
-        _, hist = _train(cfg, data, name, lr, cfg.epochs, weight_decay=0.01, seed_offset=2)
+        # seed_offset 2: one initial model and batch order shared by the four optimizers, apart from the other runs'
+        _, hist = _train(cfg, data, name, lr, cfg.epochs, weight_decay=OPTIMIZER_WEIGHT_DECAY, seed_offset=2)
         accs[name] = result.metric(f"optimizer/val_acc/{name}", hist[-1]["val_acc"])
         curves[name] = [h["val_loss"] for h in hist]
     result.check("momentum 0.9 beats plain SGD at the same LR and steps (accuracy gain)", accs["sgd_momentum"] - accs["sgd"],

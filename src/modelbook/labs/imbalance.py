@@ -25,9 +25,11 @@ Differences from the references
   - BPR runs a few epochs on the 2016 ml-latest-small ratings with a random 20% hold-out per user; the numbers are
     this setting's, and the checks are the orderings the papers report.
 
-Building blocks: modelbook/nn/losses.py (binary_focal_loss), modelbook/recsys/bpr.py, modelbook/data/augment.py,
-                 core.train (fit, class_weights), modelbook/evaluation (PR curve, AP, balanced accuracy)
-Cross-checks:    tests/nn/test_losses.py (focal vs torchvision's formula), tests/recsys/test_bpr.py,
+Building blocks: modelbook/nn/losses.py (binary_focal_loss), modelbook/nn/logistic.py (Newton's method),
+                 modelbook/recsys/bpr.py (BPR, samplers, MostPopular), modelbook/data/augment.py, core.train (fit,
+                 class_weights), modelbook/evaluation (PR curve, AP, recall at a precision, balanced accuracy)
+Cross-checks:    tests/nn/test_losses.py (focal vs torchvision's formula), tests/nn/test_logistic.py (Newton vs
+                 statsmodels Logit), tests/recsys/test_bpr.py,
                  tests/labs/test_imbalance.py; here, the plain model's PR-AUC on Default vs scikit-learn's
                  LogisticRegression, and ISL's coefficients
 """
@@ -55,11 +57,13 @@ from modelbook.data import (
     train_val_split,
 )
 from modelbook.data.augment import augment
-from modelbook.evaluation import average_precision, balanced_accuracy, precision_recall_curve
+from modelbook.evaluation import average_precision, balanced_accuracy, precision_recall_curve, recall_at_precision
+from modelbook.nn.logistic import logistic_newton
 from modelbook.nn.losses import binary_focal_loss
 from modelbook.nn.mlp import mlp
 from modelbook.recsys.bpr import (
     MatrixFactorization,
+    MostPopular,
     bpr_loss,
     hard_negatives,
     popularity_negatives,
@@ -72,12 +76,24 @@ ELKAN = "Elkan 2001, The Foundations of Cost-Sensitive Learning, Theorem 1 (rewe
 KING = "King & Zeng 2001, Logistic Regression in Rare Events Data; scikit-learn class_weight='balanced'"
 ISL = "James, Witten, Hastie & Tibshirani, An Introduction to Statistical Learning, Table 4.1"
 SNEAKER = FASHION_CLASSES.index("Sneaker")
+NEWTON_STEPS = 30  # Newton's method converges quadratically: far more steps than the 4 decimals of ISL need
+THRESHOLD = 0.5  # the default decision threshold, where the metrics named "@0.5" are read
+STD_FLOOR = 1e-12  # added to each feature's standard deviation, so a constant column divides by ~0, not 0
+SMOTE_NEIGHBOURS = 5  # SMOTE's k (Chawla et al. 2002, and imbalanced-learn's default)
+FOCAL_GAMMA, FOCAL_ALPHA = 2.0, 0.25  # Lin et al. 2017's setting for dense detection
+SKLEARN_MAX_FEATURES = 10  # the scikit-learn cross-check runs on sets narrower than this (Default, not lending_club)
+UNPENALISED_C = 1e6  # scikit-learn's inverse L2 strength, so large that its fit is the plain maximum likelihood
+HOLDOUT = 0.2  # share of the MovieLens ratings held out for the ranking metrics
 
 
 @dataclass(frozen=True)
 class Config:
     steps: int = 1000
-    """optimizer steps of each logistic-regression fit (Adam, batch 256), whatever the resampled size"""
+    """optimizer steps of each logistic-regression fit (Adam, batch logistic_batch), whatever the resampled size"""
+    logistic_lr: float = 0.03
+    """Adam learning rate of the logistic regressions"""
+    logistic_batch: int = 256
+    """batch of the logistic regressions"""
     test_fraction: float = 0.3
     precision_default: float = 0.5
     """recall is read at this precision on Default ..."""
@@ -89,10 +105,20 @@ class Config:
     """sneakers in it"""
     img_epochs: int = 20
     img_test: int = 5000
+    img_hidden: int = 128
+    """hidden width of the image MLP"""
+    img_batch: int = 32
+    """batch of the image MLP"""
+    img_lr: float = 1e-3
+    """Adam learning rate of the image MLP"""
     bpr_epochs: int = 15
     bpr_dim: int = 32
     bpr_candidates: int = 10
     """candidates per hard negative (DNS)"""
+    bpr_batch: int = 4096
+    """(user, item) pairs per BPR step"""
+    bpr_lr: float = 0.04
+    """Adam learning rate of the matrix factorisation"""
     threads: int = 1
     """threads for torch and the BLAS pools, pinned by the runner around run() (core.runner): one thread is
     fastest for small models and fixes the order of float sums, so the metrics are the same on any machine"""
@@ -125,11 +151,7 @@ def run(cfg: Config, out: Path) -> LabResult:
 # -- 2. the data: ISL's logistic regression, by Newton's method ------------------------------------------
 def _islr_coefficients(result: LabResult, X: np.ndarray, y: np.ndarray) -> None:
     """Maximum likelihood for P(default) = σ(β0 + β1·balance): Newton–Raphson (IRLS), β ← β + (XᵀWX)⁻¹Xᵀ(y − p)."""
-    A = np.column_stack([np.ones(len(y)), X[:, 1]])
-    beta = np.zeros(2)
-    for _ in range(30):
-        p = 1 / (1 + np.exp(-A @ beta))
-        beta = beta + np.linalg.solve(A.T @ (A * (p * (1 - p))[:, None]), A.T @ (y - p))
+    beta = logistic_newton(np.column_stack([np.ones(len(y)), X[:, 1]]), y, NEWTON_STEPS)
     result.metric("islr/beta0", beta[0])
     result.metric("islr/beta1_balance", beta[1])
     result.check("ISLR Default: intercept of default ~ balance", beta[0], reference=-10.6513, tolerance=5e-4, source=ISL)
@@ -142,19 +164,19 @@ def _tabular(result: LabResult, cfg: Config, name: str, X: np.ndarray, y: np.nda
     from imblearn.under_sampling import RandomUnderSampler
 
     train, test = train_val_split(len(y), cfg.test_fraction, rng, stratify=y)
-    mu, sd = X[train].mean(0), X[train].std(0) + 1e-12
+    mu, sd = X[train].mean(0), X[train].std(0) + STD_FLOOR
     Xtr, Xte, ytr, yte = (X[train] - mu) / sd, (X[test] - mu) / sd, y[train], y[test]
     state = int(rng.integers(2**31))
     samplers = {"random oversampling": RandomOverSampler(random_state=state),
                 "random undersampling": RandomUnderSampler(random_state=state),
-                "SMOTE": SMOTE(k_neighbors=5, random_state=state)}
+                "SMOTE": SMOTE(k_neighbors=SMOTE_NEIGHBOURS, random_state=state)}
     weights = class_weights(ytr)
     out = {}
     for method in METHODS:
         Xm, ym = samplers[method].fit_resample(Xtr, ytr) if method in samplers else (Xtr, ytr)
         score = _logistic(cfg, method, Xm, ym, Xte, float(weights[1] / weights[0]))
-        pred = (score >= 0.5).astype(int)
-        m = {"pr_auc": average_precision(yte, score), "recall@p": _recall_at_precision(yte, score, p0),
+        pred = (score >= THRESHOLD).astype(int)
+        m = {"pr_auc": average_precision(yte, score), "recall@p": recall_at_precision(yte, score, p0),
              "balanced_acc@0.5": balanced_accuracy(yte, pred), "recall@0.5": float(pred[yte == 1].mean()),
              "train_size": len(ym)}
         for key, value in m.items():
@@ -174,10 +196,10 @@ def _tabular(result: LabResult, cfg: Config, name: str, X: np.ndarray, y: np.nda
                  abs(v("class weights", "pr_auc") - v("plain", "pr_auc")), reference=0.0, tolerance=0.02, source=ELKAN, kind="at_most")
     result.check(f"{name}: plain model at threshold = base rate vs class weights at 0.5 (|balanced-accuracy diff|)",
                  abs(moved - v("class weights", "balanced_acc@0.5")), reference=0.0, tolerance=0.03, source=ELKAN, kind="at_most")
-    if X.shape[1] < 10:  # on 85 one-hot-heavy columns lbfgs needs seconds to converge; Default is enough
+    if X.shape[1] < SKLEARN_MAX_FEATURES:  # on 85 one-hot-heavy columns lbfgs needs seconds to converge; Default is enough
         from sklearn.linear_model import LogisticRegression
 
-        ref = LogisticRegression(C=1e6, max_iter=1000).fit(Xtr, ytr).predict_proba(Xte)[:, 1]
+        ref = LogisticRegression(C=UNPENALISED_C, max_iter=1000).fit(Xtr, ytr).predict_proba(Xte)[:, 1]
         result.check(f"{name}: plain model's PR-AUC vs scikit-learn LogisticRegression on the same split (|diff|)",
                      abs(v("plain", "pr_auc") - average_precision(yte, ref)), reference=0.0, tolerance=0.015,
                      source="scikit-learn 1.9 LogisticRegression (lbfgs, C = 1e6)", kind="at_most")
@@ -192,26 +214,20 @@ def _logistic(cfg: Config, method: str, X: np.ndarray, y: np.ndarray, Xte: np.nd
     with torch.no_grad():
         prior = y.mean()
         model.bias.fill_(float(np.log(prior / (1 - prior))))
-    opt = torch.optim.Adam(model.parameters(), lr=0.03)
+    opt = torch.optim.Adam(model.parameters(), lr=cfg.logistic_lr)
     pw = torch.tensor(pos_weight)
 
     def loss_fn(model, batch):
         xb, yb = batch
         z = model(xb).squeeze(1)
         if method == "focal loss":
-            return binary_focal_loss(z, yb, gamma=2.0, alpha=0.25)
+            return binary_focal_loss(z, yb, gamma=FOCAL_GAMMA, alpha=FOCAL_ALPHA)
         return F.binary_cross_entropy_with_logits(z, yb.float(), pos_weight=pw if method == "class weights" else None)
 
-    loader = tensor_loader(torch.tensor(X, dtype=torch.float32), torch.tensor(y), 256, shuffle=True, seed=cfg.seed)
+    loader = tensor_loader(torch.tensor(X, dtype=torch.float32), torch.tensor(y), cfg.logistic_batch, shuffle=True, seed=cfg.seed)
     fit(model, loader, opt, max(1, round(cfg.steps / len(loader))), loss_fn=loss_fn, description=method)
     with torch.no_grad():
         return torch.sigmoid(model(torch.tensor(Xte, dtype=torch.float32)).squeeze(1)).double().numpy()
-
-
-def _recall_at_precision(y: np.ndarray, score: np.ndarray, p0: float) -> float:
-    precision, recall, _ = precision_recall_curve(y, score)
-    ok = precision >= p0
-    return float(recall[ok].max()) if ok.any() else 0.0
 
 
 def _plot_pr(scores: dict, ax) -> None:
@@ -248,8 +264,8 @@ def _images(result: LabResult, cfg: Config, rng, ax) -> None:
             return F.cross_entropy(model(xb), yb, weight=weight)
 
         torch.manual_seed(cfg.seed)
-        model = mlp(784, (128,), 10)
-        fit(model, tensor_loader(xm, ym, 32, shuffle=True, seed=cfg.seed), torch.optim.Adam(model.parameters(), 1e-3),
+        model = mlp(784, (cfg.img_hidden,), 10)
+        fit(model, tensor_loader(xm, ym, cfg.img_batch, shuffle=True, seed=cfg.seed), torch.optim.Adam(model.parameters(), cfg.img_lr),
             cfg.img_epochs, loss_fn=loss_fn, description=f"images: {method}")
         with torch.no_grad():
             pred = model(xt).argmax(1)
@@ -274,16 +290,12 @@ def _images(result: LabResult, cfg: Config, rng, ax) -> None:
 def _negative_sampling(result: LabResult, cfg: Config, rng, ax) -> None:
     user, item, _, _, _ = movielens_ratings()
     n_users, n_items = int(user.max()) + 1, int(item.max()) + 1
-    hold = rng.random(len(user)) < 0.2
+    hold = rng.random(len(user)) < HOLDOUT
     train, test = (user[~hold], item[~hold]), (user[hold], item[hold])
     counts = torch.bincount(torch.from_numpy(train[1]), minlength=n_items)
     loader_data = (torch.from_numpy(train[0]), torch.from_numpy(train[1]))
 
-    class MostPopular(MatrixFactorization):          # the non-personalised baseline: everyone gets the top sellers
-        def forward(self, u):
-            return counts.double()[None].expand(len(u), -1).clone()
-
-    baseline = ranking_metrics(MostPopular(n_users, n_items, 1), train, test)
+    baseline = ranking_metrics(MostPopular(n_users, n_items, counts), train, test)  # everyone gets the top sellers
     result.metric("negatives/most_popular/recall@20", baseline["recall@20"])
     recall = {}
     for sampler in ("uniform", "popularity", "hard (DNS)"):
@@ -301,7 +313,7 @@ def _negative_sampling(result: LabResult, cfg: Config, rng, ax) -> None:
                 j = hard_negatives(model, u, n_items, cfg.bpr_candidates, gen)
             return bpr_loss(model.score(u, i), model.score(u, j))
 
-        fit(model, tensor_loader(*loader_data, 4096, shuffle=True, seed=cfg.seed), torch.optim.Adam(model.parameters(), lr=0.04),
+        fit(model, tensor_loader(*loader_data, cfg.bpr_batch, shuffle=True, seed=cfg.seed), torch.optim.Adam(model.parameters(), lr=cfg.bpr_lr),
             cfg.bpr_epochs, loss_fn=loss_fn, description=f"BPR, {sampler} negatives")
         m = ranking_metrics(model, train, test)
         recall[sampler] = result.metric(f"negatives/{sampler}/recall@20", m["recall@20"])

@@ -27,13 +27,17 @@ Differences from the references
   - The deletion metric deletes to black, the same baseline IG integrates from, which favours IG by
     construction (Hooker et al. 2019); random order is the reference, not a rival method.
 
-Building blocks: modelbook/interpret/{gradients,perturbation,sanity,attention_maps}.py, modelbook/nn/bert.py
+Design notes
+  - Tabular deletion curves delete to the training mean, signed toward the predicted class. SHAP's log-odds
+    contributions and LIME's coefficient × standardised deviation rank each patient's own evidence; permutation
+    importance gives one global order. Deleting to the mean (not to 0) keeps rows in range for the trees.
+
+Building blocks: modelbook/interpret/{cnn,gradients,perturbation,sanity,attention_maps}.py, modelbook/nn/bert.py
 Cross-checks:    tests/interpret/ (IG vs Captum, LIME vs the lime package on the same samples, permutation importance
                  vs sklearn.inspection), tests/nn/test_bert_encoder.py (vs transformers' BertModel)
 """
 from __future__ import annotations
 
-from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -47,7 +51,18 @@ from modelbook.core.result import LabResult
 from modelbook.core.seed import generators
 from modelbook.core.train import fit
 from modelbook.interpret import attention_maps, gradients, perturbation, sanity
+from modelbook.interpret.cnn import mosaic, small_cnn
 
+COMPLETENESS_TOL = 0.01  # IG's sum must match f(x) − f(0) to 1%, the closeness Sundararajan et al. ask for
+COMPLETENESS_CURVE_STEPS = (4, 8, 16, 32, 64, 128)  # the gap-vs-steps plot: powers of two up to ig_steps
+COMPLETENESS_CURVE_IMAGES = 4  # images for that plot and for the Captum trapezoid ratio: the curve is an average
+CAPTUM_TRAPEZOID_STEPS = 32  # m of the riemann_trapezoid comparison: its weights sum to (m − 1)/m
+SANITY_STEPS_DIVISOR, SANITY_MIN_STEPS = 4, 8  # IG in the sanity check: a quarter of ig_steps, at least 8, since the
+                                               # look of the map, not its completeness, is compared there
+SANITY_LAYERS = ("fc", "conv2", "conv1")  # the CNN's parametrised layers, top first (cascading randomisation)
+TAB_TEST_FRACTION = 0.3  # held-out share of the 569 breast-cancer records (171 of them)
+TOP_K = 5  # features compared between rankings (top-5 overlap, LIME's top-5 stability, the notes)
+LIME_DELETION_SEED_OFFSET = 100  # LIME streams of the deletion patients start past the re-run streams (lime_seeds ≤ 100)
 CAPTUM = "Captum 0.9 IntegratedGradients(method='gausslegendre') on the same model, input and baseline (float64 model)"
 SENTENCES = (
     ("The hotel room was clean, but the staff at the front desk were rude and unhelpful.", "bad customer service"),
@@ -66,6 +81,10 @@ class Config:
     n_train: int = 60_000
     """Fashion-MNIST training images for the CNN"""
     n_epochs: int = 3
+    cnn_batch_size: int = 64
+    """mini-batch size of the CNN's training"""
+    cnn_lr: float = 2e-3
+    """Adam learning rate of the CNN"""
     n_test: int = 10_000
     """test images for the CNN's accuracy"""
     n_explain: int = 64
@@ -76,6 +95,12 @@ class Config:
     deletion_steps: int = 28
     gbm_trees: int = 100
     """boosting rounds (depth 3); more rounds overfit this 569-record set and blur both importances"""
+    gbm_depth: int = 3
+    """depth of each boosted tree"""
+    gbm_lr: float = 0.1
+    """shrinkage of each boosting round (scikit-learn's default)"""
+    gbm_subsample: float = 0.8
+    """share of the training records each tree sees (stochastic gradient boosting, Friedman 2002)"""
     perm_repeats: int = 30
     perm_heldout: bool = True
     """also compute permutation importance on the held-out records alone (noisier; reported, not checked)"""
@@ -120,13 +145,11 @@ def _cnn(result: LabResult, cfg: Config, out: Path):
     idx = rng.permutation(len(d.x_train))[:cfg.n_train]
     x = torch.tensor(d.x_train[idx, None] / 255.0, dtype=torch.float32)
     y = torch.tensor(d.y_train[idx])
-    model = nn.Sequential(OrderedDict(
-        conv1=nn.Conv2d(1, 8, 5, padding=2), relu1=nn.ReLU(), pool1=nn.MaxPool2d(2),       # (B, 8, 14, 14)
-        conv2=nn.Conv2d(8, 16, 3, padding=1), relu2=nn.ReLU(), pool2=nn.MaxPool2d(2),      # (B, 16, 7, 7)
-        flat=nn.Flatten(), fc=nn.Linear(16 * 7 * 7, 10)))
-    sampler = torch.utils.data.BatchSampler(torch.utils.data.RandomSampler(range(len(x)), generator=gen), 64, drop_last=False)
+    model = small_cnn()
+    sampler = torch.utils.data.BatchSampler(torch.utils.data.RandomSampler(range(len(x)), generator=gen), cfg.cnn_batch_size,
+                                            drop_last=False)
     loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(x, y), batch_size=None, sampler=sampler)
-    fit(model, loader, torch.optim.Adam(model.parameters(), lr=2e-3), cfg.n_epochs, criterion=nn.CrossEntropyLoss(),
+    fit(model, loader, torch.optim.Adam(model.parameters(), lr=cfg.cnn_lr), cfg.n_epochs, criterion=nn.CrossEntropyLoss(),
         description="CNN on Fashion-MNIST")
     test = rng.permutation(len(d.x_test))[:cfg.n_test]
     xt = torch.tensor(d.x_test[test, None] / 255.0, dtype=torch.float32)
@@ -146,25 +169,14 @@ def _cnn(result: LabResult, cfg: Config, out: Path):
     axes[0].imshow(explain[0, 0].numpy(), cmap="gray")
     axes[0].set_title("input")
     lim = float(w.abs().max())
-    axes[1].imshow(_mosaic(w.numpy(), 2, pad_value=0.0), cmap="bwr", vmin=-lim, vmax=lim)
+    axes[1].imshow(mosaic(w.numpy(), 2, pad_value=0.0), cmap="bwr", vmin=-lim, vmax=lim)
     axes[1].set_title("conv1: eight 5×5 filters (red +, blue −)")
-    axes[2].imshow(_mosaic(act.numpy(), 2, pad_value=float(act.max())), cmap="gray")
+    axes[2].imshow(mosaic(act.numpy(), 2, pad_value=float(act.max())), cmap="gray")
     axes[2].set_title("their ReLU activation maps for this image")
     for ax in axes:
         ax.axis("off")
     result.artifact(plots.save(fig, out / "cnn_filters_activations.png"))
     return model, explain, target
-
-
-def _mosaic(images: np.ndarray, n_rows: int, pad_value: float) -> np.ndarray:
-    """(N, h, w) → one (n_rows·(h+1), n_cols·(w+1)) image, tiles separated by a line of pad_value."""
-    n, h, w = images.shape
-    n_cols = -(-n // n_rows)
-    canvas = np.full((n_rows * (h + 1), n_cols * (w + 1)), pad_value, dtype=float)
-    for i, img in enumerate(images):
-        r, c = divmod(i, n_cols)
-        canvas[r * (h + 1):r * (h + 1) + h, c * (w + 1):c * (w + 1) + w] = img
-    return canvas
 
 
 # -- 2. Integrated Gradients: ours vs Captum, completeness ---------------------------------------------------
@@ -185,36 +197,24 @@ def _integrated_gradients(result: LabResult, cfg: Config, model, x, target, out:
     # so the two agree to float32 rounding of the weights, not to float64 rounding
     result.check(f"IG (ours, {cfg.ig_steps} Gauss–Legendre nodes) vs Captum, max |diff| / max |IG|", diff / scale, reference=0.0, tolerance=1e-6,
                  source=CAPTUM, kind="at_most")
-    # Completeness as Sundararajan et al. advise using it: raise the number of steps until the sum matches.
-    # A ReLU network is only piecewise smooth along the path, so a few images need many more nodes than the rest.
-    gap = gradients.completeness_gap(model, x, target, ours)
-    result.metric("ig/completeness_gap_max_at_start", float(gap.max()))
-    steps_used = torch.full((len(x),), cfg.ig_steps)
-    m = cfg.ig_steps
-    while float(gap.max()) > 0.01 and m < cfg.ig_max_steps:
-        m *= 2
-        bad = gap > 0.01
-        ours[bad] = gradients.integrated_gradients(model, x[bad], target[bad], n_steps=m)
-        gap[bad] = gradients.completeness_gap(model, x[bad], target[bad], ours[bad])
-        steps_used[bad] = m
+    # completeness: the steps are raised per image until the sum matches (a ReLU network needs more on some paths)
+    result.metric("ig/completeness_gap_max_at_start", float(gradients.completeness_gap(model, x, target, ours).max()))
+    _, gap, steps_used = gradients.integrated_gradients_to_tolerance(model, x, target, cfg.ig_steps, cfg.ig_max_steps,
+                                                                    tol=COMPLETENESS_TOL, attributions=ours)
     result.metric("ig/completeness_gap_max", float(gap.max()))
     result.metric("ig/completeness_gap_mean", float(gap.mean()))
     result.metric("ig/steps_max_used", int(steps_used.max()))
     result.metric("ig/images_needing_more_steps", int((steps_used > cfg.ig_steps).sum()))
-    result.check("IG completeness: |Σ IG − (f(x) − f(0))| / |f(x) − f(0)|, worst image", float(gap.max()), reference=0.0, tolerance=0.01,
+    result.check("IG completeness: |Σ IG − (f(x) − f(0))| / |f(x) − f(0)|, worst image", float(gap.max()), reference=0.0, tolerance=COMPLETENESS_TOL,
                  source="Sundararajan, Taly & Yan 2017, §3 (completeness axiom; raise the steps until the sum is close)",
                  kind="at_most")
-    steps = tuple(m for m in (4, 8, 16, 32, 64, 128) if m <= cfg.ig_steps)
-    few = x[:4]
-    curves = {}
-    for method in ("gausslegendre", "trapezoid"):
-        curves[method] = [float(gradients.completeness_gap(model, few, target[:4],
-                                gradients.integrated_gradients(model, few, target[:4], n_steps=m, method=method)).mean())
-                          for m in steps]
-    m = 32
-    captum_trap = IntegratedGradients(model).attribute(few, baselines=torch.zeros_like(few), target=target[:4], n_steps=m,
+    steps = tuple(m for m in COMPLETENESS_CURVE_STEPS if m <= cfg.ig_steps)
+    few, few_target = x[:COMPLETENESS_CURVE_IMAGES], target[:COMPLETENESS_CURVE_IMAGES]
+    curves = {method: gradients.completeness_curve(model, few, few_target, steps, method) for method in ("gausslegendre", "trapezoid")}
+    m = CAPTUM_TRAPEZOID_STEPS
+    captum_trap = IntegratedGradients(model).attribute(few, baselines=torch.zeros_like(few), target=few_target, n_steps=m,
                                                         method="riemann_trapezoid")
-    ratio = float(captum_trap.sum() / gradients.integrated_gradients(model, few, target[:4], n_steps=m, method="trapezoid").sum())
+    ratio = float(captum_trap.sum() / gradients.integrated_gradients(model, few, few_target, n_steps=m, method="trapezoid").sum())
     result.metric("ig/captum_trapezoid_over_ours_m32", ratio)
     result.check("Captum's riemann_trapezoid = ours × (m−1)/m (its weights sum to (m−1)/m), m=32", ratio, reference=(m - 1) / m, tolerance=1e-3,
                  source="captum/attr/_utils/approximation_methods.py riemann_builders (0.9): deltas 1/n, halved at both ends")
@@ -223,7 +223,7 @@ def _integrated_gradients(result: LabResult, cfg: Config, model, x, target, out:
     fig, ax = plots.figure()
     for method, gaps in curves.items():
         ax.loglog(steps, gaps, marker="o", label=f"ours, {method}")
-    ax.axhline(0.01, color="grey", ls=":", label="1%")
+    ax.axhline(COMPLETENESS_TOL, color="grey", ls=":", label=f"{COMPLETENESS_TOL:.0%}")
     ax.set_xlabel("integration steps m")
     ax.set_ylabel("mean completeness gap")
     ax.set_title("Integrated Gradients: completeness vs steps (ReLU CNN)")
@@ -233,7 +233,7 @@ def _integrated_gradients(result: LabResult, cfg: Config, model, x, target, out:
 
 # -- 3. deletion curves ---------------------------------------------------------------------------------------
 def _deletion(result: LabResult, cfg: Config, model, x, target, out: Path) -> None:
-    _, gen = generators(cfg.seed + 1)
+    _, gen = generators(cfg.seed + 1)  # + 1: the random order's own stream, apart from the CNN's data and batches
     maps = {
         "saliency": gradients.saliency(model, x, target),
         "grad_x_input": gradients.gradient_x_input(model, x, target),
@@ -261,16 +261,15 @@ def _deletion(result: LabResult, cfg: Config, model, x, target, out: Path) -> No
 
 # -- 4. sanity check by model randomisation --------------------------------------------------------------------
 def _sanity(result: LabResult, cfg: Config, model, x, target, out: Path) -> None:
-    steps = max(8, cfg.ig_steps // 4)  # the look of the map, not its completeness, is compared here
+    steps = max(SANITY_MIN_STEPS, cfg.ig_steps // SANITY_STEPS_DIVISOR)
     methods = {
         "gradient": lambda m: gradients.saliency(m, x, target),
         "integrated_gradients": lambda m: gradients.integrated_gradients(m, x, target, n_steps=steps).abs(),
     }
-    layers = ["fc", "conv2", "conv1"]  # top first (cascading)
     cascade = {}
     for name, attribute in methods.items():
         original = attribute(model)
-        stages = sanity.cascading_randomization(model, layers, attribute, seed=cfg.seed)
+        stages = sanity.cascading_randomization(model, list(SANITY_LAYERS), attribute, seed=cfg.seed)
         cascade[name] = [("original", original)] + stages
         for layer, m in stages:
             result.metric(f"sanity/{name}_spearman_after_{layer}", sanity.rank_correlation(original, m))
@@ -285,7 +284,7 @@ def _sanity(result: LabResult, cfg: Config, model, x, target, out: Path) -> None
     fig, axes = plots.figure(2, 1, size=(10, 4.8))
     for ax, (name, stages) in zip(axes, cascade.items()):
         maps = [x[0, 0].numpy()] + [m[0, 0].abs().numpy() / max(float(m[0, 0].abs().max()), 1e-12) for _, m in stages]
-        ax.imshow(_mosaic(np.stack(maps), 1, pad_value=1.0), cmap="hot")
+        ax.imshow(mosaic(np.stack(maps), 1, pad_value=1.0), cmap="hot")
         ax.set_title(f"{name}: input | original | randomised ≤ " + " | ≤ ".join(layer for layer, _ in stages[1:]), fontsize=9)
         ax.axis("off")
     result.artifact(plots.save(fig, out / "sanity_randomization.png"))
@@ -306,16 +305,19 @@ def _tabular(result: LabResult, cfg: Config, out: Path) -> None:
         import shap
     X, y, _ = breast_cancer()
     names = list(load_breast_cancer().feature_names)
-    rng, _ = generators(cfg.seed + 2)
-    train, test = train_val_split(len(y), 0.3, rng, stratify=y)
-    model = GradientBoostingClassifier(n_estimators=cfg.gbm_trees, max_depth=3, learning_rate=0.1, subsample=0.8,
-                                       random_state=cfg.seed).fit(X[train], y[train])
+    rng, _ = generators(cfg.seed + 2)  # + 2: the split and the permutation shuffles, apart from the CNN's streams
+    train, test = train_val_split(len(y), TAB_TEST_FRACTION, rng, stratify=y)
+    model = GradientBoostingClassifier(n_estimators=cfg.gbm_trees, max_depth=cfg.gbm_depth, learning_rate=cfg.gbm_lr,
+                                       subsample=cfg.gbm_subsample, random_state=cfg.seed).fit(X[train], y[train])
     Xte, yte = X[test], y[test]
     auc = roc_auc(yte, model.predict_proba(Xte)[:, 1])
     result.metric("tabular/gbm_test_auc", auc)
+
+    def predict(A):
+        return model.predict_proba(A)[:, 1]
+
     def neg_log_loss(A, b):  # a proper score that moves with every change in probability (ΔAUC is flat near 1)
-        p = np.clip(model.predict_proba(A)[:, 1], 1e-12, 1 - 1e-12)
-        return float(np.mean(b * np.log(p) + (1 - b) * np.log(1 - p)))
+        return perturbation.mean_log_likelihood(predict(A), b)
 
     # Both methods describe the fitted model on the same 569 records: permutation importance as "model reliance"
     # (Fisher et al. 2019) and SHAP as its additive decomposition. On the 171 held-out records alone the
@@ -327,7 +329,7 @@ def _tabular(result: LabResult, cfg: Config, out: Path) -> None:
     mean_abs = np.abs(sv).mean(0)
     rho, tau = spearmanr(perm, mean_abs).statistic, kendalltau(perm, mean_abs).statistic
     wtau = weightedtau(perm, mean_abs).statistic  # hyperbolic weights: the top of both rankings counts most
-    top_perm, top_shap = set(np.argsort(-perm)[:5]), set(np.argsort(-mean_abs)[:5])
+    top_perm, top_shap = set(np.argsort(-perm)[:TOP_K]), set(np.argsort(-mean_abs)[:TOP_K])
     result.metric("tabular/shap_additivity_max_abs_err", additivity)
     result.metric("tabular/perm_vs_shap_spearman", rho)
     result.metric("tabular/perm_vs_shap_kendall", tau)
@@ -342,28 +344,24 @@ def _tabular(result: LabResult, cfg: Config, out: Path) -> None:
     result.check("permutation importance vs mean |SHAP|: weighted Kendall τ (top ranks weigh most), 30 features", wtau, reference=0.5,
                  tolerance=0.0, source="Vigna 2015 (weighted τ); Fisher et al. 2019 / Lundberg et al. 2020: both rank global importance and "
                  "agree on the strong features, not on the long tail of weak ones", kind="at_least")
-    result.note("Breast cancer GBM: top-5 by permutation (Δ log-loss): " + ", ".join(names[i] for i in np.argsort(-perm)[:5]) +
-                "; by mean |SHAP|: " + ", ".join(names[i] for i in np.argsort(-mean_abs)[:5]) +
+    result.note("Breast cancer GBM: top-5 by permutation (Δ log-loss): " + ", ".join(names[i] for i in np.argsort(-perm)[:TOP_K]) +
+                "; by mean |SHAP|: " + ", ".join(names[i] for i in np.argsort(-mean_abs)[:TOP_K]) +
                 f". Spearman {rho:.2f}, Kendall {tau:.2f}, weighted Kendall {wtau:.2f}: correlated features (radius, perimeter, area) split the credit "
                 "differently under the two methods, and many features have zero permutation importance.")
     # LIME for one patient, against that patient's SHAP values; and across seeds
     i = int(np.argmin(np.abs(model.predict_proba(Xte)[:, 1] - 0.5)))  # the least certain test patient: LIME's home ground
     scale = X[train].std(0)
-
-    def predict(A):
-        return model.predict_proba(A)[:, 1]
-
+    # + s: each LIME re-run draws its own samples (offsets 0 .. lime_seeds − 1)
     runs = [perturbation.lime_tabular(predict, Xte[i], scale, cfg.lime_samples, np.random.default_rng(cfg.seed + s))
             for s in range(cfg.lime_seeds)]
     coef, _, r2 = runs[0]
     local_rho = spearmanr(np.abs(coef), np.abs(sv[test[i]])).statistic
-    tops = [set(np.argsort(-np.abs(c))[:5]) for c, _, _ in runs]
-    jaccard = np.mean([len(a & b) / len(a | b) for k, a in enumerate(tops) for b in tops[k + 1:]])
+    jaccard = perturbation.top_k_jaccard([c for c, _, _ in runs], TOP_K)
     result.metric("lime/surrogate_weighted_r2", r2)
     result.metric("lime/vs_shap_local_spearman_abs", local_rho)
     result.metric("lime/top5_jaccard_across_seeds", jaccard)
     result.note(f"LIME for test patient {i} ({cfg.lime_samples} samples): top features " +
-                ", ".join(f"{names[j]} ({coef[j]:+.3f})" for j in np.argsort(-np.abs(coef))[:5]) +
+                ", ".join(f"{names[j]} ({coef[j]:+.3f})" for j in np.argsort(-np.abs(coef))[:TOP_K]) +
                 f"; local surrogate R² {r2:.2f}; rank agreement with the patient's SHAP values {local_rho:.2f}; top-5 "
                 f"Jaccard across {cfg.lime_seeds} seeds {jaccard:.2f}.")
     deletion = _tabular_deletion(result, cfg, model, X[train].mean(0), scale, Xte, sv[test], perm, predict)
@@ -391,9 +389,11 @@ def _tabular_deletion(result: LabResult, cfg: Config, model, mean: np.ndarray, s
     predicted class, deletes (replaces by the training mean) the most supportive features first."""
     X = Xte[:cfg.tab_deletion]                                                     # (n, 30)
     sign = np.where(model.predict(X) == 1, 1.0, -1.0)[:, None]                     # toward the predicted class
+    # + LIME_DELETION_SEED_OFFSET + i: one LIME stream per patient, apart from the re-run streams of _tabular
     lime = np.stack([perturbation.lime_tabular(predict, x, scale, cfg.lime_samples,
-                                               np.random.default_rng(cfg.seed + 100 + i))[0] for i, x in enumerate(X)])
-    rng, _ = generators(cfg.seed + 3)
+                                               np.random.default_rng(cfg.seed + LIME_DELETION_SEED_OFFSET + i))[0]
+                     for i, x in enumerate(X)])
+    rng, _ = generators(cfg.seed + 3)  # + 3: the random order's own stream, apart from the split and the shuffles
     attributions = {
         "SHAP": shap_te[:cfg.tab_deletion] * sign,                                 # log-odds contributions
         "LIME": lime * (X - mean) / scale * sign,                                  # coefficient × standardised deviation
@@ -447,7 +447,7 @@ def _attention(result: LabResult, cfg: Config, out: Path) -> None:
     received = attention_maps.attention_received(attn)
     fig, axes = plots.figure(1, 3, size=(17, 5.6))
     head_avg = attn.mean(1).numpy()                                      # (L, T, T)
-    axes[0].imshow(_mosaic(head_avg, 2, pad_value=float(head_avg.max())), cmap="viridis")
+    axes[0].imshow(mosaic(head_avg, 2, pad_value=float(head_avg.max())), cmap="viridis")
     axes[0].set_title("layers 1-3 (top) and 4-6 (bottom), mean of 12 heads", fontsize=9)
     axes[0].axis("off")
     axes[1].imshow(head_avg[-1], cmap="viridis")

@@ -19,7 +19,8 @@ Differences from the references
     scikit-learn on the same inputs, which is what "equal to the library" means.
 
 Building blocks: modelbook/evaluation/{classification,calibration,uncertainty}.py
-Cross-checks:    tests/evaluation/test_classification.py (hypothesis, random inputs vs sklearn)
+Cross-checks:    tests/evaluation/test_classification.py (hypothesis, random inputs vs sklearn),
+                 tests/evaluation/test_calibration.py
 """
 from __future__ import annotations
 
@@ -49,10 +50,14 @@ from modelbook.evaluation import (
     roc_auc_rank,
     roc_curve,
 )
-from modelbook.evaluation.calibration import top_label_ece
+from modelbook.evaluation.calibration import top_label_ece, top_label_events
 
 SKLEARN = "scikit-learn 1.9 sklearn.metrics on the same predictions"
 SHIRT = FASHION_CLASSES.index("Shirt")
+BINARY_TEST_FRACTION = 0.5  # breast cancer: half held out, so the binary metrics rest on ~285 predictions
+THRESHOLD = 0.5  # hard labels from probabilities: the default decision threshold a library applies
+BINARY_MAX_ITER = 1000  # lbfgs iterations: enough for the scaled breast-cancer features to converge
+DIGITS_GAMMA = 0.001  # the published digits example's SVC(gamma=0.001)
 
 
 @dataclass(frozen=True)
@@ -67,6 +72,12 @@ class Config:
     """confidence bins for ECE and the reliability diagram"""
     n_boot: int = 2000
     """bootstrap resamples for the AUC interval"""
+    lr_C: float = 0.5
+    """inverse L2 strength of the Fashion-MNIST logistic regression"""
+    lr_max_iter: int = 300
+    """lbfgs iterations of the Fashion-MNIST logistic regression"""
+    isotonic_folds: int = 3
+    """cross-validation folds of the isotonic recalibration of naive Bayes"""
     seed: int = 0
     threads: int = 1
     """threads for torch and the BLAS pools, pinned by the runner around run() (core.runner): one thread is
@@ -100,11 +111,11 @@ def _binary_equals_sklearn(result: LabResult, rng) -> None:
     from sklearn.preprocessing import StandardScaler
 
     X, y, _ = breast_cancer()
-    train, test = train_val_split(len(y), 0.5, rng, stratify=y)
+    train, test = train_val_split(len(y), BINARY_TEST_FRACTION, rng, stratify=y)
     scaler = StandardScaler().fit(X[train])
-    model = LogisticRegression(max_iter=1000).fit(scaler.transform(X[train]), y[train])
+    model = LogisticRegression(max_iter=BINARY_MAX_ITER).fit(scaler.transform(X[train]), y[train])
     score = model.predict_proba(scaler.transform(X[test]))[:, 1]
-    pred = (score >= 0.5).astype(int)
+    pred = (score >= THRESHOLD).astype(int)
     yt = y[test]
     ours = {
         "accuracy": accuracy(yt, pred),
@@ -142,7 +153,7 @@ def _digits_published_example(result: LabResult) -> None:
 
     X, y, _ = digits()
     half = len(y) // 2  # train_test_split(test_size=0.5, shuffle=False): 898 train, 899 test (the test half rounds up)
-    pred = SVC(gamma=0.001).fit(X[:half], y[:half]).predict(X[half:])
+    pred = SVC(gamma=DIGITS_GAMMA).fit(X[:half], y[:half]).predict(X[half:])
     C = confusion_matrix(y[half:], pred)
     acc = result.metric("digits/svc_accuracy", accuracy(y[half:], pred))
     source = "scikit-learn example 'Recognizing hand-written digits' (plot_digits_classification.py), printed output"
@@ -171,9 +182,9 @@ def _fashion_models(cfg: Config, rng):
     Ztr, Zte = scaler.transform(pca.transform(Xtr)), scaler.transform(pca.transform(Xte))
     ytr = data.y_train[train]
     models = {
-        "logistic regression": LogisticRegression(max_iter=300, C=0.5),
+        "logistic regression": LogisticRegression(max_iter=cfg.lr_max_iter, C=cfg.lr_C),
         "naive Bayes": GaussianNB(),
-        "naive Bayes + isotonic": CalibratedClassifierCV(GaussianNB(), method="isotonic", cv=3),
+        "naive Bayes + isotonic": CalibratedClassifierCV(GaussianNB(), method="isotonic", cv=cfg.isotonic_folds),
     }
     proba = {name: m.fit(Ztr, ytr).predict_proba(Zte) for name, m in models.items()}
     return data.y_test[test], proba, models
@@ -245,8 +256,7 @@ def _calibration(result: LabResult, cfg: Config, y, proba, out: Path) -> None:
     ax.plot([0, 1], [0, 1], ":", color="grey", label="perfect")
     ece = {}
     for name, p in proba.items():
-        correct = (p.argmax(axis=1) == y).astype(float)
-        conf = p.max(axis=1)
+        correct, conf = top_label_events(y, p)
         ece[name] = result.metric(f"calibration/top_label_ece/{name}", top_label_ece(y, p, cfg.n_bins))
         result.metric(f"calibration/accuracy/{name}", accuracy(y, p.argmax(axis=1)))
         acc_b, conf_b, _ = reliability_bins(correct, conf, cfg.n_bins)
@@ -254,8 +264,7 @@ def _calibration(result: LabResult, cfg: Config, y, proba, out: Path) -> None:
     ax.set(xlabel="confidence (top-class probability)", ylabel="accuracy", title="Reliability diagram, Fashion-MNIST")
     ax.legend(fontsize=8)
     result.artifact(plots.save(fig, out / "reliability_diagram.png"))
-    p = proba["naive Bayes"]
-    correct, conf = (p.argmax(axis=1) == y).astype(float), p.max(axis=1)
+    correct, conf = top_label_events(y, proba["naive Bayes"])
     ours_true, ours_pred, _ = reliability_bins(correct, conf, cfg.n_bins)
     sk_true, sk_pred = calibration_curve(correct, conf, n_bins=cfg.n_bins, strategy="uniform")
     diff = max(np.abs(ours_true - sk_true).max(), np.abs(ours_pred - sk_pred).max())

@@ -38,6 +38,7 @@ from torch import nn
 
 from modelbook.core import plots
 from modelbook.core.result import LabResult
+from modelbook.core.schedules import schedule
 from modelbook.core.seed import rng as make_rng
 from modelbook.core.train import (
     Callback,
@@ -49,7 +50,6 @@ from modelbook.core.train import (
     evaluate,
     fit,
     load_best,
-    schedule,
     supervised,
 )
 from modelbook.data import fashion_subsets, tensor_loader
@@ -57,6 +57,19 @@ from modelbook.nn.mlp import mlp
 
 SCHEDULES = ("step", "cosine_warmup", "plateau", "one_cycle")
 TORCH_TRAIN = "modelbook core.train.fit (tests/core/test_train.py)"
+PIXELS, CLASSES = 784, 10   # Fashion-MNIST: 28 × 28 images, 10 classes
+EVAL_BATCH = 1000           # batch of the validation loaders (no gradients: large, for speed)
+WARMUP_FRACTION = 0.1       # cosine_warmup warms up over the first 10% of the steps (core.schedules' default)
+PLATEAU_FACTOR = 0.1        # reduce-on-plateau multiplies the LR by 0.1 (core.schedules' and torch's default)
+TORCH_PLATEAU_EPS = 1e-8    # ReduceLROnPlateau skips a cut smaller than its eps (torch's default)
+SPIKE_LR, SGD_MOMENTUM = 0.05, 0.9  # the LR-spike run trains with SGD (momentum 0.9) at this rate until the spike
+LR_SPIKE = 1e4              # the injected spike multiplies the LR by this
+ALERT_MAX_EPOCHS = 50       # the divergence runs stop at the alert long before this
+RESUME_DISTURB_SEED = 12345  # reseeded before resuming: any state a new process might start from
+# Seed offsets: each part of the lab starts its models from its own initial weights, apart from the logged run's
+SCHEDULE_STREAM = 1         # + 1: weights and batch order of the schedule runs (the same for every schedule)
+ALERT_STREAM = 2            # + 2: weights of the two divergence runs (their batches come in the logged run's order)
+RESUME_STREAM = 3           # + 3: weights and batch order of the crash-and-resume runs (straight, crashed, resumed)
 
 
 @dataclass(frozen=True)
@@ -70,7 +83,9 @@ class Config:
     schedule_train: int = 5_000
     """training images of each schedule run (a subset of the logged run's)"""
     schedule_epochs: int = 12
-    """epochs of each schedule run (batch 32)"""
+    """epochs of each schedule run"""
+    schedule_batch_size: int = 32
+    """mini-batch of the schedule runs (smaller than the logged run's: more steps for the per-step schedules)"""
     plateau_threshold: float = 0.05
     """reduce-on-plateau cuts the LR after any epoch whose val_loss is not 5% below the best so far (patience 0)"""
     hidden: int = 256
@@ -79,6 +94,12 @@ class Config:
     """Adam learning rate (the schedules' base rate)"""
     inject_at_step: int = 20
     """step at which the divergence runs inject a learning-rate spike or a NaN batch"""
+    tensorboard_every: int = 5
+    """optimizer steps between the per-step TensorBoard scalars of the logged run"""
+    resume_epochs: int = 4
+    """epochs of the crash-and-resume runs"""
+    crash_after_epoch: int = 2
+    """the crashed run is killed at the end of this epoch"""
     threads: int = 1
     """threads for torch and the BLAS pools, pinned by the runner around run() (core.runner): one thread is
     fastest for small models and fixes the order of float sums, so the metrics are the same on any machine"""
@@ -103,14 +124,15 @@ def run(cfg: Config, out: Path) -> LabResult:
 
 
 def _loaders(cfg: Config, data, seed_offset: int = 0):
+    """seed_offset: the stream of the part of the lab that trains on them (0 for the logged run, see above)."""
     return (tensor_loader(*data["train"], cfg.batch_size, shuffle=True, seed=cfg.seed + seed_offset),
-            tensor_loader(*data["val"], 1000))
+            tensor_loader(*data["val"], EVAL_BATCH))
 
 
 def _model_and_optimizer(cfg: Config, seed: int, lr: float | None = None, sgd: bool = False):
     torch.manual_seed(seed)
-    model = mlp(784, (cfg.hidden,), 10)
-    opt = (torch.optim.SGD(model.parameters(), lr=lr or cfg.lr, momentum=0.9) if sgd
+    model = mlp(PIXELS, (cfg.hidden,), CLASSES)
+    opt = (torch.optim.SGD(model.parameters(), lr=lr or cfg.lr, momentum=SGD_MOMENTUM) if sgd
            else torch.optim.Adam(model.parameters(), lr=lr or cfg.lr))
     return model, opt
 
@@ -123,7 +145,7 @@ def _logged_run(result: LabResult, cfg: Config, data, out: Path) -> list[dict]:
     model, opt = _model_and_optimizer(cfg, cfg.seed)
     best = CheckpointBest(out / "checkpoints", "val_acc", "max")
     callbacks = [schedule("cosine_warmup", opt, cfg.n_epochs, len(train)), JsonlLogger(out / "train_log.jsonl"),
-                 TensorBoard(out / "tensorboard", every_n_steps=5), best]
+                 TensorBoard(out / "tensorboard", every_n_steps=cfg.tensorboard_every), best]
     state = fit(model, train, opt, cfg.n_epochs, criterion=nn.CrossEntropyLoss(), val_loader=val,
                 metrics={"acc": accuracy}, callbacks=callbacks, description="logged run")
     history = state.history
@@ -152,7 +174,7 @@ def _logged_run(result: LabResult, cfg: Config, data, out: Path) -> list[dict]:
     result.metric("checkpoint/best_val_acc", max(accs))
     result.metric("run/final_val_acc", accs[-1])
     result.metric("run/final_train_loss", history[-1]["train_loss"])
-    fresh = load_best(mlp(784, (cfg.hidden,), 10), out / "checkpoints")
+    fresh = load_best(mlp(PIXELS, (cfg.hidden,), CLASSES), out / "checkpoints")
     reloaded = evaluate(fresh, val, supervised(nn.CrossEntropyLoss()), {"acc": accuracy})["val_acc"]
     result.check("checkpoint-best reloaded into a fresh model: |val_acc − best epoch's val_acc|", abs(reloaded - max(accs)),
                  reference=0.0, tolerance=1e-9, source="safetensors round trip of core.train.CheckpointBest", kind="at_most")
@@ -169,10 +191,12 @@ def _schedules(result: LabResult, cfg: Config, data, out: Path) -> None:
     fig, ax = plots.figure(1, 2, size=(11, 3.8))
     x, y = data["train"]
     for name in SCHEDULES:
-        train = tensor_loader(x[: cfg.schedule_train], y[: cfg.schedule_train], 32, shuffle=True, seed=cfg.seed + 1)
-        val = tensor_loader(*data["val"], 1000)
-        model, opt = _model_and_optimizer(cfg, cfg.seed + 1)
-        cb = schedule(name, opt, cfg.schedule_epochs, len(train), patience=0, threshold=cfg.plateau_threshold)
+        train = tensor_loader(x[: cfg.schedule_train], y[: cfg.schedule_train], cfg.schedule_batch_size, shuffle=True,
+                              seed=cfg.seed + SCHEDULE_STREAM)
+        val = tensor_loader(*data["val"], EVAL_BATCH)
+        model, opt = _model_and_optimizer(cfg, cfg.seed + SCHEDULE_STREAM)
+        cb = schedule(name, opt, cfg.schedule_epochs, len(train), patience=0, threshold=cfg.plateau_threshold,
+                      warmup_fraction=WARMUP_FRACTION, factor=PLATEAU_FACTOR)
         first_lr = opt.param_groups[0]["lr"]  # what the scheduler set for step 1 (0 for warmup)
         state = fit(model, train, opt, cfg.schedule_epochs, criterion=nn.CrossEntropyLoss(), val_loader=val,
                     metrics={"acc": accuracy}, callbacks=[cb], description=f"schedule {name}")
@@ -183,7 +207,7 @@ def _schedules(result: LabResult, cfg: Config, data, out: Path) -> None:
         ax[0].plot(lrs, label=name)
         ax[1].plot([h["epoch"] for h in state.history], [h["val_loss"] for h in state.history], "o-", label=name)
         if name == "cosine_warmup":
-            ref = _torch_warmup_cosine(cfg.lr, int(0.1 * len(lrs)), len(lrs))
+            ref = _torch_warmup_cosine(cfg.lr, int(WARMUP_FRACTION * len(lrs)), len(lrs))
             result.check("warmup + cosine LR per step vs torch SequentialLR(LinearLR, CosineAnnealingLR) (max |diff|)",
                          np.abs(lrs - ref).max(), reference=0.0, tolerance=1e-11, source="torch 2.13 torch.optim.lr_scheduler (start_factor 1e-9 "
                          "stands in for 0; tests/core/test_train.py also matches transformers' schedule)", kind="at_most")
@@ -212,7 +236,7 @@ def _torch_warmup_cosine(lr: float, warmup: int, total: int) -> np.ndarray:
 
 
 def _check_plateau(result: LabResult, history: list[dict], lr_after_epoch: list[float], threshold: float) -> None:
-    """With patience 0, the LR must drop (× 0.1) after exactly the epochs whose val_loss is not below
+    """With patience 0, the LR must drop (× PLATEAU_FACTOR) after exactly the epochs whose val_loss is not below
     best × (1 − threshold) (torch's rule, mode min, relative threshold; a cut smaller than eps = 1e-8 is skipped):
     count the epochs where the schedule and the rule disagree."""
     best, disagreements, cuts = float("inf"), 0, 0
@@ -220,8 +244,8 @@ def _check_plateau(result: LabResult, history: list[dict], lr_after_epoch: list[
     for h, before, after in zip(history, lr_before, lr_after_epoch):
         stalled = not h["val_loss"] < best * (1 - threshold)
         best = min(best, h["val_loss"]) if not stalled else best
-        expected = stalled and before * (1 - 0.1) > 1e-8      # torch skips cuts smaller than eps = 1e-8
-        cut = after < before * (1 - 1e-9)
+        expected = stalled and before * (1 - PLATEAU_FACTOR) > TORCH_PLATEAU_EPS   # torch skips cuts smaller than eps
+        cut = after < before * (1 - 1e-9)                     # fell, beyond float rounding
         cuts += cut
         disagreements += cut != expected
     result.metric("schedules/plateau/lr_cuts", cuts)
@@ -252,8 +276,8 @@ def _alerts(result: LabResult, cfg: Config, data, out: Path) -> None:
     train, _ = _loaders(cfg, data)
     k = cfg.inject_at_step
 
-    model, opt = _model_and_optimizer(cfg, cfg.seed + 2, lr=0.05, sgd=True)
-    caught_at, message = _run_until_alert(model, opt, train, [_Inject(k, lr_factor=1e4)])
+    model, opt = _model_and_optimizer(cfg, cfg.seed + ALERT_STREAM, lr=SPIKE_LR, sgd=True)
+    caught_at, message = _run_until_alert(model, opt, train, [_Inject(k, lr_factor=LR_SPIKE)])
     result.metric("alerts/lr_spike/steps_to_alert", caught_at - k)
     result.check("LR spike ×1e4 at step k: alert fires within 3 steps", caught_at - k, reference=1, tolerance=2,
                  source="core.train alert: NaN/inf loss or gradient norm > max_grad_norm_alert (1e4)", kind="at_most",
@@ -269,7 +293,7 @@ def _alerts(result: LabResult, cfg: Config, data, out: Path) -> None:
             x.view(-1)[0] = float("nan")
         return nn.functional.cross_entropy(model(x), y)
 
-    model, opt = _model_and_optimizer(cfg, cfg.seed + 2)
+    model, opt = _model_and_optimizer(cfg, cfg.seed + ALERT_STREAM)
     caught_at, message = _run_until_alert(model, opt, train, [_Inject(k, poison=poison)], loss_fn=loss_fn)
     result.metric("alerts/nan_batch/steps_to_alert", caught_at - k)
     result.check("NaN batch after step k: alert fires on that very step (k + 1)", caught_at - k, reference=1, tolerance=0,
@@ -287,11 +311,11 @@ def _run_until_alert(model, opt, train, callbacks, loss_fn=None) -> tuple[int, s
             steps.append(state.step)
 
     try:
-        fit(model, train, opt, 50, loss_fn=loss_fn, criterion=None if loss_fn else nn.CrossEntropyLoss(),
+        fit(model, train, opt, ALERT_MAX_EPOCHS, loss_fn=loss_fn, criterion=None if loss_fn else nn.CrossEntropyLoss(),
             callbacks=[*callbacks, Count()], description="divergence injection")
     except TrainingDiverged as e:
         return (steps[-1] if steps else 0) + 1, str(e)
-    return 10**9, "no alert"
+    return 10**9, "no alert"  # far past any tolerance: the checks fail
 
 
 # -- 5. crash and resume -------------------------------------------------------------------------------
@@ -305,14 +329,14 @@ class _Crash(Callback):
 
 
 def _resume(result: LabResult, cfg: Config, data, out: Path) -> None:
-    n_epochs = 4
+    n_epochs = cfg.resume_epochs
 
     def attempt(directory: Path, crash: bool, resume: bool):
-        train, val = _loaders(cfg, data, seed_offset=3)
-        model, opt = _model_and_optimizer(cfg, cfg.seed + 3)
+        train, val = _loaders(cfg, data, seed_offset=RESUME_STREAM)
+        model, opt = _model_and_optimizer(cfg, cfg.seed + RESUME_STREAM)
         callbacks = [schedule("one_cycle", opt, n_epochs, len(train)), CheckpointBest(directory, "val_loss")]
         if crash:
-            callbacks.append(_Crash(2))
+            callbacks.append(_Crash(cfg.crash_after_epoch))
         else:
             callbacks.append(Callback())  # same number of callbacks as the crashed run saved
         fit(model, train, opt, n_epochs, criterion=nn.CrossEntropyLoss(), val_loader=val, callbacks=callbacks,
@@ -324,11 +348,11 @@ def _resume(result: LabResult, cfg: Config, data, out: Path) -> None:
         attempt(out / "resume_crashed", crash=True, resume=False)
     except KeyboardInterrupt:
         pass
-    torch.manual_seed(12345)  # a new process would start from other random state: resume must not care
+    torch.manual_seed(RESUME_DISTURB_SEED)  # a new process would start from other random state: resume must not care
     resumed = attempt(out / "resume_crashed", crash=False, resume=True)
     diff = max(float((a - b).abs().max()) for a, b in zip(straight.state_dict().values(), resumed.state_dict().values()))
     result.metric("resume/max_abs_weight_diff", diff)
-    result.check("crashed after epoch 2 + resumed = uninterrupted run (max |weight diff|)", diff, reference=0.0, tolerance=0.0,
+    result.check(f"crashed after epoch {cfg.crash_after_epoch} + resumed = uninterrupted run (max |weight diff|)", diff, reference=0.0, tolerance=0.0,
                  source=TORCH_TRAIN + "; resumable checkpoints restore model, optimizer, scheduler and RNG state",
                  kind="at_most")
 

@@ -26,7 +26,8 @@ Differences from the papers
 Building blocks: modelbook/multihop/ (queries.py, models.py, train.py, paths.py), modelbook/data/kg.py,
                  modelbook/data/wordnet.py
 Cross-checks:    tests/multihop/ (executor vs brute-force path enumeration; box geometry; A* optimality and the
-                 heuristic's admissibility), tests/labs/test_multihop.py (beats random by a wide margin)
+                 heuristic's admissibility; farthest-point landmarks vs networkx distances), tests/data/test_wordnet.py,
+                 tests/labs/test_multihop.py (beats random by a wide margin)
 """
 from __future__ import annotations
 
@@ -41,7 +42,7 @@ import torch
 from modelbook.core import plots, progress
 from modelbook.core.result import LabResult
 from modelbook.data.kg import load_kg
-from modelbook.data.wordnet import RELATIONS, hashed_bag_of_words, minilm_gloss_embeddings, wordnet_nouns
+from modelbook.data.wordnet import RELATIONS, hashed_gloss_lookup, minilm_gloss_embeddings, wordnet_nouns
 from modelbook.multihop import (
     GQE,
     STRUCTURES,
@@ -52,6 +53,7 @@ from modelbook.multihop import (
     bfs,
     bfs_distances,
     evaluate_queries,
+    farthest_landmarks,
     landmark_embedding,
     random_ranker_metrics,
     sample_queries,
@@ -60,6 +62,9 @@ from modelbook.multihop import (
 )
 
 Q2B_PAPER = "Ren, Hu & Leskovec, ICLR 2020 (Query2Box) and Ren & Leskovec, NeurIPS 2020 (BetaE), Table 2"
+ANSWER_CAP = 3         # test queries with more than N / 3 answers are dropped (BetaE caps answer sets too)
+MIN_PAIR_HOPS = 3      # path-finding pairs at least 3 hops apart: nearer ones are found by any search
+BEAM_DEPTH_FACTOR = 4  # a beam search gives up after 4 × the shortest distance (a detour, not a search forever)
 
 
 @dataclass(frozen=True)
@@ -80,6 +85,8 @@ class Config:
     n_landmarks: int = 16
     beam_widths: tuple[int, ...] = (16, 64, 256)
     gloss_features: Literal["hashed", "minilm"] = "minilm"
+    gloss_hash_dim: int = 512
+    """buckets of the hashed bag of words (gloss_features="hashed")"""
     threads: int = 1
     """threads for torch and the BLAS pools, pinned by the runner around run() (core.runner): one thread is
     fastest for small models and fixes the order of float sums, so the metrics are the same on any machine"""
@@ -106,7 +113,7 @@ def run(cfg: Config, out: Path) -> LabResult:
 def _queries(result: LabResult, cfg: Config, rng, gen, out: Path) -> None:
     kg = load_kg(cfg.kg)
     N, R = kg.n_entities, kg.n_relations
-    max_answers = N // 3
+    max_answers = N // ANSWER_CAP
     valid_graph = np.concatenate([kg.train, kg.valid])
     with progress.status("generating queries"):
         train_sets = {k: sample_queries(k, cfg.n_train_queries, kg.train, None, N, R, rng, max_answers) for k in TRAIN_TYPES}
@@ -173,42 +180,23 @@ def _queries(result: LabResult, cfg: Config, rng, gen, out: Path) -> None:
 
 
 # -- 3. path finding on WordNet ----------------------------------------------------------------------------
-def _farthest_landmarks(g, k: int, rng) -> np.ndarray:
-    """Farthest-point selection: each new landmark is the node farthest from those chosen (Goldberg & Harrelson)."""
-    chosen = [int(rng.integers(g.n_nodes))]
-    dmin = bfs_distances(g, chosen[0])
-    dmin[np.isinf(dmin)] = -1
-    for _ in range(k - 1):
-        chosen.append(int(np.argmax(dmin)))
-        d = bfs_distances(g, chosen[-1])
-        d[np.isinf(d)] = -1
-        dmin = np.minimum(dmin, d)
-    return np.array(chosen)
-
-
 def _paths(result: LabResult, cfg: Config, rng, out: Path) -> None:
     wn = wordnet_nouns()
     g = search_graph(wn.edges, wn.n_nodes, len(RELATIONS))
-    lm = landmark_embedding(g, _farthest_landmarks(g, cfg.n_landmarks, rng))
+    lm = landmark_embedding(g, farthest_landmarks(g, cfg.n_landmarks, rng))
     if cfg.gloss_features == "minilm":
         emb = minilm_gloss_embeddings(wn).numpy()
 
         def gloss(nodes):
             return emb[nodes]
     else:
-        cache: dict[int, np.ndarray] = {}
-
-        def gloss(nodes):  # hashed lazily: a beam search looks at a few hundred of the 82k glosses
-            missing = [v for v in nodes.tolist() if v not in cache]
-            for v, e in zip(missing, hashed_bag_of_words(wn.glosses(missing), 512) if missing else []):
-                cache[v] = e
-            return np.stack([cache[v] for v in nodes.tolist()])
+        gloss = hashed_gloss_lookup(wn, cfg.gloss_hash_dim)
 
     pairs = []
     while len(pairs) < cfg.n_pairs:
         s, t = (int(v) for v in rng.integers(wn.n_nodes, size=2))
         d = bfs_distances(g, s)[t]
-        if 3 <= d < np.inf:
+        if MIN_PAIR_HOPS <= d < np.inf:
             pairs.append((s, t, int(d)))
     result.metric("paths/mean_shortest_hops", float(np.mean([d for _, _, d in pairs])))
     stats: dict[str, list] = {"bfs": []}
@@ -219,7 +207,7 @@ def _paths(result: LabResult, cfg: Config, rng, out: Path) -> None:
         for w in cfg.beam_widths:
             for name, score in (("landmark", lambda n: -np.abs(lm[:, n] - lm[:, [t]]).max(0)),
                                 ("gloss", lambda n: gloss(n) @ goal_gloss)):
-                r = beam_search(g, s, t, score, w, max_depth=4 * d)
+                r = beam_search(g, s, t, score, w, max_depth=BEAM_DEPTH_FACTOR * d)
                 stats.setdefault(f"beam_{name}_w{w}", []).append((r.length / d, r.expanded, r.path is not None))
     for s, t, d in pairs[:cfg.n_astar_pairs]:
         r = astar(g, s, t, lm)

@@ -28,9 +28,19 @@ Differences from the references
   - The RAG "citation" is decided by the retriever, not written by the 135M model (its own citations are not
     reliable); groundedness by word overlap is a proxy for faithfulness, not a judgement of correctness.
 
+Design notes
+  - Perplexity with transformers-style strided windows: window k covers [k·s, k·s + W) and scores only the tokens
+    the previous window did not reach; the last window is shorter, not shifted back (shifting it back gave the
+    "disjoint" run extra context and made it beat the sliding one on a short text). Bits per character are
+    reported beside perplexity, because SmolLM2's BPE perplexity is not comparable with character models'.
+  - QA and RAG reuse `modelbook.retrieval` and `handbook.ask.documents()`: the English two-minute answers are the
+    documents, `ask_eval.yaml`'s English questions the queries. The RAG citation is the retrieved entry (decided
+    by code), not text the 135M model writes; groundedness is a word-overlap proxy, compared with a closed-book
+    answer to the same question.
+
 Building blocks: modelbook/nlp/perplexity.py, modelbook/nlp/classify.py, modelbook/nlp/charlm.py (n-gram
                  baselines), modelbook/nlp/rag.py, modelbook/retrieval/ (BM25, MiniLM ONNX, RRF),
-                 modelbook/nn/llama.py and modelbook/generation/ (SmolLM2 forward and decoding)
+                 modelbook/nn/llama.py and modelbook/decoding/ (SmolLM2 forward and decoding)
 Cross-checks:    tests/nlp/test_perplexity.py, tests/nlp/test_classify.py, tests/retrieval/,
                  tests/labs/test_nlp.py
 """
@@ -50,6 +60,12 @@ from modelbook.evaluation.classification import accuracy, precision_recall_f1
 
 HF_LOSS = "transformers 5.24 LlamaForCausalLM(labels=ids).loss on the same SmolLM2-135M-Instruct weights"
 SKLEARN = "scikit-learn 1.9.1 f1_score(average='macro') on the same predictions"
+LIBRARY_WINDOW = 64  # at most this many tokens in the one-window comparison with transformers' loss
+CHAR_NGRAM_RANGE = (1, 3)  # character 1- to 3-grams: most Chinese words are one to three characters, no segmenter needed
+FASTTEXT_CLASSES = 2  # the reviews are negative (0) or positive (1)
+MINILM_C = 10.0  # inverse L2 strength of the logistic regression on MiniLM embeddings (scikit-learn's default is 1)
+MINILM_MAX_ITER = 3000  # lbfgs iteration cap: room to converge (scikit-learn's default is 100)
+ALIAS_TOPIC = 23  # topic 23 is an alias of topic 2 with no answer of its own: its questions have no document
 
 
 @dataclass(frozen=True)
@@ -116,7 +132,7 @@ def _perplexity(result: LabResult, cfg: Config, hf, model, tokenizer) -> None:
     result.metric("ppl/heldout_tokens", ids.numel())
     result.metric("ppl/chars_per_token", len(text) / ids.numel())
     # the library on the same weights, one window: its loss is the mean NLL of tokens 1..T-1
-    first = ids[:min(cfg.window, 64)]
+    first = ids[:min(cfg.window, LIBRARY_WINDOW)]
     with torch.no_grad():
         ref = float(hf(first[None], labels=first[None]).loss)
     ours, n = sliding_window_nll(model, first, cfg.window, cfg.window)
@@ -163,9 +179,10 @@ def _sentiment(result: LabResult, cfg: Config, out: Path) -> None:
         words_test = [with_bigrams(t) for t in segment(test_x)]
     pred = {"majority": np.full_like(test_y, np.bincount(train_y).argmax())}
     pred["tfidf_jieba"] = tfidf_logreg(seed=cfg.seed).fit(words_train, train_y).predict(words_test)
-    chars_train, chars_test = [char_ngrams(t, (1, 3)) for t in train_x], [char_ngrams(t, (1, 3)) for t in test_x]
+    chars_train = [char_ngrams(t, CHAR_NGRAM_RANGE) for t in train_x]
+    chars_test = [char_ngrams(t, CHAR_NGRAM_RANGE) for t in test_x]
     pred["tfidf_chars"] = tfidf_logreg(seed=cfg.seed).fit(chars_train, train_y).predict(chars_test)
-    model, vocab = train_bag_of_ngrams(words_train, train_y, 2, epochs=cfg.fasttext_epochs, seed=cfg.seed)
+    model, vocab = train_bag_of_ngrams(words_train, train_y, FASTTEXT_CLASSES, epochs=cfg.fasttext_epochs, seed=cfg.seed)
     pred["fasttext"] = predict_proba(model, vocab, words_test).argmax(1)
     if cfg.minilm_reviews[0]:
         from modelbook.retrieval.encoder import OnnxEncoder
@@ -175,7 +192,7 @@ def _sentiment(result: LabResult, cfg: Config, out: Path) -> None:
         with progress.status(f"MiniLM embeddings of {a + b} reviews"):
             e_train, e_test = encoder.encode(train_x[:a]), encoder.encode(test_x[:b])
         sub_y = test_y[:b]
-        sub = {"minilm": LogisticRegression(C=10.0, max_iter=3000).fit(e_train, train_y[:a]).predict(e_test),
+        sub = {"minilm": LogisticRegression(C=MINILM_C, max_iter=MINILM_MAX_ITER).fit(e_train, train_y[:a]).predict(e_test),
                "tfidf_jieba": tfidf_logreg(seed=cfg.seed).fit(words_train[:a], train_y[:a]).predict(words_test[:b])}
         sub_f1 = {k: result.metric(f"sentiment/subset_{k}_macro_f1", precision_recall_f1(sub_y, p, average="macro")[2])
                   for k, p in sub.items()}
@@ -213,7 +230,7 @@ def _retrieval_and_rag(result: LabResult, cfg: Config, model, tokenizer, out: Pa
     from modelbook.retrieval.evaluate import recall_at_k
 
     docs = [d for d in documents() if d.metadata["lang"] == "en" and d.metadata["section"] == "answer"][::cfg.qa_every]
-    questions = [q for q in eval_questions() if q["lang"] == "en" and q["topic"] != 23]
+    questions = [q for q in eval_questions() if q["lang"] == "en" and q["topic"] != ALIAS_TOPIC]
     questions = [q for q in questions if any(d.metadata["topic"] == q["topic"] for d in docs)]
     encoder = OnnxEncoder(threads=1)
     with progress.status(f"indexing {len(docs)} handbook answers"):
@@ -238,7 +255,7 @@ def _retrieval_and_rag(result: LabResult, cfg: Config, model, tokenizer, out: Pa
 
 
 def _rag(result: LabResult, cfg: Config, model, tokenizer, index, encoder, questions, out: Path) -> None:
-    from modelbook.generation import GenerationConfig, generate, render
+    from modelbook.decoding import GenerationConfig, generate, render
     from modelbook.nlp.rag import best_passage, groundedness, messages
 
     stop = tuple(tokenizer.convert_tokens_to_ids(t) for t in ("<|im_end|>",))

@@ -29,6 +29,13 @@ Differences from the references
   - The quick preset runs every part in ONE torchrun launch (start-up, ~5 s, dominates); the full preset uses
     larger models, more steps and more micro-batch counts in the same single launch.
 
+Design notes
+  - Real torchrun ranks, once per run: the lab launches `python -m torch.distributed.run` (2 ranks, gloo,
+    127.0.0.1) as a subprocess and every part (DDP, accumulation, TP, PP, ZeRO-1/FSDP2, throughput) runs inside
+    that one launch, because start-up (~5 s) dominates; each rank computes its own single-process reference from
+    the same seed. Unit tests use `mp.spawn` (tests/distributed/spawn.py). torchrun's rendezvous TCPStore listens
+    on all interfaces (torch has no bind option); gloo itself is pinned to `lo`.
+
 Building blocks: modelbook/distributed/{tensor_parallel,pipeline,memory,worker,launch}.py
 Cross-checks:    tests/distributed/test_tensor_parallel.py (ours vs unsharded and vs DTensor Colwise/RowwiseParallel),
                  tests/distributed/test_pipeline.py (ours vs torch.distributed.pipelining ScheduleGPipe),

@@ -28,8 +28,8 @@ Differences from the papers
     scored on 200, it cost 0.5 (0.323 -> 0.318 over 195).
 
 Building blocks: modelbook/compression/{prune,structured,workbench}.py, modelbook/nn/bert.py
-Cross-checks:    tests/compression/test_prune.py (masks vs torch.nn.utils.prune), test_structured.py
-                 (shrinking vs transformers' prune_linear_layer; removed heads = gated heads),
+Cross-checks:    tests/compression/test_prune.py (masks and lottery rounds vs torch.nn.utils.prune), test_structured.py
+                 (shrinking vs transformers' prune_linear_layer; removed heads = gated heads; head choice by hand),
                  tests/nn/test_bert.py (our encoder = transformers' BertModel on MiniLM's weights)
 """
 from __future__ import annotations
@@ -49,11 +49,12 @@ from modelbook.compression.prune import (
     apply_masks_,
     magnitude_masks,
     prunable,
+    prune_survivors,
     rewind_,
     sparse_bytes,
     sparsity_of,
 )
-from modelbook.compression.structured import prune_sequential, remove_heads_
+from modelbook.compression.structured import head_gates, prune_sequential, remove_heads_
 from modelbook.core import plots, progress
 from modelbook.core.measure import time_ratio
 from modelbook.core.result import LabResult
@@ -61,6 +62,19 @@ from modelbook.core.result import LabResult
 HAN = "Han et al. 2015, Table 1: LeNet-300-100 267K -> 22K weights (12x), error 1.64% -> 1.59%"
 TORCH_PRUNE = "torch 2.13 torch.nn.utils.prune (global_unstructured / l1_unstructured), same weights"
 HAN_SPARSITY = 1 - 22 / 267
+TORCH_CHECKS = (("global", 0.9), ("layer", 0.7))   # (scope, sparsity) at which our masks are compared with torch's
+LAYER_VS_GLOBAL_SPARSITY = 0.8   # global vs layer-wise compared here, where an un-fine-tuned net still works
+PRUNE_FROM = 6          # gradual pruning (Zhu & Gupta's schedule) starts after ~1/6 of training ...
+PRUNE_EVERY = 40        # ... prunes every 1/40 of training (Δt) ...
+PRUNE_UNTIL = (2, 3)    # ... and reaches s_f at ~2/3 of training, then trains on with the mask fixed
+LATENCY_BATCH = 256     # test images per timed forward pass of the CNNs
+LATENCY_REPEATS = 5     # timed passes per model (median)
+RATIO_REPEATS = 9       # alternating timed passes of dense and structured for the speedup (median)
+TIMING_WARMUP = 2       # untimed passes before the alternating timing
+OUTPUT_RATE_DIVISOR = 2   # Frankle & Carbin prune the output layer at half the rate of the others
+TEMPERATURE = 0.05      # softmax temperature of the contrastive loss that scores the heads (SimCSE's τ = 0.05)
+GATE_CHECK_TEXTS = 8    # questions on which removed heads are compared with zero-gated ones, and MiniLM is timed
+HEAD_LATENCY_REPEATS = 3   # timed passes of MiniLM, pruned and unpruned (median)
 
 
 @dataclass(frozen=True)
@@ -126,7 +140,7 @@ def _masks_equal_torch(result: LabResult, dense: nn.Module) -> None:
     import torch.nn.utils.prune as tprune
 
     mismatches = 0
-    for scope, sparsity in (("global", 0.9), ("layer", 0.7)):
+    for scope, sparsity in TORCH_CHECKS:
         ref = copy.deepcopy(dense)
         layers = [(m, "weight") for m in ref if isinstance(m, nn.Linear)]
         if scope == "global":
@@ -156,19 +170,20 @@ def _sparsity_curves(result: LabResult, dense: nn.Module, split: wb.Split, cfg: 
         model = copy.deepcopy(dense)
         masks = magnitude_masks(prunable(model), s, "global")
         apply_masks_(model, masks)
+        # + 1: fine-tuning shuffles its batches in another order than the dense training did
         wb.train(model, split, cfg.finetune_epochs, cfg.seed + 1, lr=cfg.lr, callbacks=[KeepMasked(masks)],
                  description=f"fine-tune at {s:.0%}")
         curves["global + fine-tune"].append(wb.accuracy(model, x, y))
     gradual = []
-    steps_per_epoch = -(-len(split.y_train) // 128)
+    steps_per_epoch = -(-len(split.y_train) // wb.BATCH_SIZE)
     epochs = cfg.n_epochs + cfg.finetune_epochs  # the same budget as dense training + fine-tuning
     total = epochs * steps_per_epoch
     for s in progress.track(cfg.gradual_sparsities, "gradual pruning"):
         torch.manual_seed(cfg.seed)
         model = wb.lenet_300_100()
-        # Zhu & Gupta: start after ~1/6 of training, reach s_f at ~2/3, then train on with the mask fixed
-        t0, dt = max(1, total // 6), max(1, total // 40)
-        pruner = GradualPruning(model, s, t0=t0, n=max(1, (2 * total // 3 - t0) // dt), dt=dt)
+        t0, dt = max(1, total // PRUNE_FROM), max(1, total // PRUNE_EVERY)
+        end = PRUNE_UNTIL[0] * total // PRUNE_UNTIL[1]
+        pruner = GradualPruning(model, s, t0=t0, n=max(1, (end - t0) // dt), dt=dt)
         wb.train(model, split, epochs, cfg.seed, lr=cfg.lr, callbacks=[pruner], description=f"gradual to {s:.0%}")
         gradual.append((wb.accuracy(model, x, y), sparsity_of(pruner.masks)))
     for label, accs in curves.items():
@@ -187,8 +202,8 @@ def _sparsity_curves(result: LabResult, dense: nn.Module, split: wb.Split, cfg: 
                  source="Zhu & Gupta 2017: gradual pruning reaches high sparsity with minimal loss in accuracy", kind="at_least")
     result.check("gradual pruning hits the scheduled final sparsity", gradual[g][1], reference=HAN_SPARSITY, tolerance=1e-3,
                  source="Zhu & Gupta 2017, eq. 1: s_t reaches s_f at t0 + nΔt")
-    # compared at 80%, where an un-fine-tuned net still works; at 12x both collapse (≈ 0.25-0.3 in the full preset)
-    s80 = cfg.sparsities.index(0.8)
+    # at 12x both collapse without fine-tuning (≈ 0.25-0.3 in the full preset)
+    s80 = cfg.sparsities.index(LAYER_VS_GLOBAL_SPARSITY)
     result.check("global beats layer-wise magnitude pruning at 80% sparsity (no fine-tune)",
                  curves["global, no fine-tune"][s80], reference=curves["layer-wise, no fine-tune"][s80], tolerance=0.0,
                  source="See et al. 2016 / Han et al. 2015 §5: layers differ in sensitivity; a uniform cut hurts the small "
@@ -212,19 +227,19 @@ def _structured(result: LabResult, split: wb.Split, cfg: Config, out: Path) -> N
     cnn = wb.train(wb.small_cnn(*cfg.cnn), split, cfg.n_epochs, cfg.seed, lr=cfg.lr, description="dense CNN")
     small = prune_sequential(cnn, cfg.keep_fraction)
     acc_cut = wb.accuracy(small, x, y)
-    wb.train(small, split, cfg.finetune_epochs, cfg.seed + 1, lr=cfg.lr, description="fine-tune pruned CNN")
+    wb.train(small, split, cfg.finetune_epochs, cfg.seed + 1, lr=cfg.lr, description="fine-tune pruned CNN")  # + 1: as above
     # the same number of weights removed without structure: masks, same shapes, same dense kernels
     unstructured = copy.deepcopy(cnn)
     target = 1 - sum(w.numel() for w in prunable(small).values()) / sum(w.numel() for w in prunable(cnn).values())
     masks = magnitude_masks(prunable(unstructured), target, "global")
     apply_masks_(unstructured, masks)
     wb.train(unstructured, split, cfg.finetune_epochs, cfg.seed + 1, lr=cfg.lr, callbacks=[KeepMasked(masks)],
-             description="fine-tune masked CNN")
-    batch = x[:256]
+             description="fine-tune masked CNN")  # + 1: the same fine-tuning batches as the structured model's
+    batch = x[:LATENCY_BATCH]
     stats = {}
     for name, model in (("dense", cnn), ("structured", small), ("unstructured", unstructured)):
         stats[name] = {"accuracy": wb.accuracy(model, x, y), "params": wb.n_params(model), "flops": wb.flops(model, batch[:1]),
-                       "latency_ms": wb.latency_ms(model, batch, repeats=5)}
+                       "latency_ms": wb.latency_ms(model, batch, repeats=LATENCY_REPEATS)}
     stats["unstructured"]["params_nonzero"] = stats["dense"]["params"] - sum(int((~m).sum()) for m in masks.values())
     for name, st in stats.items():
         for k, v in st.items():
@@ -232,7 +247,7 @@ def _structured(result: LabResult, split: wb.Split, cfg: Config, out: Path) -> N
     result.metric("structured/accuracy_before_finetune", acc_cut)
     result.metric("structured/unstructured_sparse_bytes", sparse_bytes(unstructured, masks), "B")
     with torch.no_grad():  # dense and structured timed alternately, so a busy spell hits both alike
-        *_, speedup = time_ratio(lambda: cnn(batch), lambda: small(batch), repeats=9, warmup=2)
+        *_, speedup = time_ratio(lambda: cnn(batch), lambda: small(batch), repeats=RATIO_REPEATS, warmup=TIMING_WARMUP)
     result.metric("structured/speedup", speedup, "x", volatile=True)
     result.metric("structured/unstructured_speedup", stats["dense"]["latency_ms"] / stats["unstructured"]["latency_ms"], "x", volatile=True)
     pr = result.metric("structured/params_ratio", stats["structured"]["params"] / stats["dense"]["params"])
@@ -244,14 +259,14 @@ def _structured(result: LabResult, split: wb.Split, cfg: Config, out: Path) -> N
     result.check("structured-pruned CNN after fine-tuning vs dense accuracy", stats["structured"]["accuracy"],
                  reference=stats["dense"]["accuracy"], tolerance=0.03, source="Li et al. 2017, 'Pruning Filters for Efficient ConvNets': "
                  "accuracy regained by retraining", kind="at_least")
-    result.note(f"Latency of a batch of 256 (this CPU, volatile): dense {stats['dense']['latency_ms']:.2f} ms, structured "
+    result.note(f"Latency of a batch of {LATENCY_BATCH} (this CPU, volatile): dense {stats['dense']['latency_ms']:.2f} ms, structured "
                 f"{stats['structured']['latency_ms']:.2f} ms, unstructured at the same parameter count "
                 f"{stats['unstructured']['latency_ms']:.2f} ms: zeros in a dense tensor save nothing without sparse kernels. "
                 f"Timed alternately, the structured model runs {speedup:.2f}x as fast as the dense one.")
     fig, axes = plots.figure(1, 3, size=(12, 3.4))
     names = list(stats)
     for ax, (k, label) in zip(axes, (("params", "parameters (non-zero for masked)"), ("flops", "FLOPs per image"),
-                                     ("latency_ms", "ms per batch of 256"))):
+                                     ("latency_ms", f"ms per batch of {LATENCY_BATCH}"))):
         vals = [stats[n].get("params_nonzero", stats[n][k]) if k == "params" else stats[n][k] for n in names]
         ax.bar(names, vals, color=["grey", "C0", "C1"])
         ax.set_title(label, fontsize=9)
@@ -264,7 +279,7 @@ def _lottery(result: LabResult, cfg: Config, out: Path) -> None:
     per_round = []
     tickets, randoms, densities = [], [], []
     for i in progress.track(range(cfg.lottery_seeds), "lottery-ticket seeds"):
-        seed = cfg.seed + 100 * i
+        seed = cfg.seed + 100 * i  # + 100·i: each lottery seed its own subset, init and batches; 100 apart, so seed + 1 stays unique
         split = wb.fashion_split(cfg.lottery_train, cfg.n_test, seed)
         torch.manual_seed(seed)
         model = wb.lenet_300_100()
@@ -280,16 +295,10 @@ def _lottery(result: LabResult, cfg: Config, out: Path) -> None:
             if r == cfg.lottery_rounds:
                 break
             # prune the surviving weights of each layer by magnitude (Frankle & Carbin: the output layer at half rate)
-            rates = {k: cfg.lottery_rate / (2 if k == output else 1) for k in weights}
-            new = {}
-            for k, w in weights.items():
-                alive = w.detach()[masks[k]].abs()
-                n_cut = round(rates[k] * alive.numel())
-                threshold = alive.kthvalue(n_cut).values if n_cut else -1.0
-                new[k] = masks[k] & (w.detach().abs() > threshold)
-            masks = new
-        torch.manual_seed(seed + 1)
-        random_init = wb.lenet_300_100()  # same masks, a fresh initialisation
+            rates = {k: cfg.lottery_rate / (OUTPUT_RATE_DIVISOR if k == output else 1) for k in weights}
+            masks = prune_survivors(weights, masks, rates)
+        torch.manual_seed(seed + 1)  # + 1: a fresh initialisation, drawn apart from the ticket's θ₀
+        random_init = wb.lenet_300_100()  # same masks
         apply_masks_(random_init, masks)
         wb.train(random_init, split, cfg.lottery_epochs, seed, lr=cfg.lr, callbacks=[KeepMasked(masks)], description="random re-init")
         tickets.append(curve[-1][1])
@@ -342,7 +351,7 @@ def _heads(result: LabResult, cfg: Config, out: Path) -> None:
     def embed(model, texts, gates=None):
         return embed_texts(model, tokenizer, texts, gates, max_length=cfg.max_tokens)
     eq, ea = embed(bert, [q for q, _ in calib], gates), embed(bert, [a for _, a in calib], gates)
-    torch.nn.functional.cross_entropy(eq @ ea.T / 0.05, torch.arange(len(calib))).backward()
+    torch.nn.functional.cross_entropy(eq @ ea.T / TEMPERATURE, torch.arange(len(calib))).backward()
     importance = gates.grad.abs()
     with torch.no_grad():
         ref_q, ref_a = embed(bert, questions), embed(bert, answers)
@@ -354,19 +363,19 @@ def _heads(result: LabResult, cfg: Config, out: Path) -> None:
         rows = {}
         for frac in cfg.head_fractions:
             k = int(round(frac * L * H))
-            chosen = _pick_heads(importance.flatten().argsort().tolist(), k, L, H)
+            chosen = head_gates(importance.flatten().argsort().tolist(), k, L, H)
             g = torch.Generator().manual_seed(cfg.seed)
-            rnd = _pick_heads(torch.randperm(L * H, generator=g).tolist(), k, L, H)
+            rnd = head_gates(torch.randperm(L * H, generator=g).tolist(), k, L, H)
             pruned = copy.deepcopy(bert)
             remove_heads_(pruned, {layer: [h for h in range(H) if chosen[layer, h] == 0] for layer in range(L)})
             eq, ea = embed(pruned, questions), embed(pruned, answers)
             rq, ra = embed(bert, questions, rnd), embed(bert, answers, rnd)
-            few = tokenize(tokenizer, questions[:8], cfg.max_tokens)
+            few = tokenize(tokenizer, questions[:GATE_CHECK_TEXTS], cfg.max_tokens)
             rows[frac] = {"recall": recall_at_1(eq, ea), "cosine": float((eq * ref_q).sum(-1).mean()),
                           "random_recall": recall_at_1(rq, ra), "random_cosine": float((rq * ref_q).sum(-1).mean()),
                           "params_removed": n_params - wb.n_params(pruned),
                           "gated_vs_removed": float((pruned.embed(*few) - bert.embed(*few, chosen)).abs().max()),
-                          "latency_ratio": wb.latency_ms(pruned, few, 3) / wb.latency_ms(bert, few, 3)}
+                          "latency_ratio": wb.latency_ms(pruned, few, HEAD_LATENCY_REPEATS) / wb.latency_ms(bert, few, HEAD_LATENCY_REPEATS)}
             for key, v in rows[frac].items():
                 result.metric(f"heads/removed_{frac:.2f}/{key}", v, volatile=key == "latency_ratio")
     first = rows[cfg.head_fractions[0]]
@@ -393,16 +402,3 @@ def _heads(result: LabResult, cfg: Config, out: Path) -> None:
     fig.colorbar(im, ax=ax)
     result.artifact(plots.save(fig, out / "minilm_head_importance.png"))
 
-
-def _pick_heads(order: list[int], k: int, n_layers: int, n_heads: int) -> torch.Tensor:
-    """Gates (L, H) switching off the first k heads of `order`, skipping any that would empty its layer."""
-    gates = torch.ones(n_layers, n_heads)
-    removed = 0
-    for idx in order:
-        layer, h = divmod(idx, n_heads)
-        if removed == k:
-            break
-        if gates[layer].sum() > 1:
-            gates[layer, h] = 0
-            removed += 1
-    return gates

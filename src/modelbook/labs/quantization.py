@@ -26,8 +26,15 @@ Differences from the references
   - The fp16 underflow demo multiplies the loss by 2⁻²⁰ (step size scaled back up) to stand in for the tiny
     gradients of deep models (Micikevicius et al. 2018, Fig. 3); the CPU computes fp16 slowly, so it is small.
 
-Building blocks: modelbook/compression/{quantize,qlinear,ptq,binary,precision,llm,workbench}.py
-Cross-checks:    tests/compression/test_quantize.py, test_qlinear.py, test_ptq.py, test_binary.py, test_precision.py
+Design notes
+  - One model, many bit-width plans: each SmolLM2 Linear is quantized once per scheme and modules are swapped in
+    place for each plan (no 540 MB model copies); the tied embedding table becomes a view on the quantized output
+    head, so it is stored once, as in GGUF files. SmolLM2's packaged weights are Q4_1 already: results say so, and
+    an int4 scheme with an fp16 offset (Q4_1's own grid) is measured beside the others.
+
+Building blocks: modelbook/compression/{quantize,qlinear,ptq,binary,precision,llm,mixed,workbench}.py
+Cross-checks:    tests/compression/test_quantize.py, test_qlinear.py, test_ptq.py, test_binary.py, test_precision.py,
+                 test_mixed.py (plans applied in place = quantize_linears on a copy; guided choice = brute force)
 """
 from __future__ import annotations
 
@@ -43,6 +50,7 @@ from torch import nn
 from modelbook.compression import workbench as wb
 from modelbook.compression.binary import binary_weight_bytes
 from modelbook.compression.llm import decode_tokens_per_s, score
+from modelbook.compression.mixed import PlanBench, block_plan, int4_blocks_for
 from modelbook.compression.precision import (
     FP16_MAX,
     FP16_MIN_NORMAL,
@@ -52,7 +60,7 @@ from modelbook.compression.precision import (
     train_fp16,
 )
 from modelbook.compression.ptq import fold_batchnorm, int8_bytes, static_quantize, torch_ao_static_quantize
-from modelbook.compression.qlinear import Int8DynamicLinear, QuantizedEmbedding, model_bytes, quantized
+from modelbook.compression.qlinear import Int8DynamicLinear, model_bytes
 from modelbook.compression.quantize import calibrate, fake_quantize, quantize, sqnr_db
 from modelbook.core import plots, progress
 from modelbook.core.measure import time_ratio
@@ -60,7 +68,26 @@ from modelbook.core.result import LabResult
 
 TUTORIAL = "PyTorch tutorial 'Dynamic Quantization on BERT' (F1 0.9019 fp32 vs 0.902 int8; 438 -> 181 MB)"
 TORCH_AO = "torch 2.13 torch.ao.quantization (MinMaxObserver, quantize_per_channel, quantize_dynamic), same tensors"
-HELDOUT_CHARS = 40_000
+HELDOUT_CHARS = 40_000         # the held-out Shakespeare tail: 12,416 SmolLM2 tokens, enough for the full preset
+SMOLLM2_LAYERS = 30            # SmolLM2-135M's decoder layers: a scan with fewer blocks is the quick scale
+FULL_PPL_TOKENS = 1024         # fewer scored tokens than this is the quick scale (the note says so)
+QUANTIZER_IMAGES = 500         # test images whose post-ReLU conv1 activations calibrate the per-tensor check
+HEAD_IMAGES = 256              # test images whose features feed the dynamic int8 Linear stack
+SQNR_BITS = (6, 7, 8)          # bit widths of the SQNR-per-bit slope (measured from the first to the last)
+AO_EXAMPLE_IMAGES = 2          # example inputs torch.ao's FX tracer needs (it reads shapes, not values)
+DECODE_PROMPT_TOKENS = 16      # the decode timing's prompt: the last tokens of the held-out text
+DECODE_WARMUP = 1              # untimed decode runs before the timed one (first-call overheads)
+EVEN_PLAN_MIN_BLOCKS = 10      # an evenly spaced plan only when there are enough blocks to spread over
+FLOOR_EPS = 1e-9               # budget_fraction · blocks that is a whole number may land just below it in floats
+STEP_IMAGES = 128              # the batch of the timed fp32 and bf16 training steps
+STEP_REPEATS = 5               # timed repeats of each training step (alternating, core.measure.time_ratio)
+LOSS_MULTIPLIER = 2.0**-20     # the underflow demo's loss factor: tiny gradients, as in deep nets (Micikevicius et al. Fig. 3)
+LOSS_SCALES = (1.0, 2.0**8, 2.0**16)   # loss scales at which the share of fp16-flushed gradients is measured
+FP16_MLP = (64, 32)            # hidden widths of the underflow demo's MLP (small: the CPU computes fp16 slowly)
+FP16_PROBE_IMAGES = 256        # images whose gradients are histogrammed for the underflow plot
+FP16_BATCH = 64                # batch size of the underflow demo's SGD
+INITIAL_LOSS_SCALE = 2.0**16   # torch.amp.GradScaler's default starting scale
+SCALE_GROWTH_INTERVAL = 10     # steps without inf/NaN before the scale doubles (GradScaler's 2000 is for long runs)
 
 
 @dataclass(frozen=True)
@@ -74,6 +101,8 @@ class Config:
     lr: float = 2e-3
     n_calibration: int = 512
     """images used to calibrate static int8 activations"""
+    calib_percentile: float = 99.99
+    """percentile of each layer's inputs that sets its range in percentile calibration (min-max: 100)"""
     ppl_tokens: int = 4096
     """held-out tokens scored for perplexity"""
     ppl_window: int = 512
@@ -129,7 +158,7 @@ def _quantizer(result: LabResult, cnn: nn.Sequential, split: wb.Split) -> None:
     from torch.ao.quantization.observer import MinMaxObserver, PerChannelMinMaxObserver
 
     w = cnn[3].weight.detach()  # conv2 filters (C_out, C_in, 3, 3)
-    acts = cnn[:3](split.x_test[:500]).detach()  # post-ReLU conv1 activations (all >= 0)
+    acts = cnn[:3](split.x_test[:QUANTIZER_IMAGES]).detach()  # post-ReLU conv1 activations (all >= 0)
     mismatches = 0
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -149,8 +178,8 @@ def _quantizer(result: LabResult, cnn: nn.Sequential, split: wb.Split) -> None:
     result.check("our scales, zero points and int8 codes vs torch.ao (per-tensor affine activations, per-channel "
                  "symmetric weights): mismatching values", mismatches, reference=0, tolerance=0, source=TORCH_AO, kind="at_most")
 
-    sqnr = {b: sqnr_db(w, fake_quantize(w, calibrate(w, bits=b, symmetric=True, axis=0))) for b in (6, 7, 8)}
-    slope = (sqnr[8] - sqnr[6]) / 2
+    sqnr = {b: sqnr_db(w, fake_quantize(w, calibrate(w, bits=b, symmetric=True, axis=0))) for b in SQNR_BITS}
+    slope = (sqnr[SQNR_BITS[-1]] - sqnr[SQNR_BITS[0]]) / (SQNR_BITS[-1] - SQNR_BITS[0])
     result.metric("quantizer/sqnr_db_per_bit", slope, "dB")
     result.check("SQNR gain per extra bit (per-channel weights, 6 -> 8 bits)", slope, reference=6.02, tolerance=0.5,
                  source="uniform quantization noise: SQNR grows by 20·log10(2) ≈ 6.02 dB per bit (Widrow & Kollár 2008)")
@@ -169,7 +198,7 @@ def _quantizer(result: LabResult, cnn: nn.Sequential, split: wb.Split) -> None:
 
     folded = fold_batchnorm(cnn)
     head = nn.Sequential(folded[-3], nn.ReLU(), folded[-1])  # the CNN's two Linear layers (BatchNorm folded in)
-    features = folded[:-3](split.x_test[:256]).detach()
+    features = folded[:-3](split.x_test[:HEAD_IMAGES]).detach()
     ours = nn.Sequential(Int8DynamicLinear(head[0]), nn.ReLU(), Int8DynamicLinear(head[2]))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -189,8 +218,8 @@ def _cnn_int8_and_binary(result: LabResult, cnn, split: wb.Split, cfg: Config, o
     acc = {"fp32": wb.accuracy(cnn, x, y)}
     q_minmax = static_quantize(cnn, calib, "minmax")
     acc["int8 PTQ min-max (ours)"] = wb.accuracy(q_minmax, x, y)
-    acc["int8 PTQ percentile (ours)"] = wb.accuracy(static_quantize(cnn, calib, "percentile", 99.99), x, y)
-    ao = torch_ao_static_quantize(cnn, calib, split.x_train[:2])
+    acc["int8 PTQ percentile (ours)"] = wb.accuracy(static_quantize(cnn, calib, "percentile", cfg.calib_percentile), x, y)
+    ao = torch_ao_static_quantize(cnn, calib, split.x_train[:AO_EXAMPLE_IMAGES])
     acc["int8 PTQ torch.ao (fbgemm)"] = wb.accuracy(ao, x, y)
     torch.manual_seed(cfg.seed)
     binary = wb.train(wb.small_cnn(*cfg.cnn, binary=True), split, cfg.n_epochs, cfg.seed, lr=cfg.lr,
@@ -248,7 +277,7 @@ def _mixed_precision(result: LabResult, split: wb.Split, cfg: Config, fp32: nn.M
     acc32, acc16 = wb.accuracy(fp32, split.x_test, split.y_test), wb.accuracy(bf, split.x_test, split.y_test)
     result.metric("precision/fp32_training_accuracy", acc32)
     result.metric("precision/bf16_autocast_training_accuracy", acc16)
-    batch = (split.x_train[:128], split.y_train[:128])
+    batch = (split.x_train[:STEP_IMAGES], split.y_train[:STEP_IMAGES])
     probe_model = wb.small_cnn(*cfg.cnn).train()
 
     def step(loss_fn):
@@ -256,7 +285,7 @@ def _mixed_precision(result: LabResult, split: wb.Split, cfg: Config, fp32: nn.M
             probe_model.zero_grad(set_to_none=True)
             loss_fn(probe_model, batch).backward()
         return go
-    t32, t16, ratio = time_ratio(step(lambda m, b: F.cross_entropy(m(b[0]), b[1])), step(bf16_loss), repeats=5)
+    t32, t16, ratio = time_ratio(step(lambda m, b: F.cross_entropy(m(b[0]), b[1])), step(bf16_loss), repeats=STEP_REPEATS)
     result.metric("precision/fp32_train_step_ms", t32 * 1e3, "ms", volatile=True)
     result.metric("precision/bf16_train_step_ms", t16 * 1e3, "ms", volatile=True)
     result.metric("precision/bf16_speedup_over_fp32_train_step", ratio, "x", volatile=True)
@@ -266,20 +295,19 @@ def _mixed_precision(result: LabResult, split: wb.Split, cfg: Config, fp32: nn.M
 
     # fp16 gradient underflow: an MLP whose loss is multiplied by 2^-20 (tiny gradients, as in deep nets)
     small = wb.Split(split.x_train[:cfg.fp16_train], split.y_train[:cfg.fp16_train], split.x_test, split.y_test)
-    multiplier = 2.0**-20
-    probe = wb.lenet_300_100((64, 32))
-    F.cross_entropy(probe(small.x_train[:256]), small.y_train[:256]).mul(multiplier).backward()
+    probe = wb.lenet_300_100(FP16_MLP)
+    F.cross_entropy(probe(small.x_train[:FP16_PROBE_IMAGES]), small.y_train[:FP16_PROBE_IMAGES]).mul(LOSS_MULTIPLIER).backward()
     grads = torch.cat([p.grad.reshape(-1) for p in probe.parameters()])
-    lost = {s: fraction_lost_in_fp16(grads, s) for s in (1.0, 2.0**8, 2.0**16)}
+    lost = {s: fraction_lost_in_fp16(grads, s) for s in LOSS_SCALES}
     for s, v in lost.items():
         result.metric(f"precision/fp16_gradients_lost_at_scale_2^{int(np.log2(s))}", v)
     runs = {}
     for name, scaler, dtype in (("fp32", None, torch.float32), ("fp16", None, torch.float16),
-                                ("fp16 + loss scaling", DynamicLossScaler(2.0**16, growth_interval=10), torch.float16)):
+                                ("fp16 + loss scaling", DynamicLossScaler(INITIAL_LOSS_SCALE, growth_interval=SCALE_GROWTH_INTERVAL), torch.float16)):
         torch.manual_seed(cfg.seed)
-        model = wb.lenet_300_100((64, 32))
-        batches = [b for _ in range(cfg.fp16_epochs) for b in wb.loader(small.x_train, small.y_train, 64, cfg.seed)]
-        stats = train_fp16(model, progress.track(batches, f"{name} MLP"), lr=cfg.fp16_lr, loss_multiplier=multiplier,
+        model = wb.lenet_300_100(FP16_MLP)
+        batches = [b for _ in range(cfg.fp16_epochs) for b in wb.loader(small.x_train, small.y_train, FP16_BATCH, cfg.seed)]
+        stats = train_fp16(model, progress.track(batches, f"{name} MLP"), lr=cfg.fp16_lr, loss_multiplier=LOSS_MULTIPLIER,
                            scaler=scaler, dtype=dtype)
         runs[name] = (wb.accuracy(stats["model"], small.x_test, small.y_test), stats)
         key = name.replace(" + ", "_").replace(" ", "_")
@@ -299,7 +327,7 @@ def _mixed_precision(result: LabResult, split: wb.Split, cfg: Config, fp32: nn.M
         ax.axvline(v, color="C3", ls="--")
         ax.text(v + 0.3, ax.get_ylim()[1] * 0.85, label, color="C3", fontsize=8)
     ax.set(xlabel="log2 |gradient| (loss × 2^-20)", ylabel="count",
-           title=f"fp16 loses {lost[1.0]:.0%} of these gradients; ×2^16 loss scaling: {lost[2.0**16]:.1%}")
+           title=f"fp16 loses {lost[1.0]:.0%} of these gradients; ×2^16 loss scaling: {lost[LOSS_SCALES[-1]]:.1%}")
     result.artifact(plots.save(fig, out / "fp16_gradient_underflow.png"))
 
 
@@ -317,8 +345,8 @@ def _smollm2(result: LabResult, cfg: Config, out: Path) -> None:
     result.metric("smollm2/heldout_tokens_available", ids.shape[1])
     result.metric("smollm2/ppl_tokens", scored.shape[1])
     names = [n for n, m in model.named_modules() if isinstance(m, nn.Linear)]  # 210 decoder Linears + lm_head
-    bench = _PlanBench(model, names, cfg.group_size)
-    prompt = ids[:, -16:]
+    bench = PlanBench(model, names, cfg.group_size)
+    prompt = ids[:, -DECODE_PROMPT_TOKENS:]
 
     schemes = {  # name -> (metric key, decoder Linears, output head = tied embedding table)
         "fp32": ("fp32", "fp32", "fp32"),
@@ -333,7 +361,7 @@ def _smollm2(result: LabResult, cfg: Config, out: Path) -> None:
         bench.apply({n: (head if n == "lm_head" else body) for n in names})
         s = score(model, scored, cfg.ppl_window, reference, keep=reference is None)  # fp32 first: the reference
         reference = reference or s["logprobs"]
-        tps = decode_tokens_per_s(model, prompt, cfg.decode_tokens, warmup=1) if cfg.decode_tokens else float("nan")
+        tps = decode_tokens_per_s(model, prompt, cfg.decode_tokens, warmup=DECODE_WARMUP) if cfg.decode_tokens else float("nan")
         rows[name] = {"key": key, "bytes": model_bytes(model), "ppl": s["ppl"], "kl": s["kl"], "tps": tps}
     fp32 = rows["fp32"]
     for name, r in rows.items():
@@ -363,7 +391,7 @@ def _smollm2(result: LabResult, cfg: Config, out: Path) -> None:
                     + ", ".join(f"{n} {r['tps']:.1f}" for n, r in rows.items()) + ". Our int8/int4 layers dequantize "
                     "every weight matrix at every step, so they are slower than fp32 despite reading 4-8x fewer bytes "
                     "from RAM; benchmarks/decode.py compares fused library kernels and the roofline.")
-    if cfg.scan_groups < 30 or cfg.ppl_tokens < 1024:
+    if cfg.scan_groups < SMOLLM2_LAYERS or cfg.ppl_tokens < FULL_PPL_TOKENS:
         result.note(f"Quick scale: perplexity and KL on {scored.shape[1]} tokens (a perplexity that short is noisy: "
                     f"KL is the steadier measure), sensitivity on {scan.shape[1]} tokens in {cfg.scan_groups} blocks of "
                     "layers, no decode timing; the full preset uses 4,096 and 1,024 tokens and all 30 layers.")
@@ -372,32 +400,7 @@ def _smollm2(result: LabResult, cfg: Config, out: Path) -> None:
     bench.apply({n: "fp32" for n in names})
 
 
-class _PlanBench:
-    """One model, many bit-width plans: every Linear is quantized once per scheme, and a plan swaps modules
-    in place (no model copies). The tied embedding follows the output head."""
-
-    def __init__(self, model: nn.Module, names: list[str], group_size: int):
-        self.model, self.group_size = model, group_size
-        self.original = {n: model.get_submodule(n) for n in names}
-        self.embedding = model.get_input_embeddings()
-        self.cache: dict[tuple[str, str], nn.Module] = {}
-
-    def module(self, name: str, scheme: str) -> nn.Module:
-        if scheme == "fp32":
-            return self.original[name]
-        if (name, scheme) not in self.cache:
-            self.cache[(name, scheme)] = quantized(self.original[name], scheme, self.group_size)
-        return self.cache[(name, scheme)]
-
-    def apply(self, plan: dict[str, str]) -> None:
-        for name, scheme in plan.items():
-            parent, _, child = name.rpartition(".")
-            setattr(self.model.get_submodule(parent) if parent else self.model, child, self.module(name, scheme))
-        head = self.module("lm_head", plan["lm_head"])
-        self.model.set_input_embeddings(self.embedding if plan["lm_head"] == "fp32" else QuantizedEmbedding(head))
-
-
-def _mixed_plan(result: LabResult, bench: _PlanBench, names: list[str], scan, scored, reference, rows: dict,
+def _mixed_plan(result: LabResult, bench: PlanBench, names: list[str], scan, scored, reference, rows: dict,
                 cfg: Config, out: Path) -> None:
     """Sensitivity of each block of layers to int4 (the rest int8), measured as KL to fp32 on the scan tokens;
     then the plan that keeps the most sensitive blocks at int8 under a size budget, judged on the scored tokens."""
@@ -406,8 +409,7 @@ def _mixed_plan(result: LabResult, bench: _PlanBench, names: list[str], scan, sc
     blocks = np.array_split(np.arange(n_layers), cfg.scan_groups)
 
     def plan_for(int4_blocks: set[int]) -> dict[str, str]:
-        int4_layers = {int(l) for b in int4_blocks for l in blocks[b]}
-        return {n: ("int4" if n.startswith("model.layers.") and int(n.split(".")[2]) in int4_layers else "int8") for n in names}
+        return block_plan(names, blocks, int4_blocks)
 
     bench.apply({n: "fp32" for n in names})
     scan_reference = score(model, scan, cfg.ppl_window, keep=True)["logprobs"]
@@ -416,15 +418,13 @@ def _mixed_plan(result: LabResult, bench: _PlanBench, names: list[str], scan, sc
         bench.apply(plan_for({b}))
         sensitivity.append(score(model, scan, cfg.ppl_window, scan_reference)["kl"])
     del scan_reference
-    all4 = set(range(len(blocks)))
-    size8, size4 = rows["int8"]["bytes"], rows["int4 g32, int zero"]["bytes"]  # = plan_for(set()), plan_for(all4)
+    size8, size4 = rows["int8"]["bytes"], rows["int4 g32, int zero"]["bytes"]  # = plan_for(no blocks), plan_for(all blocks)
     budget = size4 + cfg.budget_fraction * (size8 - size4)
-    n_int8 = int(np.floor(cfg.budget_fraction * len(blocks) + 1e-9))  # blocks are equal in size
-    by_sensitivity = [int(b) for b in np.argsort(sensitivity)[::-1]]
-    plans = {"sensitivity-guided": all4 - set(by_sensitivity[:n_int8]),
-             "least sensitive kept int8 (same size)": all4 - set(by_sensitivity[::-1][:n_int8])}
-    if len(blocks) >= 10:
-        plans["evenly spaced (same size)"] = all4 - set(np.linspace(0, len(blocks) - 1, n_int8).round().astype(int).tolist())
+    n_int8 = int(np.floor(cfg.budget_fraction * len(blocks) + FLOOR_EPS))  # blocks are equal in size
+    plans = {"sensitivity-guided": int4_blocks_for(sensitivity, n_int8, "most"),
+             "least sensitive kept int8 (same size)": int4_blocks_for(sensitivity, n_int8, "least")}
+    if len(blocks) >= EVEN_PLAN_MIN_BLOCKS:
+        plans["evenly spaced (same size)"] = int4_blocks_for(sensitivity, n_int8, "even")
     evaluated = {}
     for label, blocks4 in progress.track(list(plans.items()), "mixed plans"):
         bench.apply(plan_for(blocks4))

@@ -52,6 +52,15 @@ GYM_CARTPOLE = "gymnasium 1.4 CartPole-v1 registration: reward_threshold=475 (me
 ZOO = "DLR-RM/rl-baselines3-zoo benchmark.md (CartPole-v1: DQN 500 after 50k steps, PPO 500 after 100k)"
 EXACT = "exact policy evaluation on gymnasium's CliffWalking-v1 transition table (modelbook.rl.mdp)"
 
+CLIFF_EPSILON, CLIFF_ALPHA, CLIFF_GAMMA = 0.1, 0.5, 1.0  # S&B Example 6.6: ε-greedy ε, step size α, undiscounted
+EDGE_PATH_RETURN = -13     # the optimal path, along the cliff edge: 13 steps of reward −1
+EVAL_EPISODES = 100        # gymnasium's "solved" is a mean over 100 episodes; random baselines use as many
+LAST_EPISODES = 100        # training return: the mean of the last 100 training episodes (metric last100_train_return)
+CARTPOLE_SOLVED = 475      # CartPole-v1's reward_threshold
+LUNAR_SOLVED = 200         # LunarLander-v3's reward_threshold
+RANDOM_MULTIPLE = 3        # quick preset: each method's greedy return at least 3 × the random policy's
+ZOO_BUDGET = {"dqn": 50_000, "ppo": 100_000}  # SB3-zoo's env steps to reach 500 on CartPole-v1
+
 
 @dataclass(frozen=True)
 class Config:
@@ -105,10 +114,10 @@ def _cliff_walking(result: LabResult, cfg: Config, out: Path) -> None:
 
     mdp = from_gymnasium(gym.make("CliffWalking-v1"))
     start = int(np.argmax(mdp.start))
-    eps, alpha = 0.1, 0.5
-    q_star = value_iteration(mdp, 1.0)
-    exact_q = policy_evaluation(mdp, epsilon_greedy_probs(q_star, eps), 1.0)[start]
-    exact_soft = policy_evaluation(mdp, epsilon_greedy_probs(value_iteration(mdp, 1.0, epsilon=eps), eps), 1.0)[start]
+    eps, alpha, gamma = CLIFF_EPSILON, CLIFF_ALPHA, CLIFF_GAMMA
+    q_star = value_iteration(mdp, gamma)
+    exact_q = policy_evaluation(mdp, epsilon_greedy_probs(q_star, eps), gamma)[start]
+    exact_soft = policy_evaluation(mdp, epsilon_greedy_probs(value_iteration(mdp, gamma, epsilon=eps), eps), gamma)[start]
     result.metric("cliff/exact_eps_greedy_on_qstar_return", exact_q)
     result.metric("cliff/exact_best_eps_greedy_return", exact_soft)
     result.metric("cliff/optimal_greedy_return", greedy_path(mdp, q_star)[1])
@@ -116,22 +125,23 @@ def _cliff_walking(result: LabResult, cfg: Config, out: Path) -> None:
     rng = make_rng(cfg.seed)
     curves, paths = {}, {}
     for method in progress.track(cfg.cliff_methods, "CliffWalking TD control"):
-        runs = td_control(mdp, method, cfg.cliff_runs, cfg.cliff_episodes, alpha, 1.0, eps, rng)
+        runs = td_control(mdp, method, cfg.cliff_runs, cfg.cliff_episodes, alpha, gamma, eps, rng)
         curves[method] = runs.returns.mean(0)
         online = result.metric(f"cliff/{method}/online_return", runs.returns[:, cfg.cliff_skip:].mean())
         greedy = np.array([greedy_path(mdp, runs.Q[i])[1] for i in range(cfg.cliff_runs)])
-        result.metric(f"cliff/{method}/greedy_edge_path_fraction", np.mean(greedy == -13))
-        result.metric(f"cliff/{method}/greedy_safe_path_fraction", np.mean((greedy < -13) & np.isfinite(greedy)))
+        edge, safe = greedy == EDGE_PATH_RETURN, (greedy < EDGE_PATH_RETURN) & np.isfinite(greedy)  # inf: no path
+        result.metric(f"cliff/{method}/greedy_edge_path_fraction", np.mean(edge))
+        result.metric(f"cliff/{method}/greedy_safe_path_fraction", np.mean(safe))
         paths[method] = greedy_path(mdp, runs.Q[0])[0]
         if method == "q_learning":
             result.check("Q-learning online return ≈ S&B Fig 6.4 (≈ −50)", online, reference=-50, tolerance=8, source=SB_66)
             result.check("Q-learning online return = exact value of ε-greedy(Q*)", online, reference=exact_q, tolerance=5, source=EXACT)
             result.check("Q-learning's greedy path is the cliff edge (−13), fraction of runs",
-                         np.mean(greedy == -13), reference=0.9, tolerance=0.0, source=SB_66, kind="at_least")
+                         np.mean(edge), reference=0.9, tolerance=0.0, source=SB_66, kind="at_least")
         elif method == "sarsa":
             result.check("SARSA online return ≈ S&B Fig 6.4 (≈ −25)", online, reference=-25, tolerance=6, source=SB_66)
             result.check("SARSA's greedy path is a longer safe path, fraction of runs",
-                         np.mean((greedy < -13) & np.isfinite(greedy)), reference=0.7, tolerance=0.0, source=SB_66, kind="at_least")
+                         np.mean(safe), reference=0.7, tolerance=0.0, source=SB_66, kind="at_least")
         elif method == "expected_sarsa":
             result.check("expected SARSA online return = the best ε-greedy policy's exact value", online,
                          reference=exact_soft, tolerance=3, source=EXACT)
@@ -165,9 +175,10 @@ def _plot_cliff(curves, paths, mdp, exact_q, exact_soft, out, result) -> None:
 
 # -- 2. CartPole: REINFORCE, DQN, A2C, PPO ------------------------------------------------------------
 def _cartpole(result: LabResult, cfg: Config, out: Path) -> None:
-    random_rng = np.random.default_rng(cfg.seed)
+    random_rng = np.random.default_rng(cfg.seed)  # the random policy's actions (2: push left or right)
     random_mean = result.metric("cartpole/random_policy_return",
-                                evaluate(lambda o: random_rng.integers(0, 2, len(o)), "CartPole-v1", 100, cfg.seed).mean())
+                                evaluate(lambda o: random_rng.integers(0, 2, len(o)), "CartPole-v1", EVAL_EPISODES,
+                                         cfg.seed).mean())
     trainers = [("reinforce", train_reinforce, cfg.reinforce), ("dqn", train_dqn, cfg.dqn),
                 ("a2c", train_a2c, cfg.a2c), ("ppo", train_ppo, cfg.ppo)]
     logs = {}
@@ -177,10 +188,10 @@ def _cartpole(result: LabResult, cfg: Config, out: Path) -> None:
         final = result.metric(f"cartpole/{name}/final_eval_return", log.eval_means[-1])
         result.metric(f"cartpole/{name}/env_steps", log.steps)
         result.metric(f"cartpole/{name}/train_seconds", log.train_seconds, "s", volatile=True)
-        result.metric(f"cartpole/{name}/last100_train_return", log.moving_average(100))
+        result.metric(f"cartpole/{name}/last100_train_return", log.moving_average(LAST_EPISODES))
         if not cfg.cartpole_solve:
-            result.check(f"{name}: greedy return after {log.steps} steps ≥ 3 × random policy", final,
-                         reference=3 * random_mean, tolerance=0.0, source=f"{GYM_CARTPOLE}; random policy measured in this run", kind="at_least")
+            result.check(f"{name}: greedy return after {log.steps} steps ≥ {RANDOM_MULTIPLE} × random policy", final,
+                         reference=RANDOM_MULTIPLE * random_mean, tolerance=0.0, source=f"{GYM_CARTPOLE}; random policy measured in this run", kind="at_least")
             continue
         solved = log.solved_step is not None
         result.metric(f"cartpole/{name}/solved", float(solved))
@@ -188,16 +199,18 @@ def _cartpole(result: LabResult, cfg: Config, out: Path) -> None:
             result.metric(f"cartpole/{name}/steps_to_solve", log.solved_step)
             result.metric(f"cartpole/{name}/seconds_to_solve", log.solved_seconds, "s", volatile=True)
         best = max(log.eval_means)
-        result.check(f"{name}: best 100-episode greedy mean ≥ 475 (solved)", best, reference=475, tolerance=0.0, source=GYM_CARTPOLE, kind="at_least")
-        if name in ("dqn", "ppo"):
-            budget = 50_000 if name == "dqn" else 100_000
+        result.check(f"{name}: best 100-episode greedy mean ≥ {CARTPOLE_SOLVED} (solved)", best, reference=CARTPOLE_SOLVED,
+                     tolerance=0.0, source=GYM_CARTPOLE, kind="at_least")
+        if name in ZOO_BUDGET:
+            budget = ZOO_BUDGET[name]
             result.check(f"{name}: env steps to solve within SB3-zoo's budget ({budget // 1000}k)",
                          log.solved_step if solved else float("inf"), reference=budget, tolerance=0.0, source=ZOO, kind="at_most")
     if cfg.cartpole_solve:
         summary = ", ".join(f"{n}: {int(l.solved_step):,} steps / {l.solved_seconds:.0f} s" if l.solved_step else
                             f"{n}: not solved in {l.steps:,} steps" for n, l in logs.items())
-        result.note(f"CartPole-v1 steps and training wall time to a 100-episode greedy mean ≥ 475 (seed {cfg.seed}): {summary}.")
-    _plot_learning(logs, random_mean, 475.0, "CartPole-v1", out / "cartpole.png", result)
+        result.note(f"CartPole-v1 steps and training wall time to a 100-episode greedy mean ≥ {CARTPOLE_SOLVED} "
+                    f"(seed {cfg.seed}): {summary}.")
+    _plot_learning(logs, random_mean, float(CARTPOLE_SOLVED), "CartPole-v1", out / "cartpole.png", result)
 
 
 def _plot_learning(logs, random_mean, threshold, env_id, path, result) -> None:
@@ -213,19 +226,23 @@ def _plot_learning(logs, random_mean, threshold, env_id, path, result) -> None:
 
 # -- 3. LunarLander: PPO (full preset) ----------------------------------------------------------------
 def _lunar_lander(result: LabResult, cfg: Config, out: Path) -> None:
-    random_rng = np.random.default_rng(cfg.seed)
+    random_rng = np.random.default_rng(cfg.seed)  # the random policy's actions (4: nothing, left, main, right engine)
     random_mean = result.metric("lunar/random_policy_return",
-                                evaluate(lambda o: random_rng.integers(0, 4, len(o)), "LunarLander-v3", 100, cfg.seed).mean())
+                                evaluate(lambda o: random_rng.integers(0, 4, len(o)), "LunarLander-v3", EVAL_EPISODES,
+                                         cfg.seed).mean())
     with progress.status("LunarLander-v3: PPO"):
         res = train_ppo("LunarLander-v3", cfg.lunar, cfg.seed)
     log = res.log
-    greedy = result.metric("lunar/ppo/greedy_eval_return", float(evaluate(res.act, "LunarLander-v3", 100, cfg.seed + 1).mean()))
-    torch.manual_seed(cfg.seed)
+    # + 1, + 2: meant as the greedy and the sampled policy's own evaluation streams; `evaluate` seeds env i with
+    # seed + i, so in fact they shift the random policy's 100 episodes by one and two (99 of 100 shared)
+    greedy = result.metric("lunar/ppo/greedy_eval_return",
+                           float(evaluate(res.act, "LunarLander-v3", EVAL_EPISODES, cfg.seed + 1).mean()))
+    torch.manual_seed(cfg.seed)  # the sampled policy's action draws
     sampled = result.metric("lunar/ppo/sampled_eval_return",
-                            float(evaluate(res.sample, "LunarLander-v3", 100, cfg.seed + 2).mean()))
+                            float(evaluate(res.sample, "LunarLander-v3", EVAL_EPISODES, cfg.seed + 2).mean()))
     result.metric("lunar/ppo/env_steps", log.steps)
     result.metric("lunar/ppo/train_seconds", log.train_seconds, "s", volatile=True)
-    result.metric("lunar/ppo/last100_train_return", log.moving_average(100))
+    result.metric("lunar/ppo/last100_train_return", log.moving_average(LAST_EPISODES))
     best = max(greedy, sampled)
     result.check("LunarLander PPO return (best of greedy / sampled policy) − random policy", best - random_mean, reference=200, tolerance=0.0,
                  source="gymnasium LunarLander-v3 (random ≈ −180 measured here); SB3-zoo PPO 242 ± 32 after 1M steps",
@@ -233,4 +250,4 @@ def _lunar_lander(result: LabResult, cfg: Config, out: Path) -> None:
     result.note(f"LunarLander-v3 PPO after {log.steps:,} steps: mean over 100 episodes {sampled:.0f} with sampled actions, "
                 f"{greedy:.0f} greedy (random {random_mean:.0f}; 'solved' is 200; SB3-zoo PPO reports 242 ± 32 after 1M "
                 f"steps, evaluated greedily).")
-    _plot_learning({"ppo": log}, random_mean, 200.0, "LunarLander-v3", out / "lunar_lander.png", result)
+    _plot_learning({"ppo": log}, random_mean, float(LUNAR_SOLVED), "LunarLander-v3", out / "lunar_lander.png", result)

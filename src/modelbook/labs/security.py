@@ -55,6 +55,10 @@ CHAIN = "hash chain / HMAC (RFC 2104); Schneier & Kelsey 1999, secure audit logs
 SIGN = "Ed25519 (RFC 8032) signature over the manifest, verified before loading (cryptography 50)"
 GOODFELLOW = "Goodfellow, Shlens & Szegedy 2015 (FGSM; linear explanation)"
 MADRY = "Madry et al. 2018, Towards Deep Learning Models Resistant to Adversarial Attacks (PGD; adversarial training)"
+CANARY = "MB-7F3A9C21"  # a fixed canary in the chat's system prompt, so every run attacks the same secret
+CUT_RECORDS = 2  # newest audit records cut off in the truncation case
+N_BALL_CHECK = 200  # test images whose PGD examples are checked against the ε-ball and [0, 1]
+N_HAND_FGSM = 100  # test images in the FGSM vs hand-derived gradient comparison
 
 
 @dataclass(frozen=True)
@@ -65,6 +69,8 @@ class Config:
     """test images attacked"""
     n_epochs: int = 5
     """epochs for the standard and the adversarially trained model"""
+    hidden: tuple[int, ...] = (256, 128)
+    """hidden layer widths of the served MLP (both models, and the published manifests)"""
     eps_train: float = 0.1
     """L∞ budget of adversarial training (pixels in [0, 1])"""
     eps_list: tuple[float, ...] = (0.01, 0.02, 0.05, 0.1, 0.15, 0.2)
@@ -91,18 +97,14 @@ PRESETS = {
 
 
 def run(cfg: Config, out: Path) -> LabResult:
-    return _run(cfg, out)
-
-
-def _run(cfg: Config, out: Path) -> LabResult:
     result = LabResult("security", cfg)
     xtr, ytr, xte, yte = fashion_arrays(cfg.n_train, cfg.n_eval, make_rng(cfg.seed))
-    standard = train_classifier(xtr, ytr, n_epochs=cfg.n_epochs, seed=cfg.seed)
+    standard = train_classifier(xtr, ytr, hidden=cfg.hidden, n_epochs=cfg.n_epochs, seed=cfg.seed)
     folder = out / "serve"
     client, tokens = _server(cfg, standard, folder)
     with client:
         _access_control(result, client, tokens, folder)
-        _signed_artifacts(result, client, tokens, folder, standard)
+        _signed_artifacts(result, client, tokens, folder, standard, cfg.hidden)
     _audit_chain(result, folder)
     _pickle_refused(result, out)
     _scan(result)
@@ -124,7 +126,7 @@ def _server(cfg, model, folder: Path):
     from modelbook.serving.signing import load_signer
 
     ensure_keys(folder)
-    ModelRegistry(folder / "registry").publish("fashion", 1, KIND, model.state_dict(), mlp_config((256, 128)),
+    ModelRegistry(folder / "registry").publish("fashion", 1, KIND, model.state_dict(), mlp_config(cfg.hidden),
                                                load_signer(folder / "keys" / "signing.key"))
     settings = settings_for(folder, models=("fashion",))
     store = TokenStore(settings.tokens)
@@ -162,13 +164,13 @@ def _access_control(result, client, tokens, folder: Path) -> None:
                  source="OWASP ASVS 5.0 V2.4 / V3.5: store only hashes of bearer secrets")
 
 
-def _signed_artifacts(result, client, tokens, folder: Path, model) -> None:
+def _signed_artifacts(result, client, tokens, folder: Path, model, hidden) -> None:
     from modelbook.serving.registry import MANIFEST, SIGNATURE, WEIGHTS, ModelRegistry
     from modelbook.serving.signing import generate_keys, load_signer
 
     registry = ModelRegistry(folder / "registry")
     signer = load_signer(folder / "keys" / "signing.key")
-    state, config = model.state_dict(), mlp_config((256, 128))
+    state, config = model.state_dict(), mlp_config(hidden)
     (registry.publish("fashion", 2, KIND, state, config, signer) / SIGNATURE).unlink()  # unsigned
     p3 = registry.publish("fashion", 3, KIND, state, config, signer)  # altered after signing
     data = bytearray((p3 / WEIGHTS).read_bytes())
@@ -215,11 +217,13 @@ def _audit_chain(result, folder: Path) -> None:
         v = verify(mutated)
         detected += v.first_bad == k
         result.check(f"audit record {k} {label}: detected at record {k}", v.first_bad if v.first_bad is not None else -1, reference=k, tolerance=0, source=CHAIN)
-    truncated = lines[:-2]
-    result.check("last 2 records cut off: the chain alone still verifies (why the head must be published)", verify(truncated).ok, reference=1, tolerance=0, source=CHAIN)
+    truncated = lines[:-CUT_RECORDS]
+    result.check(f"last {CUT_RECORDS} records cut off: the chain alone still verifies (why the head must be published)", verify(truncated).ok,
+                 reference=1, tolerance=0, source=CHAIN)
     caught = not verify(truncated, head).ok
     detected += caught
-    result.check("last 2 records cut off: detected against the published head", int(not caught), reference=0, tolerance=0, source=CHAIN)
+    result.check(f"last {CUT_RECORDS} records cut off: detected against the published head", int(not caught), reference=0, tolerance=0,
+                 source=CHAIN)
     result.metric("audit/tamper_cases_detected", detected)
     (folder / "tampered.jsonl").unlink()
 
@@ -274,7 +278,7 @@ def _scan(result) -> None:
 # -- adversarial robustness --------------------------------------------------------------------------
 def _adversarial(result, cfg, standard, xtr, ytr, xte, yte, out: Path) -> None:
     g = torch.Generator().manual_seed(cfg.seed)
-    robust = train_classifier(xtr, ytr, n_epochs=cfg.n_epochs, seed=cfg.seed,
+    robust = train_classifier(xtr, ytr, hidden=cfg.hidden, n_epochs=cfg.n_epochs, seed=cfg.seed,
                               loss_fn=adversarial_loss(cfg.eps_train, cfg.at_method, generator=g))
     x, y = torch.from_numpy(xte), torch.from_numpy(yte)
     curves = {}
@@ -296,8 +300,9 @@ def _adversarial(result, cfg, standard, xtr, ytr, xte, yte, out: Path) -> None:
     result.check(f"adversarial training: PGD accuracy gained at ε = {cfg.eps_train}", gain, reference=0.15, tolerance=0.0, source=MADRY, kind="at_least")
     result.metric("adversarial/clean_accuracy_cost", curves["standard"][0][0] - curves["adversarial"][0][0])
     # PGD stays in the ball and the pixel range; FGSM equals the hand-derived step for softmax regression
-    xa = pgd(standard, x[:200], y[:200], cfg.eps_train, steps=cfg.pgd_steps, generator=torch.Generator().manual_seed(cfg.seed))
-    excess = max(float(((xa - x[:200]).abs() - cfg.eps_train).max()), float(-xa.min()), float(xa.max() - 1))
+    n = N_BALL_CHECK
+    xa = pgd(standard, x[:n], y[:n], cfg.eps_train, steps=cfg.pgd_steps, generator=torch.Generator().manual_seed(cfg.seed))
+    excess = max(float(((xa - x[:n]).abs() - cfg.eps_train).max()), float(-xa.min()), float(xa.max() - 1))
     result.check("PGD examples outside the ε-ball or [0, 1] (max excess)", max(excess, 0.0), reference=0.0, tolerance=1e-6, source=MADRY, kind="at_most")
     result.check("FGSM vs the hand-derived step x + ε·sign(Wᵀ(softmax(Wx+b) − e_y)), max |Δ|", _fgsm_vs_hand(xte, yte, cfg), reference=0.0, tolerance=0.0,
                  source=GOODFELLOW + "; gradient of softmax regression by hand, float64", kind="at_most")
@@ -318,10 +323,10 @@ def _fgsm_vs_hand(xte, yte, cfg) -> float:
     """Softmax regression in float64: FGSM through autograd vs the gradient written out in NumPy."""
     g = torch.Generator().manual_seed(cfg.seed)
     lin = torch.nn.Linear(784, 10).double()
-    with torch.no_grad():
+    with torch.no_grad():  # small random weights: logits of order one, a softmax far from saturation
         lin.weight.copy_(torch.randn(10, 784, generator=g, dtype=torch.float64) * 0.05)
         lin.bias.copy_(torch.randn(10, generator=g, dtype=torch.float64) * 0.1)
-    x, y = xte[:100].astype(np.float64), yte[:100]
+    x, y = xte[:N_HAND_FGSM].astype(np.float64), yte[:N_HAND_FGSM]
     ours = fgsm(lin, torch.from_numpy(x), torch.from_numpy(y), cfg.eps_train).numpy()
     W, b = lin.weight.detach().numpy(), lin.bias.detach().numpy()
     z = x @ W.T + b
@@ -335,10 +340,10 @@ def _fgsm_vs_hand(xte, yte, cfg) -> float:
 # -- prompt injection --------------------------------------------------------------------------------
 def _prompt_injection(result, cfg) -> None:
     from modelbook.security.injection import ATTACKS, BENIGN, OutputGuard
-    from modelbook.serving.chat import ChatService
+    from modelbook.serving.chat_endpoint import ChatService
 
     with progress.status("loading SmolLM2 for the prompt-injection attacks"):
-        svc = ChatService(canary="MB-7F3A9C21")
+        svc = ChatService(canary=CANARY)
     raw_leaks, served_leaks, blocked, lines = 0, 0, 0, []
     for name, text in progress.track(ATTACKS, "prompt injection"):
         messages = [{"role": "user", "content": text}]

@@ -21,6 +21,10 @@ Differences from the papers
     here costs as much as dense training; the saving DST promises (training FLOPs ∝ density) needs sparse
     kernels. We compare accuracy at equal epochs, not training time.
 
+Design notes
+  - This lab holds the compression summary: TOPICS.md puts the all-methods table with it, and it runs every method
+    on LeNet-300-100 (the model of Han, Frankle & Carbin and SET) with the same data and epochs.
+
 Building blocks: modelbook/compression/{sparse,prune,structured,distill,ptq,binary,workbench}.py
 Cross-checks:    tests/compression/test_sparse.py (densities, rewiring keeps the count, RigL grows at the largest gradients)
 """
@@ -58,6 +62,11 @@ from modelbook.core.result import LabResult
 # metric keys of the summary rows, in the order run() adds them
 ROW_KEYS = ("fp32", "static_sparse", "set", "rigl", "magnitude_finetune", "int8_ptq", "magnitude_int8", "binary",
             "gradual", "structured", "distilled")
+BATCH = 128  # the workbench's batch (wb.train's default): every run here takes the same steps per epoch
+LATENCY_BATCH, LATENCY_REPEATS = 512, 5  # images per timed forward pass, and timings per row (median)
+CALIBRATION_IMAGES = 512  # training images that calibrate the int8 activation ranges
+STUDENT_HIDDEN = (64, 32)  # the distilled student's hidden widths (LeNet-300-100 has 300, 100)
+KD_T, KD_ALPHA = 2.0, 0.5  # distillation temperature and soft-target weight, as in the distillation lab
 
 
 @dataclass(frozen=True)
@@ -70,7 +79,11 @@ class Config:
     zeta: float = 0.3
     """fraction of active weights rewired at each update (decayed on a cosine)"""
     n_updates: int = 10
-    """topology updates during the first 75% of training"""
+    """topology updates during the first `update_fraction` of training"""
+    update_fraction: float = 0.75
+    """fraction of the training steps during which the sparse topology is rewired (then frozen to converge)"""
+    structured_keep: float = 0.5
+    """fraction of the hidden neurons kept by structured pruning"""
     n_seeds: int = 3
     lr: float = 2e-3
     threads: int = 1
@@ -86,10 +99,6 @@ PRESETS = {
 
 
 def run(cfg: Config, out: Path) -> LabResult:
-    return _run(cfg, out)
-
-
-def _run(cfg: Config, out: Path) -> LabResult:
     result = LabResult("sparse-training", cfg)
     split = wb.fashion_split(cfg.n_train, cfg.n_test, cfg.seed)
     x, y = split.x_test, split.y_test
@@ -100,16 +109,16 @@ def _run(cfg: Config, out: Path) -> LabResult:
     def row(name, model, size, nonzero=None, latency_model=None):
         rows[name] = {"accuracy": wb.accuracy(model, x, y), "bytes": size,
                       "nonzero": nonzero if nonzero is not None else sum(int((p != 0).sum()) for p in model.parameters()),
-                      "latency_ms": wb.latency_ms(latency_model or model, x[:512], repeats=5)}
+                      "latency_ms": wb.latency_ms(latency_model or model, x[:LATENCY_BATCH], repeats=LATENCY_REPEATS)}
     row("fp32 dense", dense, wb.fp32_bytes(dense))
 
     # -- 1. sparse from scratch vs dense vs prune-after-training --
-    steps = cfg.n_epochs * -(-len(split.y_train) // 128)
-    t_end = int(0.75 * steps)
+    steps = cfg.n_epochs * -(-len(split.y_train) // BATCH)
+    t_end = int(cfg.update_fraction * steps)
     accs = {"static sparse": [], "SET": [], "RigL": []}
     first_moved: dict[str, float] = {}
     for i in progress.track(range(cfg.n_seeds), "sparse-training seeds"):
-        seed = cfg.seed + i
+        seed = cfg.seed + i  # repeat i: its own initial weights, random mask, regrowth draws and batches
         for name, grow in (("static sparse", "none"), ("SET", "random"), ("RigL", "gradient")):
             torch.manual_seed(seed)
             model = wb.lenet_300_100()
@@ -138,10 +147,11 @@ def _run(cfg: Config, out: Path) -> LabResult:
     pruned = copy.deepcopy(dense)
     masks = magnitude_masks(prunable(pruned), cfg.sparsity, "global")
     apply_masks_(pruned, masks)
+    # + 1: the fine-tuning batches come in another order than the dense training's (cfg.seed)
     wb.train(pruned, split, cfg.finetune_epochs, cfg.seed + 1, lr=cfg.lr, callbacks=[KeepMasked(masks)], description="fine-tune")
     pruned_name = f"magnitude {cfg.sparsity:.0%} + fine-tune"
     row(pruned_name, pruned, sparse_bytes(pruned, masks), latency_model=to_csr(pruned))
-    rows[pruned_name]["latency_dense_kernel_ms"] = wb.latency_ms(pruned, x[:512], repeats=5)
+    rows[pruned_name]["latency_dense_kernel_ms"] = wb.latency_ms(pruned, x[:LATENCY_BATCH], repeats=LATENCY_REPEATS)
     mean = {k: float(np.mean(v)) for k, v in accs.items()}
     for k, v in mean.items():
         result.metric(f"dst/{k.replace(' ', '_')}_accuracy_mean", v)
@@ -168,7 +178,7 @@ def _run(cfg: Config, out: Path) -> LabResult:
                 "neurons and bright pixels); SET's edge over the static mask is small (tenths of a point to a point).")
 
     # -- 2. the other methods, for the summary --
-    calib = split.x_train[:512]
+    calib = split.x_train[:CALIBRATION_IMAGES]
     q = static_quantize(dense, calib)
     row("int8 PTQ", q, int8_bytes(q), nonzero=rows["fp32 dense"]["nonzero"])
     q_pruned = static_quantize(pruned, calib)
@@ -179,28 +189,35 @@ def _run(cfg: Config, out: Path) -> LabResult:
     row("binary weights", binary, binary_weight_bytes(binary))
     torch.manual_seed(cfg.seed)
     gradual = wb.lenet_300_100()
-    total = (cfg.n_epochs + cfg.finetune_epochs) * -(-len(split.y_train) // 128)
-    t0, dt = max(1, total // 6), max(1, total // 40)
-    pruner = GradualPruning(gradual, cfg.sparsity, t0=t0, n=max(1, (2 * total // 3 - t0) // dt), dt=dt)
+    t0, n, dt = _gradual_schedule((cfg.n_epochs + cfg.finetune_epochs) * -(-len(split.y_train) // BATCH))
+    pruner = GradualPruning(gradual, cfg.sparsity, t0=t0, n=n, dt=dt)
     wb.train(gradual, split, cfg.n_epochs + cfg.finetune_epochs, cfg.seed, lr=cfg.lr, callbacks=[pruner], description="gradual")
     row(f"gradual {cfg.sparsity:.0%} (Zhu & Gupta)", gradual, sparse_bytes(gradual, pruner.masks))
-    small = prune_sequential(dense, 0.5)
+    small = prune_sequential(dense, cfg.structured_keep)
+    # + 1: fine-tuning batches, as for the magnitude-pruned model above
     wb.train(small, split, cfg.finetune_epochs, cfg.seed + 1, lr=cfg.lr, description="structured fine-tune")
     row("structured: half the neurons", small, wb.fp32_bytes(small))
     soft = teacher_logits(dense, split.x_train)
     torch.manual_seed(cfg.seed)
-    student = wb.train(wb.lenet_300_100((64, 32)), split, cfg.n_epochs, cfg.seed, lr=cfg.lr, loss_fn=distillation_loss_fn(2.0, 0.5),
-                       extra=(soft,), description="distilled student")
-    row("distilled 784-64-32-10 (T=2)", student, wb.fp32_bytes(student))
+    student = wb.train(wb.lenet_300_100(STUDENT_HIDDEN), split, cfg.n_epochs, cfg.seed, lr=cfg.lr,
+                       loss_fn=distillation_loss_fn(KD_T, KD_ALPHA), extra=(soft,), description="distilled student")
+    row(f"distilled 784-{'-'.join(map(str, STUDENT_HIDDEN))}-10 (T={KD_T:g})", student, wb.fp32_bytes(student))
 
     _summary(result, rows, dense, x, out)
     return result
 
 
+def _gradual_schedule(total: int) -> tuple[int, int, int]:
+    """(t0, n, dt) of Zhu & Gupta's gradual pruning over `total` steps: start after a sixth of them, prune every
+    fortieth, reach the final sparsity by two thirds, and leave the last third to recover."""
+    t0, dt = max(1, total // 6), max(1, total // 40)
+    return t0, max(1, (2 * total // 3 - t0) // dt), dt
+
+
 def _fit(model, split, optimizer, n_epochs, seed, callbacks, name):
     from modelbook.core.train import fit
 
-    fit(model, wb.loader(split.x_train, split.y_train, 128, seed), optimizer, n_epochs, criterion=nn.CrossEntropyLoss(),
+    fit(model, wb.loader(split.x_train, split.y_train, BATCH, seed), optimizer, n_epochs, criterion=nn.CrossEntropyLoss(),
         callbacks=callbacks, description=name)
     model.eval()
 

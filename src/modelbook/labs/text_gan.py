@@ -53,6 +53,12 @@ from modelbook.nn.recurrent import RecurrentLM
 YU = "Yu et al. 2017 (SeqGAN), Table 1 ordering; official code log LantaoYu/SeqGAN save/experiment-log.txt"
 CACCIA = "Caccia et al. 2020 (Language GANs falling short): MLE with a tuned temperature dominates language GANs"
 LN2 = math.log(2)
+ORACLE_SEED_OFFSET = 10_000  # + 10,000: the oracle's weights get their own stream, apart from the sampling stream (cfg.seed)
+N_FAKE_MAX = 1000  # generated (and as many real) sequences per discriminator round of the adversarial loop
+N_CURVE_POINTS = 10  # evaluations along the adversarial loop (learning curves)
+TIE_MARGIN = 0.02  # NLL_oracle differences below this count as a tie with MLE (sampling noise of the estimates)
+TANG_SPLIT_SEED = 38  # a fixed permutation, not cfg.seed: the held-out poems are the same for every run
+TANG_VAL_PARTS = 10  # one poem in ten is held out
 
 
 @dataclass(frozen=True)
@@ -72,6 +78,12 @@ class Config:
     d_epochs: int = 2
     """discriminator epochs after each generator step"""
     g_lr: float = 3e-3
+    mle_lr: float = 1e-2
+    """Adam learning rate of the generator's MLE pre-training"""
+    d_lr: float = 1e-3
+    """Adam learning rate of the discriminator, in pre-training and in the adversarial loop"""
+    seqgan_batch: int = 64
+    """sequences per batch: MLE pre-training, discriminator pre-training and policy-gradient steps"""
     temperatures: tuple[float, ...] = (0.7, 0.8, 0.9, 1.0, 1.1, 1.2)
     lm_steps: int = 1500
     """training steps of each character model on Shakespeare"""
@@ -84,6 +96,10 @@ class Config:
     block: int = 64
     batch: int = 32
     lm_lr: float = 3e-3
+    clip_grad_norm: float = 1.0
+    """gradient-norm clipping of the character models"""
+    sample_temperature: float = 0.8
+    """temperature of the samples written to samples.txt"""
     sample_chars: int = 200
     """characters sampled from each model for samples.txt"""
     threads: int = 1
@@ -111,16 +127,16 @@ def run(cfg: Config, out: Path) -> LabResult:
 def _seqgan(result: LabResult, cfg: Config, out: Path) -> None:
     g = torch.Generator().manual_seed(cfg.seed)
     V, L, H = cfg.oracle_vocab, cfg.seq_len, cfg.hidden
-    oracle = seqgan.make_oracle(V, H, H, L, seed=10_000 + cfg.seed)
+    oracle = seqgan.make_oracle(V, H, H, L, seed=ORACLE_SEED_OFFSET + cfg.seed)
     real, held_out = oracle.sample(cfg.n_train, g), oracle.sample(cfg.n_eval, g)
     nll = {"oracle_itself": seqgan.nll_oracle(oracle, oracle.sample(cfg.n_eval, g))}
     gen = seqgan.LSTMGenerator(V, H, H, L)
     nll["random"] = seqgan.nll_oracle(oracle, gen.sample(cfg.n_eval, g))
     # -- MLE pre-training, kept at its best held-out epoch --
-    opt = torch.optim.Adam(gen.parameters(), lr=1e-2)
+    opt = torch.optim.Adam(gen.parameters(), lr=cfg.mle_lr)
     best = (math.inf, None)
     for _ in progress.track(range(cfg.mle_epochs), "MLE pre-training"):
-        seqgan.mle_epoch(gen, real, opt, 64, g)
+        seqgan.mle_epoch(gen, real, opt, cfg.seqgan_batch, g)
         gen.eval()
         score = seqgan.nll_test(gen, held_out)
         if score < best[0]:
@@ -134,13 +150,13 @@ def _seqgan(result: LabResult, cfg: Config, out: Path) -> None:
     test = {"mle": next(c for t, _, c in curve if t == 1.0)}
     # -- SeqGAN: discriminator pre-training, then the adversarial loop --
     disc = seqgan.Discriminator(V)
-    d_opt = torch.optim.Adam(disc.parameters(), lr=1e-3)
+    d_opt = torch.optim.Adam(disc.parameters(), lr=cfg.d_lr)
     for _ in range(cfg.d_pretrain_epochs):
-        d_acc = seqgan.discriminator_epoch(disc, real, gen.sample(len(real), g), d_opt, 64, g)
+        d_acc = seqgan.discriminator_epoch(disc, real, gen.sample(len(real), g), d_opt, cfg.seqgan_batch, g)
     t0 = time.perf_counter()
-    history = seqgan.adversarial_training(gen, disc, real, oracle, held_out, cfg.adv_steps, 64, cfg.n_rollouts,
-                                          cfg.d_epochs, min(1000, cfg.n_train), g, lr=cfg.g_lr, d_lr=1e-3,
-                                          eval_every=max(1, cfg.adv_steps // 10), n_eval=cfg.n_eval)
+    history = seqgan.adversarial_training(gen, disc, real, oracle, held_out, cfg.adv_steps, cfg.seqgan_batch, cfg.n_rollouts,
+                                          cfg.d_epochs, min(N_FAKE_MAX, cfg.n_train), g, lr=cfg.g_lr, d_lr=cfg.d_lr,
+                                          eval_every=max(1, cfg.adv_steps // N_CURVE_POINTS), n_eval=cfg.n_eval)
     adv_seconds = time.perf_counter() - t0
     gen.eval()
     nll["seqgan"] = seqgan.nll_oracle(oracle, gen.sample(cfg.n_eval, g))
@@ -174,7 +190,7 @@ def _seqgan(result: LabResult, cfg: Config, out: Path) -> None:
                  at_seqgan - test["seqgan"], reference=0.0, tolerance=0.02, source=CACCIA, kind="at_most",
                  note=f"MLE curve {at_seqgan:.3f} vs SeqGAN {test['seqgan']:.3f} (tolerance: sampling noise of the "
                       f"{cfg.n_eval}-sample estimates)")
-    verdict = "beats" if nll["seqgan"] < nll["mle"] - 0.02 else ("does not beat" if nll["seqgan"] > nll["mle"] + 0.02 else "ties")
+    verdict = "beats" if nll["seqgan"] < nll["mle"] - TIE_MARGIN else ("does not beat" if nll["seqgan"] > nll["mle"] + TIE_MARGIN else "ties")
     result.note(f"SeqGAN {verdict} MLE on NLL_oracle at temperature 1 here: {nll['seqgan']:.3f} vs {nll['mle']:.3f} "
                 f"(NLL_test {test['seqgan']:.3f} vs {test['mle']:.3f}) after {cfg.adv_steps} adversarial steps, "
                 f"{cfg.n_rollouts} rollouts; discriminator accuracy {history.disc_accuracy[-1]:.2f}. Yu et al. report "
@@ -209,8 +225,8 @@ def _corpora(cfg: Config) -> dict[str, tuple[str, str]]:
     if cfg.train_chars:
         train = train[:cfg.train_chars]
     poems = list(tang_poems())
-    order = np.random.default_rng(38).permutation(len(poems))  # fixed: the held-out poems never move
-    n_val = len(poems) // 10
+    order = np.random.default_rng(TANG_SPLIT_SEED).permutation(len(poems))
+    n_val = len(poems) // TANG_VAL_PARTS
     tang_val = "\n\n".join(poems[i] for i in order[:n_val])
     tang_train = "\n\n".join(poems[i] for i in order[n_val:])
     return {"shakespeare": (train, held[:cfg.val_chars]), "tang": (tang_train, tang_val)}
@@ -238,6 +254,8 @@ def _char_lms(result: LabResult, cfg: Config, out: Path) -> None:
         bits[corpus] = {"unigram": unigram / LN2, "bigram": bigram / LN2}
         steps = cfg.lm_steps if corpus == "shakespeare" else cfg.tang_steps
         for i, (arch, model) in enumerate(_models(corpus, len(vocab), cfg.block).items()):
+            # a stream per architecture i, 100 apart per lab seed; the same number seeds the init (torch's global
+            # generator) and the training windows (their own generator), so the two never interfere
             torch.manual_seed(cfg.seed * 100 + i)
             for m in model.modules():  # the same seeded initialisation for every run of this model
                 if hasattr(m, "reset_parameters"):
@@ -245,7 +263,7 @@ def _char_lms(result: LabResult, cfg: Config, out: Path) -> None:
             opt = torch.optim.AdamW(model.parameters(), lr=cfg.lm_lr, weight_decay=0.0)
             windows = RandomWindows(train, cfg.block, cfg.batch, steps, seed=cfg.seed * 100 + i)
             t0 = time.perf_counter()
-            fit(model, windows, opt, 1, loss_fn=lambda m, b: m(b[0], b[1]), clip_grad_norm=1.0,
+            fit(model, windows, opt, 1, loss_fn=lambda m, b: m(b[0], b[1]), clip_grad_norm=cfg.clip_grad_norm,
                 description=f"{corpus}: {arch}")
             seconds = time.perf_counter() - t0
             nats = evaluate(model, val, cfg.block)
@@ -255,7 +273,8 @@ def _char_lms(result: LabResult, cfg: Config, out: Path) -> None:
             result.metric(f"{key}_params", sum(p.numel() for p in model.parameters()))
             result.metric(f"{key}_train_tokens_per_s", steps * cfg.batch * cfg.block / seconds, "tok/s", volatile=True)
             prompt = val[:cfg.block // 2]
-            text = vocab.decode(sample(model, prompt, cfg.sample_chars, cfg.block, 0.8, torch.Generator().manual_seed(cfg.seed)))
+            text = vocab.decode(sample(model, prompt, cfg.sample_chars, cfg.block, cfg.sample_temperature,
+                                       torch.Generator().manual_seed(cfg.seed)))
             samples.append(f"[{corpus} / {arch}, {nats / LN2:.2f} bits/char] {vocab.decode(prompt)!r} →\n{text}\n")
         worst = max(bits[corpus][a] for a in ("rnn", "lstm", "transformer"))
         result.check(f"{corpus}: every character model (RNN, LSTM, Transformer) beats the unigram baseline (bits/char)",

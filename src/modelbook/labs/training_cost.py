@@ -29,10 +29,20 @@ Differences from the references
   - Pretraining pipelines (CCNet, the Pile, RefinedWeb) run the same steps on billions of web pages with word
     shingles; Chinese reviews have no spaces, so the shingles here are character 3-grams.
 
+Design notes
+  - The memory estimate goes by phase, on a model written to be counted. The textbook "weights + grads + optimizer
+    + activations" overestimates (gradients appear as activations are freed); the estimator takes the larger of
+    the start-of-backward and optimizer-step totals, for `nn/gpt.py`, whose saved tensors a test counts exactly.
+  - MinHash is compatible with datasketch: our signatures use datasketch 2.x's affine32 permutations, so a test
+    compares them bit for bit. The quick preset samples 4,000 unique reviews, too few to contain many true near-
+    duplicate pairs, so it adds edited copies of known Jaccard as the labelled pairs for recall; the full preset
+    finds every true pair by brute force.
+
 Building blocks: modelbook/scaling/flops.py, modelbook/scaling/memory.py, modelbook/nn/gpt.py,
                  modelbook/corpus/dedup.py, modelbook/corpus/filters.py, modelbook/core/measure.py
 Cross-checks:    tests/scaling (parameter counts vs transformers; saved tensors = estimator), tests/nn/test_gpt.py,
-                 tests/corpus/test_dedup.py (MinHash and LSH equal datasketch), tests/labs/test_training_cost.py
+                 tests/corpus/test_dedup.py (MinHash and LSH equal datasketch; the all-pairs search equals a
+                 brute-force loop), tests/labs/test_training_cost.py
 """
 from __future__ import annotations
 
@@ -49,7 +59,10 @@ from modelbook.core.measure import peak_memory_bytes
 from modelbook.core.result import LabResult
 from modelbook.core.seed import rng as make_rng
 from modelbook.corpus.dedup import (
+    all_pairs_above,
     connected_groups,
+    edited_copies,
+    estimated_jaccard,
     exact_duplicate_groups,
     jaccard,
     lsh_candidates,
@@ -82,6 +95,14 @@ H100_PEAK = 989e12   # NVIDIA H100 SXM5 datasheet: BF16 Tensor Core 1,979 TFLOPS
 A100_PEAK = 312e12   # NVIDIA A100 datasheet: BF16 Tensor Core 312 TFLOPS dense
 LLAMA2_GPU_HOURS = {"Llama-2-7B": 184_320, "Llama-2-70B": 1_720_320}   # Touvron et al. 2023, Table 2 (A100-80GB, 2T tokens)
 BIG = (TINYLLAMA_1B, LLAMA2_7B, LLAMA2_70B)
+LLAMA2_TOKENS = 2e12   # Touvron et al. 2023, Table 1: every Llama 2 model was pretrained on 2.0T tokens
+GPU_MEMORY = 80e9      # bytes of one A100/H100 80 GB: how many GPUs the model states alone need
+ZERO_EXAMPLE = (7.5e9, 120.0)   # ZeRO §3.1's example: a 7.5B-parameter model's mixed-precision Adam states, in GB
+GPT3_SHAPE = (96, 2048, 12288)  # GPT-3 175B: n_layer, n_ctx, d_model (Brown et al. 2020, Table 2.1)
+BYTE_VOCAB = 256       # the memory GPTs read bytes: the vocabulary only sizes the embedding and the logits
+MEMORY_LR = 1e-3       # AdamW step size of the memory GPTs (two steps; only the memory is measured)
+THROUGHPUT_LR = 1e-5   # AdamW step size of the timed SmolLM2 steps (small: timing only, the weights barely move)
+MINHASH_SEED = 1       # datasketch's default seed, so our signatures equal the library's (tests/corpus/test_dedup.py)
 
 
 @dataclass(frozen=True)
@@ -110,6 +131,11 @@ class Config:
     dedup_threshold: float = 0.7
     """Jaccard similarity (character 3-grams) above which two reviews are near-duplicates"""
     num_perm: int = 128
+    """MinHash permutations per document (the estimate's variance is J(1 − J) / num_perm)"""
+    shingle_chars: int = 3
+    """characters per shingle: reviews have no spaces between words, so shingles are character n-grams"""
+    max_edit_share: float = 0.25
+    """each synthetic copy overwrites a share q ~ U(0, this) of its characters"""
     threads: int = 1
     """threads for torch and the BLAS pools, pinned by the runner around run() (core.runner): one thread is
     fastest for small models and fixes the order of float sums, so the metrics are the same on any machine"""
@@ -184,7 +210,7 @@ def _flops(result: LabResult, cfg: Config, out: Path) -> float:
     for L, r in zip(cfg.sweep, ratios):
         result.metric(f"flops/ratio_to_6NT@T={L}", r)
     if cfg.throughput_steps:  # full preset: count a long sequence on the meta device, where nothing is computed
-        long = cfg.sweep[-3]
+        long = cfg.sweep[-3]   # far past the counted length (2,048 vs 256 tokens in the full preset)
         meta = _meta_count(model.config, long)
         result.check(f"FLOP count on the meta device at T = {long} = the formula (relative difference)",
                      abs(meta / train_flops_llama(s, 1, long)["total"] - 1), reference=0.0, tolerance=1e-9,
@@ -202,7 +228,7 @@ def _flops(result: LabResult, cfg: Config, out: Path) -> float:
 
 def _throughput(model, cfg: Config) -> float:
     model.set_attn_implementation("sdpa")    # what training would use; only the counter needed eager
-    opt = torch.optim.AdamW(model.parameters(), lr=1e-5)
+    opt = torch.optim.AdamW(model.parameters(), lr=THROUGHPUT_LR)
     ids = torch.randint(0, model.config.vocab_size, (cfg.throughput_batch, cfg.throughput_seq))
     times = []
     for step in progress.track(range(cfg.throughput_steps + 1), "timing SmolLM2 training steps"):
@@ -235,7 +261,8 @@ def _gpt3(result: LabResult) -> None:
     c = result.metric("gpt3/6NT", 6 * GPT3["params"] * GPT3["tokens"], "FLOP")
     result.check("GPT-3: 6 × 175e9 parameters × 300e9 tokens vs the reported training compute", c, reference=GPT3["reported_flops"], tolerance=0.01,
                  source="Brown et al. 2020, Language Models are Few-Shot Learners, Table D.1 (3.14e23 FLOPs)", relative=True)
-    attention = 6 * 96 * 2048 * 12288 * GPT3["tokens"]   # Kaplan's 2·n_layer·n_ctx·d_attn per token, × 3
+    n_layer, n_ctx, d_model = GPT3_SHAPE
+    attention = 6 * n_layer * n_ctx * d_model * GPT3["tokens"]   # Kaplan's 2·n_layer·n_ctx·d_attn per token, × 3
     result.metric("gpt3/attention_term_fraction", attention / c)
 
 
@@ -244,12 +271,12 @@ def _memory(result: LabResult, cfg: Config, out: Path) -> None:
     gen = torch.Generator().manual_seed(cfg.seed)
     rows = []
     for d, L, h in cfg.mem_sizes:
-        gcfg = GPTConfig(vocab_size=256, block_size=cfg.mem_seq, n_layer=L, n_head=h, d_model=d)
-        idx = torch.randint(0, 256, (cfg.mem_batch, cfg.mem_seq), generator=gen)
+        gcfg = GPTConfig(vocab_size=BYTE_VOCAB, block_size=cfg.mem_seq, n_layer=L, n_head=h, d_model=d)
+        idx = torch.randint(0, BYTE_VOCAB, (cfg.mem_batch, cfg.mem_seq), generator=gen)
 
         def two_steps():   # build the model and optimizer inside, so weights and Adam state are counted
             model = GPT(gcfg)
-            opt = torch.optim.AdamW(model.parameters(), lr=1e-3)
+            opt = torch.optim.AdamW(model.parameters(), lr=MEMORY_LR)
             for _ in range(2):                # the second step is the steady state (Adam's m and v exist)
                 model(idx, idx).backward()
                 opt.step()
@@ -288,8 +315,9 @@ def _memory(result: LabResult, cfg: Config, out: Path) -> None:
 
 # -- 4. budgets for 1B / 7B / 70B -------------------------------------------------------------------------
 def _budgets(result: LabResult, cfg: Config, tokens_per_s_here: float, out: Path) -> None:
-    zero_example = model_state_bytes(int(7.5e9), "mixed", "adam")["total"]
-    result.check("ZeRO's example: mixed-precision Adam states of a 7.5B model (GB)", zero_example / 1e9, reference=120.0, tolerance=0.0, source=ZERO)
+    zero_params, zero_gb = ZERO_EXAMPLE
+    zero_example = model_state_bytes(int(zero_params), "mixed", "adam")["total"]
+    result.check("ZeRO's example: mixed-precision Adam states of a 7.5B model (GB)", zero_example / 1e9, reference=zero_gb, tolerance=0.0, source=ZERO)
     rows = ["| model | params | fp32 Adam states | mixed Adam states (2+2+12 B) | activations, 1×{s} tokens (16-bit, flash / recompute) "
             "| 80 GB GPUs for the states | tokens at 20/param | training FLOPs | H100-days at {mfu:.0%} MFU |".format(s=cfg.act_seq, mfu=cfg.gpu_mfu),
             "|---|---|---|---|---|---|---|---|---|"]
@@ -306,13 +334,13 @@ def _budgets(result: LabResult, cfg: Config, tokens_per_s_here: float, out: Path
         days = gpu_days(flops, H100_PEAK, cfg.gpu_mfu)
         for name, value, unit in (("params", n, ""), ("states_fp32_adam_GB", fp32 / 1e9, "GB"), ("states_mixed_adam_GB", mixed / 1e9, "GB"),
                                   ("activations_GB", acts / 1e9, "GB"), ("activations_recompute_GB", recompute / 1e9, "GB"),
-                                  ("gpus_80GB_for_states", math.ceil(mixed / 80e9), ""), ("chinchilla_tokens", tokens, ""),
+                                  ("gpus_80GB_for_states", math.ceil(mixed / GPU_MEMORY), ""), ("chinchilla_tokens", tokens, ""),
                                   ("train_flops", flops, "FLOP"), ("h100_days", days, "days")):
             result.metric(f"budget/{key}/{name}", value, unit)
         rows.append(f"| {shape.name} | {n / 1e9:.2f} B | {fp32 / 1e9:,.0f} GB | {mixed / 1e9:,.0f} GB | {acts / 1e9:.1f} / "
-                    f"{recompute / 1e9:.2f} GB | {math.ceil(mixed / 80e9)} | {tokens / 1e9:,.0f} B | {flops:.2e} | {days:,.0f} |")
+                    f"{recompute / 1e9:.2f} GB | {math.ceil(mixed / GPU_MEMORY)} | {tokens / 1e9:,.0f} B | {flops:.2e} | {days:,.0f} |")
     for shape in (LLAMA2_7B, LLAMA2_70B):
-        flops = 6 * llama_params(shape) * 2e12
+        flops = 6 * llama_params(shape) * LLAMA2_TOKENS
         hours = gpu_days(flops, A100_PEAK, cfg.gpu_mfu) * 24
         key = shape.name.split("-")[-1]
         result.metric(f"budget/llama2_{key}/predicted_a100_hours", hours, "h")
@@ -360,22 +388,15 @@ def _dedup(result: LabResult, cfg: Config, out: Path) -> None:
                     f"reviews plus {cfg.synthetic_pairs} edited copies with known Jaccard (the labelled pairs for recall); "
                     "the full preset searches all unique reviews and finds every true pair by brute force")
     n_real = len(docs)
-    labelled = []
-    for k in range(cfg.synthetic_pairs):   # edit a random share q of a review's characters: a near-duplicate of known J
-        src = int(rng.integers(n_real))
-        chars = list(docs[src])
-        q = rng.uniform(0.0, 0.25)
-        for pos in np.flatnonzero(rng.random(len(chars)) < q):
-            chars[pos] = chars[int(rng.integers(len(chars)))]
-        docs.append("".join(chars))
-        labelled.append((src, n_real + k))
-    sets = [shingles(d, 3, normalized=True) for d in docs]
-    sig = minhash(sets, cfg.num_perm, seed=1)
+    copies, labelled = edited_copies(docs, cfg.synthetic_pairs, rng, cfg.max_edit_share)   # near-duplicates, exact J known
+    docs += copies
+    sets = [shingles(d, cfg.shingle_chars, normalized=True) for d in docs]
+    sig = minhash(sets, cfg.num_perm, seed=MINHASH_SEED)
     b, r = optimal_bands(cfg.dedup_threshold, cfg.num_perm)
     result.metric("dedup/lsh_bands", b)
     result.metric("dedup/lsh_rows_per_band", r)
     candidates = lsh_candidates(sig, b, r)
-    est = np.array([np.mean(sig[i] == sig[j]) for i, j in candidates])
+    est = np.array([estimated_jaccard(sig[i], sig[j]) for i, j in candidates])
     true = np.array([jaccard(sets[i], sets[j]) for i, j in candidates])
     flagged_pairs = [p for p, e in zip(candidates, est) if e >= cfg.dedup_threshold]
     real_pairs = [(i, j) for i, j in flagged_pairs if j < n_real]
@@ -394,7 +415,7 @@ def _dedup(result: LabResult, cfg: Config, out: Path) -> None:
         all_j = np.array([jaccard(sets[i], sets[j]) for i, j in labelled])
         pairs_true, all_j = [p for p, j in zip(labelled, all_j) if j >= cfg.dedup_threshold], all_j[all_j >= cfg.dedup_threshold]
     else:
-        pairs_true, all_j = _all_pairs_above(sets, cfg.dedup_threshold)
+        pairs_true, all_j = all_pairs_above(sets, cfg.dedup_threshold)
     cand_set = set(candidates)
     found = np.array([p in cand_set for p in pairs_true])
     recall = result.metric("dedup/lsh_recall", float(found.mean()) if len(found) else 1.0)
@@ -425,21 +446,7 @@ def _dedup(result: LabResult, cfg: Config, out: Path) -> None:
     if len(true):
         ax[1].scatter(true, np.full(len(true), 1.02), marker="|", color="k", label="candidate pairs (exact J)")
     ax[1].axvline(cfg.dedup_threshold, ls=":", color="k")
-    ax[1].set(xlabel="Jaccard similarity (character 3-grams)", ylabel="probability", title="LSH banding S-curve")
+    ax[1].set(xlabel=f"Jaccard similarity (character {cfg.shingle_chars}-grams)", ylabel="probability", title="LSH banding S-curve")
     ax[1].legend(fontsize=8)
     result.artifact(plots.save(fig, out / "dedup.png"))
 
-
-def _all_pairs_above(sets: list[set[str]], threshold: float) -> tuple[list[tuple[int, int]], np.ndarray]:
-    """Every pair (i < j) with exact Jaccard ≥ threshold: intersections from the sparse incidence product A·Aᵀ."""
-    import scipy.sparse as sp
-
-    vocab: dict[str, int] = {}
-    rows = [d for d, s in enumerate(sets) for _ in s]
-    cols = [vocab.setdefault(x, len(vocab)) for s in sets for x in s]
-    A = sp.csr_matrix((np.ones(len(rows), dtype=np.int32), (rows, cols)), shape=(len(sets), len(vocab)))
-    inter = sp.triu(A @ A.T, k=1).tocoo()
-    size = np.array([len(s) for s in sets])
-    j = inter.data / (size[inter.row] + size[inter.col] - inter.data)
-    keep = j >= threshold
-    return list(zip(inter.row[keep].tolist(), inter.col[keep].tolist())), j[keep]

@@ -3,7 +3,7 @@
 mpe2 (the maintained home of the MPE scenarios of Lowe et al. 2017) steps one world in Python, about
 0.4 ms per step for simple_spread; MADDPG's paper trains for 25,000 episodes of 25 steps. This module
 re-implements the same physics and the three scenarios used here, vectorised over a batch of B worlds, so
-a CPU trains in seconds; tests/marl/test_mpe_batch.py loads mpe2's own state into it and checks that
+a CPU trains in seconds; tests/marl/test_mpe_batch.py loads mpe2's own state into it (`load_mpe2`) and checks that
 observations, rewards and next states agree step for step (and lab `marl` re-checks it on every run, and
 replays a trained policy on mpe2 itself to confirm its score).
 
@@ -78,6 +78,19 @@ class BatchedMPE:
         self.goal = None if goal is None else np.array(goal)
         self.comm = np.zeros((self.B, 3)) if comm is None else np.array(comm, float)
         self.t = t
+
+    def load_mpe2(self, world) -> None:
+        """Take the state of one mpe2 world (env.unwrapped.world): positions, velocities, the goal landmark
+        (speaker_listener: the speaker's goal_b; adversary: the good agents' goal_a) and the speaker's utterance."""
+        agents, landmarks = world.agents, world.landmarks
+        goal = None
+        if self.scenario == "speaker_listener":
+            goal = [landmarks.index(agents[0].goal_b)]
+        elif self.scenario == "adversary":
+            goal = [landmarks.index(agents[0].goal_a)]
+        comm = [agents[0].state.c] if self.scenario == "speaker_listener" else None
+        self.load_state([[a.state.p_pos for a in agents]], [[a.state.p_vel for a in agents]],
+                        [[lm.state.p_pos for lm in landmarks]], goal, comm)
 
     # -- dynamics -------------------------------------------------------------------------------------
     def step(self, actions: list[np.ndarray]) -> tuple[list[np.ndarray], np.ndarray, bool]:

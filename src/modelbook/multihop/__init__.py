@@ -11,6 +11,7 @@ from modelbook.multihop.paths import (
                                       beam_search,
                                       bfs,
                                       bfs_distances,
+                                      farthest_landmarks,
                                       landmark_embedding,
                                       search_graph,
 )
@@ -19,7 +20,7 @@ from modelbook.multihop.train import evaluate_queries, hard_answer_ranks, per_qu
 
 __all__ = [
     "GQE", "STRUCTURES", "TRAIN_TYPES", "PathResult", "Query2Box", "QuerySet", "SearchGraph", "adjacency", "astar",
-    "beam_search", "bfs", "bfs_distances", "evaluate_queries", "execute", "hard_answer_ranks", "landmark_embedding",
-    "negative_sampling_loss", "per_query_metrics", "random_ranker_metrics", "sample_queries", "search_graph",
-    "train_queries",
+    "beam_search", "bfs", "bfs_distances", "evaluate_queries", "execute", "farthest_landmarks", "hard_answer_ranks",
+    "landmark_embedding", "negative_sampling_loss", "per_query_metrics", "random_ranker_metrics", "sample_queries",
+    "search_graph", "train_queries",
 ]

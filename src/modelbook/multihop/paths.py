@@ -5,7 +5,7 @@ guided by an embedding: how many nodes each touches, and whether it finds a (sho
     A* + ALT      exact; h(v) = max_l |d(l, v) − d(l, t)| over a few landmarks l (Goldberg & Harrelson 2005):
                   by the triangle inequality a lower bound on d(v, t), so A* still returns a shortest path,
                   expanding only nodes that look on the way. The landmark distances ARE an embedding: each node
-                  is the vector of its distances to the landmarks
+                  is the vector of its distances to the landmarks, chosen far apart (`farthest_landmarks`)
     beam search   approximate; keep only the `width` best-scoring new nodes per depth, scored by similarity of an
                   embedding to the target's. Touches few nodes; may miss the target or take a detour
 
@@ -13,7 +13,8 @@ The graph is undirected for search (an edge can be walked against its direction:
 read backwards is "y is a hyponym of x"); paths report the relation of each step, with "⁻¹" when reversed.
 
 Cross-check: tests/multihop/test_paths.py (A* with the landmark heuristic returns BFS-optimal lengths on
-random graphs; the heuristic never exceeds the true distance; beam search with width ≥ N is BFS).
+random graphs; the heuristic never exceeds the true distance; beam search with width ≥ N is BFS; farthest-point
+landmarks equal the same greedy rule on networkx's all-pairs distances).
 """
 from __future__ import annotations
 
@@ -119,6 +120,22 @@ def landmark_embedding(g: SearchGraph, landmarks: np.ndarray) -> np.ndarray:
     """(L, N) hop distances from each landmark (large where unreachable)."""
     d = shortest_path(g.matrix, unweighted=True, directed=True, indices=landmarks)
     return np.where(np.isinf(d), 1e6, d)
+
+
+def farthest_landmarks(g: SearchGraph, k: int, rng: np.random.Generator) -> np.ndarray:
+    """k landmarks by farthest-point selection (Goldberg & Harrelson 2005): a random first node, then each new
+    landmark is the node farthest (in hops) from its nearest chosen one. Nodes unreachable from a landmark count
+    as distance −1 to it, so every landmark lies in the first one's component (on a graph smaller than k, once
+    the component is used up, landmarks repeat)."""
+    chosen = [int(rng.integers(g.n_nodes))]
+    dmin = bfs_distances(g, chosen[0])
+    dmin[np.isinf(dmin)] = -1
+    for _ in range(k - 1):
+        chosen.append(int(np.argmax(dmin)))
+        d = bfs_distances(g, chosen[-1])
+        d[np.isinf(d)] = -1
+        dmin = np.minimum(dmin, d)
+    return np.array(chosen)
 
 
 def astar(g: SearchGraph, source: int, target: int, landmarks: np.ndarray) -> PathResult:

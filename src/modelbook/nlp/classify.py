@@ -42,6 +42,18 @@ def with_bigrams(tokens: list[str]) -> list[str]:
     return tokens + [f"{a} {b}" for a, b in zip(tokens, tokens[1:])]
 
 
+_WORD = re.compile(r"[a-z0-9']+")
+
+
+def words_and_char_ngrams(text: str, sizes: tuple[int, ...] = (3, 4)) -> list[str]:
+    """Terms of an English text for TF-IDF: lowercased words and word bigrams, then each word's character
+    n-grams of the given sizes, marked '#' so they never collide with a word ("#hel"); a word shorter than n
+    gives itself. Subword terms let typos and inflections ("booking", "booked") share features."""
+    words = _WORD.findall(text.lower())
+    chars = [f"#{w[i:i + n]}" for w in words for n in sizes for i in range(max(1, len(w) - n + 1))]
+    return with_bigrams(words) + chars
+
+
 def tfidf_logreg(class_weight: str | None = None, c: float = 4.0, min_df: int = 2, seed: int = 0):
     """A scikit-learn pipeline over pre-tokenised texts (lists of terms): TF-IDF (sublinear tf) -> LR."""
     from sklearn.feature_extraction.text import TfidfVectorizer

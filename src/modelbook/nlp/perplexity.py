@@ -9,13 +9,18 @@ every scored token after the first window has at least window − stride tokens 
 window / stride times the compute). This is the evaluation transformers' documentation describes for
 fixed-length models; perplexities from different tokenisers are not comparable, bits per character are.
 
+Multiple choice by likelihood: a prompt is followed by each candidate continuation in turn, each is scored by
+its total log-probability log p(c | prompt) = Σ_t log p(c_t | prompt, c_<t), and the softmax over the candidates
+gives P(c) among them (how lm-evaluation-harness scores multiple-choice tasks, without length normalisation).
+
 Works on any `model(ids (1, T)) -> logits (1, T, V)`. Cross-check: tests/nlp/test_perplexity.py (one window
-equals transformers' own `labels=` loss).
+equals transformers' own `labels=` loss; a continuation's log-probability equals the loss with the prompt masked).
 """
 from __future__ import annotations
 
 import math
 
+import numpy as np
 import torch
 
 
@@ -48,3 +53,16 @@ def perplexity(total_nll: float, n_tokens: int) -> float:
 
 def bits_per_char(total_nll: float, n_chars: int) -> float:
     return total_nll / math.log(2) / n_chars
+
+
+@torch.no_grad()
+def continuation_logprob(model, prompt: list[int], continuation: list[int]) -> float:
+    """log p(continuation | prompt) in nats: the sum of the continuation tokens' log-probabilities."""
+    logp = model(torch.tensor([prompt + continuation])).log_softmax(-1)[0, len(prompt) - 1:-1]  # predicts each new token
+    return float(logp.gather(-1, torch.tensor(continuation)[:, None]).sum())
+
+
+def choice_probabilities(model, prompt: list[int], continuations: list[list[int]]) -> np.ndarray:
+    """P(continuation i) among the candidates: the softmax of their total log-probabilities after `prompt`."""
+    scores = np.array([continuation_logprob(model, prompt, c) for c in continuations])
+    return np.exp(scores - scores.max()) / np.exp(scores - scores.max()).sum()

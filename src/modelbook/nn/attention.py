@@ -8,6 +8,7 @@ gradients vanish. Dividing by √d keeps the logit variance near 1. (The source 
 "reduces complexity"; it does not: the cost is O(T·S·d) with or without it.)
 
 From primitive to assembled:
+  softmax_jacobian_norm          ‖∂softmax/∂z‖_F per row: how much gradient flows back through the softmax
   scaled_dot_product_attention   the equation, with a causal mask and a padding mask
   MultiHeadAttention             h heads over learned projections; self-attention (key = query) or
                                  cross-attention (keys/values from another sequence)
@@ -35,6 +36,16 @@ def causal_mask(t: int, s: int, device=None) -> torch.Tensor:
     come after S − T cached positions. When T == S this is the usual lower triangle (SDPA's is_causal).
     """
     return torch.ones(t, s, dtype=torch.bool, device=device).tril(diagonal=s - t)
+
+
+def softmax_jacobian_norm(p: torch.Tensor) -> torch.Tensor:
+    """p: (N, K) softmax outputs -> (N,) Frobenius norms of ∂softmax/∂z = diag(p) − p pᵀ, one per row.
+
+    Near 0 when the softmax is saturated (p one-hot): the gradient to the logits vanishes. This is what the
+    1/√d scale protects.
+    """
+    jac = torch.diag_embed(p) - p[:, :, None] * p[:, None, :]  # (N, K, K)
+    return jac.flatten(1).norm(dim=1)
 
 
 def scaled_dot_product_attention(q, k, v, mask=None, causal: bool = False, return_weights: bool = False):

@@ -20,7 +20,8 @@ Penalties (added to the loss inside a loss_fn closure):
     l2_penalty(model) = ½ Σ w²    (Tikhonov / ridge: with plain SGD, adding λ·l2_penalty equals weight decay λ;
                                    with Adam it does not, which is why AdamW decouples the decay — Loshchilov &
                                    Hutter 2019)
-Both skip biases and normalisation parameters (1-D tensors), as is usual.
+Both skip biases and normalisation parameters (1-D tensors), as is usual; weight_norm(model) = √(Σ w²) over the
+same tensors measures what they shrink.
 
 Cross-checks: tests/nn/test_losses.py (γ = 0 equals cross-entropy; binary form equals torchvision's formula
 written out; the 2-class softmax form equals the sigmoid form on the logit difference; L2 + SGD equals
@@ -91,3 +92,9 @@ def l1_penalty(model: nn.Module) -> torch.Tensor:
 def l2_penalty(model: nn.Module) -> torch.Tensor:
     """½ Σ w² over weight matrices and kernels; its gradient is w itself."""
     return 0.5 * sum(p.pow(2).sum() for p in _weights(model))
+
+
+@torch.no_grad()
+def weight_norm(model: nn.Module) -> float:
+    """‖W‖ = √(Σ w²) over the same weight matrices and kernels: what weight decay shrinks (a measurement)."""
+    return float(torch.sqrt(sum(p.pow(2).sum() for p in _weights(model))))

@@ -1,7 +1,8 @@
 """Membership inference: was this record in the training set? Two attacks and the bound DP puts on them.
 
 Loss threshold (Yeom et al. 2018): a model fits its training examples better than unseen ones, so score each
-record by −loss(model(x), y) and call it a member above a threshold. Sweeping the threshold gives an ROC curve.
+record by −loss(model(x), y) and call it a member above a threshold. Sweeping the threshold gives an ROC curve
+(`roc_points`).
 
 Shadow models (Shokri et al. 2017): the attacker trains "shadow" models the way the target was trained, on data
 from the same distribution whose membership it knows, and fits an attack classifier on (features of the model's
@@ -56,6 +57,15 @@ def auc(scores_in: np.ndarray, scores_out: np.ndarray) -> float:
     ranks = rankdata(s)
     n1, n0 = len(scores_in), len(scores_out)
     return float((ranks[:n1].sum() - n1 * (n1 + 1) / 2) / (n1 * n0))
+
+
+def roc_points(scores_in: np.ndarray, scores_out: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(FPR, TPR) of the threshold attack "member if score ≥ t", at every distinct score t from the highest down,
+    after the point (0, 0) of a threshold above every score: the ROC curve's corners, ties included."""
+    thresholds = np.unique(np.concatenate([scores_in, scores_out]))[::-1]
+    fpr = [0.0] + [float(np.mean(scores_out >= t)) for t in thresholds]
+    tpr = [0.0] + [float(np.mean(scores_in >= t)) for t in thresholds]
+    return np.array(fpr), np.array(tpr)
 
 
 def tpr_at_fpr(scores_in: np.ndarray, scores_out: np.ndarray, fpr: float) -> float:

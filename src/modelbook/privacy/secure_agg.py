@@ -19,6 +19,8 @@ Left out (and needed in production): dropout recovery. If a client vanishes afte
 masks no longer cancel; Bonawitz et al. secret-share each client's DH key and a self-mask seed (Shamir, t of K)
 so survivors can help the server remove exactly the missing masks, and nothing more. A sum is also not private
 by itself; DP noise on the sum (DP-FedAvg, McMahan et al. 2018) bounds what it reveals.
+
+`SecureAggregator` plugs the scheme into fedavg.fedavg as its server's aggregation step.
 """
 from __future__ import annotations
 
@@ -110,3 +112,28 @@ def secure_weighted_mean(clients: list[Client], vectors: list[np.ndarray], weigh
     masked = [c.mask(np.asarray(v, dtype=np.float64) * (w / total), round_id, participants)
               for c, v, w in zip(clients, vectors, weights)]
     return server_sum(masked)
+
+
+class SecureAggregator:
+    """A FedAvg server that sees only masked uploads: pass it as fedavg.fedavg's `aggregate`.
+
+    Each call is one round (a fresh round id, so fresh masks): the selected clients' new weights are masked by
+    their owners and the server decodes only the weighted sum (secure_weighted_mean). Round 0's inputs and
+    result are kept in `first_round` = (selected, float64 vectors, sizes, secure mean), so a caller can compare
+    the result with the plain mean and inspect what a client uploaded."""
+
+    def __init__(self, clients: list[Client]):
+        self.clients = clients
+        self.rounds = 0
+        self.first_round: tuple[np.ndarray, list[np.ndarray], list[float], np.ndarray] | None = None
+
+    def __call__(self, selected: np.ndarray, updates: list, sizes: list[float]):
+        import torch
+
+        round_id = self.rounds
+        self.rounds += 1
+        vectors = [u.double().numpy() for u in updates]
+        mean = secure_weighted_mean([self.clients[k] for k in selected], vectors, sizes, round_id)
+        if round_id == 0:
+            self.first_round = (selected, vectors, sizes, mean)
+        return torch.tensor(mean, dtype=updates[0].dtype)

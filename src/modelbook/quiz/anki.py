@@ -3,16 +3,14 @@
 The note type and deck ids are fixed constants and each note's guid is derived from the card key, so
 importing a newer export into Anki updates the notes already there instead of duplicating them. Markdown
 becomes HTML with markdown-it (raw HTML in the source is escaped, not passed through). One sub-deck per
-language: "modelbook::English" and "modelbook::中文". The file is written to a temp file and renamed.
+language: "modelbook::English" and "modelbook::中文". The file is replaced atomically (core.paths.atomic_path).
 """
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 from modelbook.core.errors import ModelbookError
-from modelbook.core.paths import fsync_dir
+from modelbook.core.paths import atomic_path
 
 MODEL_ID = 1_296_191_307          # "MBOK": never change, or Anki sees a new note type
 DECK_IDS = {"en": 1_296_191_308, "zh": 1_296_191_309}
@@ -66,17 +64,8 @@ def export(cards, path: Path, lookup=None) -> int:
     if not path.parent.exists():
         raise ModelbookError(f"{path.parent} does not exist")
     package = build_package(cards, lookup)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        package.write_to_file(tmp)
-        with open(tmp, "rb") as f:
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    fsync_dir(path.parent)
+    with atomic_path(path) as tmp:
+        package.write_to_file(str(tmp))
     return len(cards)
 
 

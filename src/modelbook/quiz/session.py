@@ -73,8 +73,8 @@ def run_session(console, langs: tuple[str, ...], topics: set[int] | None, new_pe
     from rich.rule import Rule
     from rich.text import Text
 
+    from modelbook.core.store import Store
     from modelbook.handbook.loader import fill_values
-    from modelbook.views import latest_value_lookup
 
     cards = select(langs, topics)
     progress = Progress()
@@ -82,7 +82,7 @@ def run_session(console, langs: tuple[str, ...], topics: set[int] | None, new_pe
     if not queue:
         _nothing_due(console, progress, cards)
         return 0
-    lookup = latest_value_lookup()
+    lookup = Store().latest_value_lookup()
     console.print(f"{len(queue)} cards to practise. Enter shows the answer; grade 1 again, 2 hard, 3 good, 4 easy; q quits.",
                   highlight=False)
     saved: Counter = Counter()

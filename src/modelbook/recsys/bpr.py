@@ -23,6 +23,7 @@ Evaluation: a random 20% of each user's interactions is held out; every item the
 with in training is ranked, and Recall@K and NDCG@K score where the held-out items land.
 
     mf = MatrixFactorization(n_users, n_items, dim)       scores (B,) for pairs, (B, n_items) for all items
+    MostPopular(n_users, n_items, counts)                 the non-personalised baseline: everyone gets the top sellers
     bpr_loss(pos (B,), neg (B,))
     uniform_negatives / popularity_negatives / hard_negatives
     ranking_metrics(mf, (train users, items), (test users, items), k)
@@ -55,6 +56,19 @@ class MatrixFactorization(nn.Module):
     def forward(self, u: torch.Tensor) -> torch.Tensor:
         """u (B,) -> scores of every item (B, n_items)."""
         return self.users(u) @ self.items.weight.T + self.item_bias.weight.T
+
+
+class MostPopular(MatrixFactorization):
+    """The non-personalised baseline: every user's scores are the items' interaction counts (n_items,), so each
+    user is offered the most popular items they have not seen. A MatrixFactorization (dim 1, unused) only so that
+    ranking_metrics takes it as it takes a trained model."""
+
+    def __init__(self, n_users: int, n_items: int, counts: torch.Tensor):
+        super().__init__(n_users, n_items, 1)
+        self.counts = counts
+
+    def forward(self, u: torch.Tensor) -> torch.Tensor:
+        return self.counts.double()[None].expand(len(u), -1).clone()
 
 
 def bpr_loss(pos: torch.Tensor, neg: torch.Tensor) -> torch.Tensor:

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from modelbook.core.errors import ModelbookError
+from modelbook.core.format import fmt_number
 from modelbook.core.paths import fsync_dir, home
 
 MARKER = ".modelbook-report"
@@ -48,12 +49,6 @@ def markdown_to_html(text: str) -> str:
     return MarkdownIt("commonmark", {"html": False, "typographer": False}).enable("table").render(text)
 
 
-def _fmt(x: float) -> str:
-    from modelbook.views import _fmt as fmt
-
-    return fmt(x)
-
-
 def collect(store, site: Path) -> tuple[list, dict[str, LabView]]:
     """(topics, labs): what the pages show. Copies each lab's latest plots into `site`/plots."""
     from modelbook.core.registry import all_labs
@@ -64,8 +59,9 @@ def collect(store, site: Path) -> tuple[list, dict[str, LabView]]:
     for spec in all_labs():
         view = LabView(spec.name, spec.title)
         row = latest.get(spec.name)
-        if row is not None:
-            view.run, view.result = row, store.result(row.id)
+        result = store.result_or_none(row.id) if row is not None else None  # damaged: warned about, shown as not run
+        if result is not None:
+            view.run, view.result = row, result
             for name in view.result.artifacts:
                 src = row.run_dir / name
                 if src.is_file():
@@ -83,7 +79,6 @@ def build_site(out: Path | None = None, store=None) -> Path:
 
     from modelbook.core.store import Store
     from modelbook.handbook.loader import LANGS, SECTIONS, fill_values
-    from modelbook.views import latest_value_lookup
 
     out = Path(out) if out is not None else home() / "report"
     if out.exists() and not (out / MARKER).is_file():
@@ -94,10 +89,10 @@ def build_site(out: Path | None = None, store=None) -> Path:
     tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{out.name}-", dir=out.parent))
     try:
         topics, labs = collect(store, tmp)
-        lookup = latest_value_lookup(store)
+        lookup = store.latest_value_lookup()
         env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES)), autoescape=True,
                                  undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
-        env.filters["num"] = _fmt
+        env.filters["num"] = fmt_number
         by_id = {t.id: t for t in topics}
         pages = []
         for t in topics:

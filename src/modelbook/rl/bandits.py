@@ -21,6 +21,10 @@ bounds its expectation by
 
 while no consistent policy can beat the Lai & Robbins (1985) rate Σ_i Δ_i ln n / KL(μ_i, μ*).
 ε-greedy with a fixed ε keeps pulling bad arms a fixed fraction of the time, so its regret is linear.
+
+How a measured regret curve is told apart: `log_fit` fits a + b ln n (b lies between the Lai–Robbins rate and
+the bound's coefficient 8 Σ 1/Δ, `ucb1_log_coefficient`), and `last_decade_loglog_slope` is the exponent p of
+regret ∝ n^p over the last tenfold of n (1 for linear regret, near 0 for logarithmic).
 """
 from __future__ import annotations
 
@@ -139,3 +143,24 @@ def lai_robbins_rate(means: np.ndarray) -> float:
         kl = mu * np.log(mu / mu_star) + (1 - mu) * np.log((1 - mu) / (1 - mu_star))
         total += (mu_star - mu) / kl
     return float(total)
+
+
+def ucb1_log_coefficient(means: np.ndarray) -> float:
+    """The coefficient of ln n in Auer et al.'s Theorem 1 bound: 8 Σ_{i: Δ_i > 0} 1/Δ_i."""
+    means = np.asarray(means, dtype=float)
+    return 8 * (1 / (means.max() - means[means < means.max()])).sum()
+
+
+def log_fit(n: np.ndarray, regret: np.ndarray) -> tuple[float, float, float]:
+    """Least-squares fit regret ≈ a + b ln n: returns (b, a, R² of the fit)."""
+    b, a = np.polyfit(np.log(n), regret, 1)
+    pred = a + b * np.log(n)
+    r2 = 1 - ((regret - pred) ** 2).sum() / ((regret - regret.mean()) ** 2).sum()
+    return b, a, r2
+
+
+def last_decade_loglog_slope(cumulative_regret: np.ndarray) -> float:
+    """log10 of regret(n) / regret(n // 10), n = len(cumulative_regret): the exponent p of regret ∝ n^p over the
+    last decade (cumulative_regret[t] is the regret after t + 1 pulls)."""
+    decade = len(cumulative_regret) // 10 - 1
+    return np.log(cumulative_regret[-1] / cumulative_regret[decade]) / np.log(10)

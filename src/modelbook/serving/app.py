@@ -15,10 +15,18 @@ Endpoints (scope needed in brackets):
     GET  /admin/audit               [admin] verify the audit chain; its head and newest records
 
 Limits: the Host header must be in `allowed_hosts` (400 otherwise: DNS-rebinding defence), bodies over
-`max_body_bytes` get 413, invalid bodies 422 with the field and the rule, inference that exceeds
-`request_timeout_s` 504. Errors are JSON {"error": "..."}; 500 never carries internals.
+`max_body_bytes` get 413, invalid bodies 422 with the field and the rule (types are strict: "0.5" or true is
+no pixel; JSON nested too deeply to parse is 422 too), inference that exceeds `request_timeout_s` 504. Every
+error is JSON {"error": "..."}, those the middleware answers before any route included; 500 never carries internals.
+
+Audit: every request to /admin/... gets exactly one record, whatever its answer (the handler's own record for
+activations and audit reads; otherwise one written by AdminAudit with the status, e.g. "denied:401" or
+"rejected:422" for a traversal attempt). Paths are clipped (audit.clip), and denials without a valid token are
+rate-limited and aggregated (audit.AnonymousDenials), so anonymous clients cannot grow the log without bound.
 """
 import contextlib
+import contextvars
+import json
 import logging
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,8 +43,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from modelbook.serving import schemas as S
-from modelbook.serving.audit import AuditLog
-from modelbook.serving.auth import Principal, TokenStore
+from modelbook.serving.audit import AnonymousDenials, AuditLog, clip
+from modelbook.serving.auth import Principal, TokenStore, bearer_token
 from modelbook.serving.batching import DynamicBatcher
 from modelbook.serving.metrics import MetricsMiddleware, ServerMetrics
 from modelbook.serving.registry import ArtifactError, ModelRegistry
@@ -66,13 +74,123 @@ class ServerSettings:
 ERRORS = {code: {"model": S.ErrorBody} for code in (400, 401, 403, 404, 413, 422, 503, 504)}
 Name = Annotated[str, PathParam(pattern=S.NAME_PATTERN, max_length=40)]
 bearer = HTTPBearer(auto_error=False, description="a token from `modelbook serve --new-token SCOPES`")
+PARSE_ERROR = "There was an error parsing the body"  # FastAPI's 400 when json.loads fails other than by syntax
+_admin_request: contextvars.ContextVar[dict | None] = contextvars.ContextVar("admin_request", default=None)
+
+
+class JsonErrors:
+    """Outermost ASGI layer: an error answered as text by a middleware (bad Host 400, Content-Length 413) is
+    rewritten as JSON {"error": text}, so every error a client sees has the one documented shape."""
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        pending: dict = {}
+
+        async def wrapped(message):
+            if message["type"] == "http.response.start" and message["status"] >= 400:
+                headers = dict((k.lower(), v) for k, v in message.get("headers", []))
+                if headers.get(b"content-type", b"").startswith(b"text/plain"):
+                    pending["start"] = message
+                    return
+            if "start" in pending and message["type"] == "http.response.body":
+                pending.setdefault("body", b"")
+                pending["body"] += message.get("body", b"")
+                if message.get("more_body"):
+                    return
+                start = pending.pop("start")
+                body = json.dumps({"error": pending.pop("body").decode("utf-8", "replace").strip()}).encode()
+                headers = [(k, v) for k, v in start.get("headers", []) if k.lower() not in (b"content-type", b"content-length")]
+                headers += [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+                await send({**start, "headers": headers})
+                await send({"type": "http.response.body", "body": body})
+                return
+            await send(message)
+
+        await self.app(scope, receive, wrapped)
+
+
+class AdminAudit:
+    """ASGI layer around /admin/...: a request that no handler audited (denied, rejected by validation, unknown
+    method or route, failed) gets one record here, with its status. Denials without a valid token go through
+    AnonymousDenials (rate-limited, aggregated)."""
+
+    def __init__(self, app, audit: AuditLog, anonymous: AnonymousDenials, tokens: TokenStore, on_append):
+        self.app, self.audit, self.anonymous, self.tokens, self.on_append = app, audit, anonymous, tokens, on_append
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http" or not (scope["path"] == "/admin" or scope["path"].startswith("/admin/")):
+            return await self.app(scope, receive, send)
+        marker = {"audited": False, "principal": None, "status": 500}
+        token = _admin_request.set(marker)
+
+        async def watch(message):
+            if message["type"] == "http.response.start":
+                marker["status"] = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, watch)
+        finally:
+            _admin_request.reset(token)
+            if not marker["audited"]:
+                self._record(scope, marker)
+
+    def _record(self, scope, marker) -> None:
+        status = marker["status"]
+        principal = marker["principal"]
+        if principal is None:
+            headers = dict((k.lower(), v) for k, v in scope.get("headers", []))
+            principal = self.tokens.authenticate(bearer_token(headers.get(b"authorization", b"").decode("latin-1")))
+        outcome = f"denied:{status}" if status in (401, 403) else (f"rejected:{status}" if status < 500 else f"error:{status}")
+        action = f"http.{scope.get('method', '?').lower()}"
+        raw = scope.get("raw_path") or scope["path"].encode("utf-8", "surrogateescape")
+        target = clip(raw.decode("latin-1"))
+        try:
+            if principal is None:
+                self.anonymous.record(action, target, outcome)
+            else:
+                self.audit.append(principal.token_id, action, target, outcome)
+            self.on_append()
+        except OSError:
+            log.exception("could not write the audit record of %s %s", scope.get("method"), target)
+
+
+class ModelServer(FastAPI):
+    """FastAPI with two outer ASGI layers (JsonErrors outside everything, so that even the errors of FastAPI's
+    own body-size middleware are JSON; AdminAudit inside it)."""
+
+    audit_layer: dict | None = None
+
+    def build_middleware_stack(self):
+        stack = super().build_middleware_stack()
+        layer = self.audit_layer
+        if layer:
+            stack = AdminAudit(stack, layer["audit"], layer["anonymous"], layer["tokens"], layer["on_append"])
+        return JsonErrors(stack)
+
+
+def mark_audited() -> None:
+    """Tell AdminAudit that the handler of this request wrote its own audit record."""
+    marker = _admin_request.get()
+    if marker is not None:
+        marker["audited"] = True
 
 
 def create_app(settings: ServerSettings) -> FastAPI:
     registry = ModelRegistry(settings.registry)
     metrics = ServerMetrics()
     audit = AuditLog(settings.audit_log, settings.audit_key)
+    anonymous = AnonymousDenials(audit)
     tokens = TokenStore(settings.tokens)
+
+    def audited(*args, **kwargs) -> None:
+        audit.append(*args, **kwargs)
+        mark_audited()
+        metrics.audit_seq.set(audit.head()[0])
 
     def on_swap(name, servable):
         metrics.model_version.labels(name).set(servable.version)
@@ -83,18 +201,8 @@ def create_app(settings: ServerSettings) -> FastAPI:
     @contextlib.asynccontextmanager
     async def lifespan(app):
         registry.sweep()
-        for name, slot in slots.items():  # load each model's ACTIVE version (else its newest)
-            versions = registry.versions(name)
-            version = registry.active(name) or (versions[-1] if versions else None)
-            try:
-                if version is None:
-                    raise ArtifactError(f"{name} has no published version in {registry.root}")
-                await anyio.to_thread.run_sync(slot.activate, version)
-                metrics.activations.labels(name, "ok").inc()
-            except ArtifactError as e:
-                state["load_errors"][name] = str(e)
-                metrics.activations.labels(name, "refused").inc()
-                log.error("not serving %s: %s", name, e)
+        for name, slot in slots.items():  # load each model's ACTIVE version (else its newest), else fall back
+            await load_at_start(name, slot)
         if settings.batching:
             for name in slots:
                 state["batchers"][name] = DynamicBatcher(slots[name], settings.batch_max_rows, settings.batch_max_wait_ms / 1000,
@@ -104,8 +212,40 @@ def create_app(settings: ServerSettings) -> FastAPI:
         yield
         for b in state["batchers"].values():
             await b.stop()
+        anonymous.flush()
 
-    app = FastAPI(title="modelbook model server", version="1", lifespan=lifespan, max_body_size=settings.max_body_bytes)
+    async def load_at_start(name: str, slot: ModelSlot) -> None:
+        """The ACTIVE version (else the newest); if it fails verification or loading, the newest older one that
+        loads, with an audit record of the fallback and of every version refused on the way."""
+        versions = registry.versions(name)
+        wanted = registry.active(name) or (versions[-1] if versions else None)
+        if wanted is None:
+            state["load_errors"][name] = f"{name} has no published version in {registry.root}"
+            metrics.activations.labels(name, "refused").inc()
+            log.error("not serving %s: %s", name, state["load_errors"][name])
+            return
+        refused: dict[str, str] = {}
+        for version in [wanted] + sorted((v for v in versions if v != wanted), reverse=True):
+            try:
+                await anyio.to_thread.run_sync(slot.activate, version)
+            except ArtifactError as e:
+                refused[str(version)] = str(e)
+                metrics.activations.labels(name, "refused").inc()
+                log.error("%s v%d refused at start: %s", name, version, e)
+                continue
+            metrics.activations.labels(name, "ok").inc()
+            if refused:
+                audit.append("system", "model.fallback", f"{name}/v{version}", "ok",
+                             {"wanted": wanted, "refused": {v: clip(r, 300) for v, r in list(refused.items())[:20]}})
+                log.warning("serving %s v%d: fell back from v%d, which was refused", name, version, wanted)
+            return
+        state["load_errors"][name] = f"no version of {name} verifies: " + "; ".join(refused.values())[:2000]
+        audit.append("system", "model.fallback", name, "refused", {"wanted": wanted, "refused": {v: clip(r, 300) for v, r in list(refused.items())[:20]}})
+        log.error("not serving %s: %s", name, state["load_errors"][name])
+
+    app = ModelServer(title="modelbook model server", version="1", lifespan=lifespan, max_body_size=settings.max_body_bytes)
+    app.audit_layer = {"audit": audit, "anonymous": anonymous, "tokens": tokens,
+                       "on_append": lambda: metrics.audit_seq.set(audit.head()[0])}
     app.state.slots, app.state.registry, app.state.audit, app.state.tokens, app.state.metrics = slots, registry, audit, tokens, metrics
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     app.add_middleware(TrustedHostMiddleware, allowed_hosts=list(settings.allowed_hosts))
@@ -113,6 +253,8 @@ def create_app(settings: ServerSettings) -> FastAPI:
     # -- errors: one JSON shape ----------------------------------------------------------------------
     @app.exception_handler(StarletteHTTPException)  # FastAPI's HTTPException, and routing's 404/405
     async def http_error(request, exc):
+        if exc.status_code == 400 and exc.detail == PARSE_ERROR:  # e.g. JSON nested past the parser's depth
+            return JSONResponse({"error": "invalid request: body: could not be parsed as JSON (nested too deeply?)"}, 422)
         return JSONResponse({"error": str(exc.detail)}, exc.status_code, headers=getattr(exc, "headers", None))
 
     @app.exception_handler(RequestValidationError)
@@ -136,17 +278,15 @@ def create_app(settings: ServerSettings) -> FastAPI:
     def require(scope: str):
         def dependency(request: Request, cred: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> Principal:
             principal = tokens.authenticate(cred.credentials if cred else None)
-            admin_route = request.url.path.startswith("/admin/")
+            marker = _admin_request.get()
+            if marker is not None:  # AdminAudit records the request under this token's id, whatever the answer
+                marker["principal"] = principal
             if principal is None:
                 metrics.auth_failures.labels("401").inc()
-                if admin_route:
-                    audit.append("anonymous", f"{request.method} {request.url.path}", request.url.path, "denied:401")
                 challenge = 'Bearer realm="modelbook"' + (', error="invalid_token"' if cred else "")
                 raise HTTPException(401, "missing or invalid bearer token", headers={"WWW-Authenticate": challenge})
             if scope not in principal.scopes:
                 metrics.auth_failures.labels("403").inc()
-                if admin_route:
-                    audit.append(principal.token_id, f"{request.method} {request.url.path}", request.url.path, "denied:403")
                 raise HTTPException(403, f"this token lacks the '{scope}' scope",
                                     headers={"WWW-Authenticate": f'Bearer error="insufficient_scope", scope="{scope}"'})
             return principal
@@ -225,34 +365,39 @@ def create_app(settings: ServerSettings) -> FastAPI:
         target = f"{name}/v{version}"
         slot = slots.get(name)
         if slot is None or version not in registry.versions(name):
-            audit.append(principal.token_id, "model.activate", target, "not_found")
-            metrics.audit_seq.set(audit.head()[0])
+            audited(principal.token_id, "model.activate", target, "not_found")
             raise HTTPException(404, f"no version {version} of a served model called '{name}'")
         try:
             previous, active = await anyio.to_thread.run_sync(slot.activate, version)
         except ArtifactError as e:
             metrics.activations.labels(name, "refused").inc()
-            audit.append(principal.token_id, "model.activate", target, "refused", {"reason": str(e), "serving": slot.version})
-            metrics.audit_seq.set(audit.head()[0])
+            audited(principal.token_id, "model.activate", target, "refused", {"reason": clip(str(e), 300), "serving": slot.version})
             raise HTTPException(409, f"refused: {e}; version {slot.version} keeps serving") from None
         metrics.activations.labels(name, "ok").inc()
-        audit.append(principal.token_id, "model.activate", target, "ok", {"previous": previous})
-        metrics.audit_seq.set(audit.head()[0])
+        audited(principal.token_id, "model.activate", target, "ok", {"previous": previous})
         return S.ActivateResponse(model=name, previous=previous, active=active)
 
     @app.get("/admin/audit", response_model=S.AuditResponse, responses=ERRORS)
     async def audit_status(principal: Annotated[Principal, Depends(require("admin"))],
-                           tail: Annotated[int, Query(ge=0, le=100)] = 10):
-        check = audit.verify()
+                           tail: Annotated[int, Query(ge=0, le=100, description="how many records to return")] = 10,
+                           after: Annotated[int | None, Query(ge=-1, le=2**53, description="return the records after this seq "
+                                                             "(oldest first: a page) instead of the newest")] = None,
+                           full: Annotated[bool, Query(description="walk the whole chain again (default: only what is new)")] = False):
+        anonymous.flush()
+        check = await anyio.to_thread.run_sync(lambda: audit.verify(full=full))
         seq, head = audit.head()
-        audit.append(principal.token_id, "audit.read", str(settings.audit_log), "ok")
-        metrics.audit_seq.set(audit.head()[0])
-        records = audit.records()[-tail:] if tail else []
+        audited(principal.token_id, "audit.read", str(settings.audit_log), "ok")
+        if after is None:
+            records = audit.tail(tail)
+            next_after = None
+        else:
+            records = audit.page(after + 1, tail)
+            next_after = after + len(records) if after + 1 + len(records) < len(audit) else None
         return S.AuditResponse(records=check.n_records, head=S.AuditHead(seq=seq, hash=head), verified=check.ok,
-                               first_bad=check.first_bad, reason=check.reason, tail=records)
+                               first_bad=check.first_bad, reason=check.reason, tail=records, next_after=next_after)
 
     if settings.chat:
-        from modelbook.serving.chat import add_chat_routes
+        from modelbook.serving.chat_endpoint import add_chat_routes
 
         add_chat_routes(app, require("predict"), in_thread, settings)
     return app

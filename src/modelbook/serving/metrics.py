@@ -57,3 +57,15 @@ class MetricsMiddleware:
             self.metrics.in_flight.dec()
             self.metrics.latency.labels(label).observe(time.perf_counter() - t0)
             self.metrics.requests.labels(scope["method"], label, str(status["code"])).inc()
+
+
+def counter_total(metrics_text: str, family: str, **labels: str) -> float:
+    """Sum of a counter family's `_total` samples whose labels include `labels`, read back from the Prometheus
+    text exposition (what a scraper sees): counter_total(text, "modelbook_http_requests", status="200")."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    for fam in text_string_to_metric_families(metrics_text):
+        if fam.name == family:
+            return sum(s.value for s in fam.samples if s.name.endswith("_total")
+                       and all(s.labels.get(k) == v for k, v in labels.items()))
+    return 0.0

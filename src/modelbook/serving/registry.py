@@ -29,6 +29,7 @@ from pathlib import Path
 
 from modelbook.core.errors import ModelbookError
 from modelbook.core.paths import atomic_write_text, fsync_dir
+from modelbook.core.procs import alive
 from modelbook.serving.signing import SignatureError, Signer, Verifier
 
 NAME_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,39}$")
@@ -134,7 +135,7 @@ class ModelRegistry:
         for tmp in self.root.glob("*/.tmp-*"):
             parts = tmp.name.split("-")
             pid = int(parts[2]) if len(parts) > 3 and parts[2].isdigit() else None
-            if pid is None or not _alive(pid):
+            if pid is None or not alive(pid):
                 shutil.rmtree(tmp, ignore_errors=True)
                 removed += 1
         return removed
@@ -176,13 +177,3 @@ class ModelRegistry:
         except SafetensorError as e:  # only reachable if the signer signed a broken file
             raise ArtifactError(f"{what}: unreadable safetensors ({e})") from None
         return Artifact(name, version, manifest["kind"], manifest["config"], tensors, manifest)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True

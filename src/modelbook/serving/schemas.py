@@ -15,7 +15,9 @@ Image = Annotated[list[Pixel], Field(min_length=784, max_length=784, description
 
 
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    """Request bodies: no unknown fields, and strict types ("0.5" is no number, true is no pixel, 1 is no text)."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
 
 
 class PredictRequest(Strict):
@@ -70,6 +72,7 @@ class AuditResponse(BaseModel):
     first_bad: int | None
     reason: str
     tail: list[dict]
+    next_after: int | None = None  # pass as ?after= for the next page (None: no more records)
 
 
 class Health(BaseModel):

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from modelbook.core.errors import ModelbookError, missing_debian
+from modelbook.core.paths import atomic_path
 
 
 @dataclass(frozen=True)
@@ -47,17 +48,15 @@ def synthesize(text: str, path: Path, voice: str = "en-us", words_per_minute: in
     if not text.strip():
         raise ModelbookError("nothing to speak: the text is empty")
     path = Path(path)
-    tmp = path.with_name(f".{path.name}.tmp")
+    exe = _espeak()
     try:
-        subprocess.run([_espeak(), "-v", voice, "-s", str(words_per_minute), "-p", str(pitch), "-w", str(tmp), "--", text],
-                       check=True, capture_output=True, timeout=120)
-        with wave.open(str(tmp), "rb") as w:
-            rate, frames = w.getframerate(), w.getnframes()
-        tmp.replace(path)
+        with atomic_path(path) as tmp:  # espeak-ng writes the temp file; it replaces `path` only once it reads back
+            subprocess.run([exe, "-v", voice, "-s", str(words_per_minute), "-p", str(pitch), "-w", str(tmp), "--", text],
+                           check=True, capture_output=True, timeout=120)
+            with wave.open(str(tmp), "rb") as w:
+                rate, frames = w.getframerate(), w.getnframes()
     except subprocess.CalledProcessError as e:
         raise ModelbookError(f"espeak-ng failed: {e.stderr.decode(errors='replace').strip()[:200]}") from e
-    finally:
-        tmp.unlink(missing_ok=True)
     return Speech(path, frames / rate, rate, len(text.split()))
 
 

@@ -15,7 +15,7 @@ The usual order, and the one `process` applies: penalty, temperature, then trunc
 min-p), as transformers' `generate` does. Truncation after temperature matters: top-p at T = 2 keeps far
 more tokens than at T = 0.7.
 
-Cross-checks: tests/generation/test_processors.py, each function against transformers' LogitsProcessor of the
+Cross-checks: tests/decoding/test_processors.py, each function against transformers' LogitsProcessor of the
 same name on random logits (hypothesis), plus the properties: kept mass ≥ p and minimal, renormalisation.
 """
 from __future__ import annotations

@@ -2,7 +2,7 @@
 import pytest
 import torch
 
-from modelbook.generation import ChatSession, GenerationConfig, fit_to_window, render
+from modelbook.decoding import ChatSession, GenerationConfig, fit_to_window, render
 from modelbook.nn.llama import LlamaLM
 
 

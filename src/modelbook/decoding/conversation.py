@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 
 import torch
 
-from modelbook.generation.decoding import Generation, GenerationConfig, cache_length, crop_cache, generate
+from modelbook.decoding.strategies import Generation, GenerationConfig, cache_length, crop_cache, generate
 
 
 @dataclass

@@ -30,7 +30,7 @@ from typing import Iterator
 
 import torch
 
-from modelbook.generation import processors
+from modelbook.decoding import processors
 
 
 @dataclass(frozen=True)

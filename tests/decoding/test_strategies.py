@@ -5,7 +5,7 @@ import math
 import pytest
 import torch
 
-from modelbook.generation import GenerationConfig, TextStream, beam_search, exhaustive_search, generate, stream_tokens
+from modelbook.decoding import GenerationConfig, TextStream, beam_search, exhaustive_search, generate, stream_tokens
 from modelbook.nn.llama import LlamaLM
 from tests.nn.test_llama import tiny_hf_llama
 

@@ -10,7 +10,7 @@ from transformers import (
     TopPLogitsWarper,
 )
 
-from modelbook.generation import processors
+from modelbook.decoding import processors
 
 SEEDS = st.integers(0, 10_000)
 

@@ -1,6 +1,6 @@
 """`modelbook chat`: talk to SmolLM2-135M-Instruct in the terminal.
 
-The reply streams token by token (our decoding loop on our own SmolLM2 forward, modelbook.generation); the
+The reply streams token by token (our decoding loop on our own SmolLM2 forward, modelbook.decoding); the
 history is kept and re-sent each turn, trimmed to the context window with a notice when it no longer fits;
 the keys and values of earlier turns are reused from the cache. Commands: /reset (forget the history),
 /help, /exit (or Ctrl-D). Ctrl-C stops a reply in progress; a second Ctrl-C at the prompt quits.
@@ -26,7 +26,7 @@ def run_chat(system: str | None, max_new_tokens: int, context: int, temperature:
         logging.getLogger(noisy).setLevel(logging.ERROR)
     import torch
 
-    from modelbook.generation import ChatSession, GenerationConfig
+    from modelbook.decoding import ChatSession, GenerationConfig
     from modelbook.models import load_smollm2
     from modelbook.nn.llama import LlamaLM
 
