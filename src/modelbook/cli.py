@@ -97,14 +97,14 @@ def chat(system, max_new_tokens, context, temperature, top_p, repetition_penalty
 
 @app.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="address to bind (loopback by default)")
-@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
 @click.option("--home", "folder", type=click.Path(file_okay=False), default=None,
               help="server folder: keys, tokens, audit log, registry (default $MODELBOOK_HOME/serve)")
 @click.option("--models", default="fashion,minilm", show_default=True, help="models to serve (comma-separated)")
 @click.option("--batching", is_flag=True, help="dynamic batching of concurrent predict requests")
 @click.option("--chat", is_flag=True, help="also serve SmolLM2 chat at /v1/chat (loads on first use)")
 @click.option("--allowed-host", multiple=True, help="extra Host header to accept (needed when binding a public address)")
-@click.option("--threads", type=int, default=None, help="PyTorch intra-op threads")
+@click.option("--threads", type=click.IntRange(1, 1024), default=None, help="PyTorch intra-op threads")
 @click.option("--new-token", "new_token", metavar="SCOPES", default=None,
               help="print a new token with these scopes (predict, admin; comma-separated) and exit")
 @click.option("--publish", "publish", type=click.Choice(["fashion"]), default=None,
@@ -205,7 +205,7 @@ def report(out):
 
     from modelbook.report.build import build_site
 
-    index = build_site(Path(out) if out else None)
+    index = build_site(Path(out) if out else None, say=lambda msg: print(msg, file=sys.stderr))
     print(f"wrote {index.parent}/ (open {index.resolve().as_uri()})")
 
 

@@ -132,6 +132,13 @@ def test_a_read_only_store_is_refused_before_the_lab_runs():
     from pathlib import Path
 
     outer = Path(tempfile.mkdtemp(prefix="mbk-ro-"))  # pytest's tmp_path is private to root
+    try:
+        _refused_as_nobody(outer)
+    finally:
+        shutil.rmtree(outer)
+
+
+def _refused_as_nobody(outer):
     os.chmod(outer, 0o755)
     home = outer / "home"
     home.mkdir()
@@ -146,7 +153,6 @@ def test_a_read_only_store_is_refused_before_the_lab_runs():
     assert "THE LAB RAN" not in proc.stdout and proc.returncode == 2, proc.stdout + proc.stderr
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and ("cannot be written" in lines[0] or "not writable" in lines[0]), proc.stderr
-    shutil.rmtree(outer)
 
 
 def _result(lab="demo", value=1.0):
@@ -250,12 +256,15 @@ def test_a_kill_between_recording_and_moving_is_recovered(tmp_path, where):
     assert len(rows) == (1 if where == "insert" else 2)
 
 
-def test_an_orphan_final_folder_from_an_older_version_is_swept(tmp_path):
+def test_folders_without_a_row_are_never_removed(tmp_path):
+    """Run folders of a database moved aside (what the corrupt-database error tells users to do), or a user's own."""
     store = Store(tmp_path)
     store.save(_result(), store.new_run_dir())
-    (store.runs_dir / "20261129T000000-demo-abcdef").mkdir()
-    (store.runs_dir / "my notes").mkdir()  # not ours: kept
     store.close()
+    (tmp_path / "results.sqlite3").rename(tmp_path / "results.sqlite3.bad")
+    for suffix in ("-wal", "-shm"):
+        (tmp_path / f"results.sqlite3{suffix}").unlink(missing_ok=True)
+    before = sorted(p.name for p in (tmp_path / "runs").iterdir())
     store = Store(tmp_path)
-    store.history()
-    assert sorted(p.name for p in store.runs_dir.iterdir()) == sorted([store.history()[0].run_dir.name, "my notes"])
+    store.save(_result(), store.new_run_dir())
+    assert set(before) < {p.name for p in store.runs_dir.iterdir()}

@@ -12,6 +12,9 @@ def fresh(served, tmp_path):
     """A copy of the shared server folder (keys, tokens, fashion v1 and v2), with its own audit log."""
     folder = tmp_path / "serve"
     shutil.copytree(served.folder, folder, ignore=shutil.ignore_patterns("audit.jsonl"))
+    for version in (folder / "registry" / "fashion").iterdir():  # other tests publish more versions: keep 1 and 2
+        if version.is_dir() and version.name not in ("1", "2"):
+            shutil.rmtree(version)
     return folder
 
 
@@ -142,3 +145,28 @@ def test_no_version_verifies_is_not_ready(fresh, served):
         r = c.get("/readyz")
     assert r.status_code == 503 and "unsigned" in r.json()["reason"]
     assert json.loads((fresh / "audit.jsonl").read_text().splitlines()[-1])["outcome"] == "refused"
+
+
+def test_verify_reads_only_what_was_appended_unless_the_file_changed(tmp_path, monkeypatch):
+    import json
+
+    from modelbook.serving import audit as audit_module
+
+    log = audit_module.AuditLog(tmp_path / "audit.jsonl", b"k" * 32)
+    for i in range(200):
+        log.append("tok_x", "model.activate", f"m/v{i}", "ok")
+    assert log.verify().ok
+    starts = []
+    real = audit_module._walk
+    monkeypatch.setattr(audit_module, "_walk", lambda path, key, offset, first, prev: starts.append(offset) or real(path, key, offset, first, prev))
+    size = log.path.stat().st_size
+    log.append("tok_x", "audit.read", "audit.jsonl", "ok")
+    assert log.verify().ok and starts == [size]  # only the new line was read
+    lines = log.path.read_text().splitlines(keepends=True)
+    rec = json.loads(lines[5])
+    rec["outcome"] = "denied"
+    lines[5] = json.dumps(rec) + "\n"
+    log.path.write_text("".join(lines))  # an edit behind the log's back: the whole chain is walked again
+    v = log.verify()
+    assert not v.ok and v.first_bad == 5 and starts[-1] == 0
+    assert [r["seq"] for r in log.page(198, 5)] == [198, 199, 200]

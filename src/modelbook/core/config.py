@@ -138,13 +138,17 @@ class Range:
 
     def describe(self) -> str:
         what = "integers" if self.kind == "int" else "finite numbers"
+
+        def num(x) -> str:
+            return str(int(x)) if float(x).is_integer() else f"{x:g}"
+
         if self.lo is not None and self.hi is not None and not self.lo_open:
-            return f"{what} from {self.lo:g} to {self.hi:g}"
+            return f"{what} from {num(self.lo)} to {num(self.hi)}"
         parts = []
         if self.lo is not None:
-            parts.append(f"{'>' if self.lo_open else '≥'} {self.lo:g}")
+            parts.append(f"{'>' if self.lo_open else '≥'} {num(self.lo)}")
         if self.hi is not None:
-            parts.append(f"≤ {self.hi:g}")
+            parts.append(f"≤ {num(self.hi)}")
         return f"{what} {' and '.join(parts)}" if parts else what
 
 

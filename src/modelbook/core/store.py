@@ -8,8 +8,9 @@ written into it (.run-dir), the row is inserted and committed, and only then is 
 name. A kill at any point is recoverable, by whichever Store next opens the database:
   - before the commit: no row; the temp folder of the dead pid is removed;
   - between the commit and the rename: the row exists and the temp folder names it in .run-dir; it is renamed
-    into place (so every row ends up with its folder);
-  - a final-named folder with no row (left by versions that renamed first) is removed.
+    into place (so every row ends up with its folder).
+A final-named folder never exists without its row (the rename comes after the commit), so folders without a
+row (the runs of a database moved aside, a user's own) are never removed.
 
 check() opens the database and proves it and the runs folder writable, so that `modelbook run` refuses a
 read-only or corrupt store before a lab runs, not after. A row that cannot be read (text that is not UTF-8,
@@ -176,13 +177,8 @@ class Store:
 
     def _recover(self) -> None:
         """Finish or undo what killed writers left (see the module docstring)."""
-        if not self.runs_dir.is_dir():
-            return
-        self._sweep_orphans()
-        known = self._run_dirs()
-        for folder in self.runs_dir.iterdir():
-            if folder.is_dir() and FINAL_NAME.match(folder.name) and folder.name not in known:
-                shutil.rmtree(folder, ignore_errors=True)
+        if self.runs_dir.is_dir():
+            self._sweep_orphans()
 
     def save(self, result: LabResult, tmp_dir: Path) -> int:
         """Record the run, then move its folder into place (recoverable if killed between). Returns the run id."""

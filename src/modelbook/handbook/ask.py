@@ -172,6 +172,10 @@ def print_answer(console, question: str, k: int = 5, lang: str | None = None, me
 
     if not question.strip():
         raise ModelbookError("ask needs a question, e.g. modelbook ask \"why divide attention scores by sqrt(d)?\"")
+    try:
+        question.encode("utf-8")  # bytes that were not UTF-8 reach us as lone surrogates (surrogateescape)
+    except UnicodeEncodeError:
+        raise ModelbookError("the question is not valid UTF-8 text: check the terminal's encoding (e.g. LANG=C.UTF-8)") from None
     started = time.perf_counter()
     index, built = load_index(progress=lambda msg: print(msg, file=sys.stderr))
     results = ask(index, question, k=k, lang=lang, method=method)

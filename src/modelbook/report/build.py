@@ -9,8 +9,10 @@
 
 Markdown becomes HTML through markdown-it with raw HTML disabled (so `<script>` in a topic file is shown as
 text, never run) and every other string goes through jinja2's autoescaping. The site is built in a temp
-folder and swapped in, and only a folder that holds a previous report (marked by `.modelbook-report`) is
-ever replaced.
+folder and swapped in, and only a folder that holds a previous report (marked by `.modelbook-report`, which
+lists the files that build wrote) is ever replaced. Files a user added inside it are not lost: they are moved
+into the new report (under a `.kept` name if the new build writes a file of the same name), and `say` reports
+what was kept.
 """
 from __future__ import annotations
 
@@ -73,8 +75,52 @@ def collect(store, site: Path) -> tuple[list, dict[str, LabView]]:
     return list(all_topics()), labs
 
 
-def build_site(out: Path | None = None, store=None) -> Path:
+def _generated_by_earlier_build(folder: Path) -> set[str] | None:
+    """The files the previous build listed in its marker, or None for a marker from before the list existed."""
+    lines = (folder / MARKER).read_text(encoding="utf-8", errors="replace").splitlines()
+    listed = {ln for ln in lines[1:] if ln and not ln.startswith("#")}
+    return listed or None
+
+
+def _ours(rel: str, listed: set[str] | None) -> bool:
+    if rel == MARKER:
+        return True
+    if listed is not None:
+        return rel in listed
+    parts = rel.split("/")  # an old marker: the names this module has always written
+    return parts[0] in ("static", "plots") or rel == "index.html" or (len(parts) == 1 and rel.startswith("topic-") and rel.endswith(".html"))
+
+
+def _keep_foreign(old: Path, new: Path) -> list[str]:
+    """Move files a user added to the old report into the new one. Returns where each went (relative paths)."""
+    listed = _generated_by_earlier_build(old)
+    kept = []
+    for path in sorted(old.rglob("*")):
+        if path.is_dir() and not path.is_symlink():
+            continue
+        rel = path.relative_to(old).as_posix()
+        if _ours(rel, listed):
+            continue
+        dest = new / rel
+        while dest.exists() or dest.is_symlink():
+            dest = dest.with_name(dest.name + ".kept")
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        path.rename(dest)
+        kept.append(dest.relative_to(new).as_posix())
+    return kept
+
+
+def build_site(out: Path | None = None, store=None, say=None) -> Path:
     """Write the site to `out` (default $MODELBOOK_HOME/report); returns the path of index.html."""
+    try:
+        return _build_site(out, store, say or (lambda msg: None))
+    except OSError as e:
+        where = e.filename or out
+        raise ModelbookError(f"cannot write the report to {out if out is not None else 'the report folder'} "
+                             f"({e.strerror or e}: {where}); choose another --out") from None
+
+
+def _build_site(out: Path | None, store, say) -> Path:
     import jinja2
 
     from modelbook.core.store import Store
@@ -116,13 +162,20 @@ def build_site(out: Path | None = None, store=None) -> Path:
                 prev=real[i - 1] if i > 0 else None, next=real[i + 1] if i + 1 < len(real) else None,
             )
             (tmp / f"topic-{t.id:02d}.html").write_text(html, encoding="utf-8")
-        (tmp / MARKER).write_text("built by `modelbook report`; this folder is replaced by the next build\n")
+        written = sorted(p.relative_to(tmp).as_posix() for p in tmp.rglob("*") if p.is_file())
+        (tmp / MARKER).write_text("# built by `modelbook report`; the next build replaces the files listed below"
+                                  " and keeps any others\n" + "\n".join(written) + "\n", encoding="utf-8")
         fsync_dir(tmp)
         if out.exists():
             old = out.with_name(f".old-{out.name}-{tmp.name[-8:]}")
             out.rename(old)
             tmp.rename(out)
+            # the user's files move into the new report BEFORE the old one is removed (if a move fails, the old
+            # folder and what is left in it stay, under .old-*)
+            kept = _keep_foreign(old, out) if (old / MARKER).is_file() else []
             shutil.rmtree(old, ignore_errors=True)
+            if kept:
+                say(f"kept {len(kept)} file(s) you added to {out}: {', '.join(kept[:10])}" + (" ..." if len(kept) > 10 else ""))
         else:
             tmp.rename(out)
         fsync_dir(out.parent)

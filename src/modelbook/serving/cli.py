@@ -27,6 +27,7 @@ def main(host, port, folder, models, batching, chat, allowed_hosts, threads, new
     names = tuple(m.strip() for m in models.split(",") if m.strip())
     if not names:
         raise ModelbookError("--models needs at least one model name")
+    server.check_port(host, port)  # before the first-start training: a port in use is a one-line error now
     if threads:
         import torch
 

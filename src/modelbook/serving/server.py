@@ -112,6 +112,27 @@ def sample_request(index: int = 0) -> str:
     return json.dumps({"inputs": [pixels]}, separators=(",", ":"))
 
 
+def check_port(host: str, port: int) -> None:
+    """Raise a one-line ModelbookError if (host, port) cannot be bound (in use, no such address, not allowed)."""
+    import errno
+    import socket
+
+    if not 1 <= int(port) <= 65535:
+        raise ModelbookError(f"--port {port}: ports are 1 to 65535")
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except (socket.gaierror, UnicodeError) as e:
+        raise ModelbookError(f"--host {host}: not an address this machine can bind ({e})") from None
+    family, kind, proto, _, address = infos[0]
+    with socket.socket(family, kind, proto) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn does: a TIME_WAIT socket is no conflict
+        try:
+            s.bind(address)
+        except OSError as e:
+            reason = "already in use" if e.errno == errno.EADDRINUSE else (e.strerror or str(e))
+            raise ModelbookError(f"cannot listen on {host}:{port}: {reason}; choose another --port") from None
+
+
 def serve_forever(settings: ServerSettings, host: str = "127.0.0.1", port: int = 8000, log_level: str = "info") -> None:
     import uvicorn
 
