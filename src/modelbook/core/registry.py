@@ -92,11 +92,13 @@ def describe(spec: LabSpec) -> tuple[str, list[tuple[str, str, str]], dict[str, 
             body = node.body
             for i, stmt in enumerate(body):
                 if isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name):
+                    if "ClassVar" in ast.unparse(stmt.annotation):  # e.g. RANGES: a class attribute, not a field
+                        continue
                     doc = ""
                     if i + 1 < len(body) and isinstance(body[i + 1], ast.Expr) and isinstance(getattr(body[i + 1], "value", None), ast.Constant):
                         doc = str(body[i + 1].value.value)
                     default = ast.unparse(stmt.value) if stmt.value is not None else ""
-                    fields.append((stmt.target.id, default, doc.strip()))
+                    fields.append((stmt.target.id, default, " ".join(doc.split())))
         if isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == "PRESETS" for t in node.targets):
             if isinstance(node.value, ast.Dict):
                 for k, v in zip(node.value.keys, node.value.values):

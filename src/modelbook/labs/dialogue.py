@@ -84,8 +84,7 @@ class Config:
     """multi-turn chats with SmolLM2 (a fact, a distraction, a question about the fact)"""
     max_new_tokens: int = 24
     threads: int = 1
-    """threads for torch and the BLAS pools, pinned by the runner around run() (core.runner): one thread is
-    fastest for small models and fixes the order of float sums, so the metrics are the same on any machine"""
+    """torch and BLAS threads, pinned by the runner around run(): one is fastest for small models, fixes float sums"""
     seed: int = 0
 
 

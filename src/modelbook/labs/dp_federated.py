@@ -40,6 +40,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import ClassVar
 
 import numpy as np
 import torch
@@ -82,6 +83,8 @@ CLEAR_P_CEILING = 1e-6  # an unmasked update's top bytes are all 0x00 or 0xFF: i
 
 @dataclass(frozen=True)
 class Config:
+    RANGES: ClassVar[dict] = {"delta": (1e-12, 1.0), "fed_alpha": (1e-6, None), "fed_target": (0.0, 1.0)}
+    """bounds tighter than the ones core.config infers from the field names (inclusive)"""
     n_private: int = 50_000
     """Fashion-MNIST training images used as the private set (the PCA is learned on others)"""
     n_public: int = 5_000
@@ -131,8 +134,7 @@ class Config:
     """epochs of the centralised baseline (one epoch = one round's worth of passes, E local epochs, on pooled data)"""
     seed: int = 0
     threads: int = 1
-    """threads for torch and the BLAS pools, pinned by the runner around run() (core.runner): one thread is
-    fastest for small models and fixes the order of float sums, so the metrics are the same on any machine"""
+    """torch and BLAS threads, pinned by the runner around run(): one is fastest for small models, fixes float sums"""
 
 
 PRESETS = {

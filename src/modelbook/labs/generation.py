@@ -38,6 +38,7 @@ import math
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import ClassVar
 
 import torch
 
@@ -72,6 +73,8 @@ ENTROPY_TEMPERATURES = (0.5, 1.0, 1.5)  # sharper, unchanged, flatter
 
 @dataclass(frozen=True)
 class Config:
+    RANGES: ClassVar[dict] = {"repetition_penalty": (1.0, None)}
+    """bounds tighter than the ones core.config infers from the field names (inclusive)"""
     n_chat_prompts: int = 5
     """chat-templated prompts compared with transformers (greedy)"""
     n_raw_prompts: int = 3
@@ -102,8 +105,7 @@ class Config:
     tts_rates: tuple[int, int] = (120, 240)
     """espeak-ng words-per-minute settings compared"""
     threads: int = 1
-    """threads for torch and the BLAS pools, pinned by the runner around run() (core.runner): one thread is
-    fastest for small models and fixes the order of float sums, so the metrics are the same on any machine"""
+    """torch and BLAS threads, pinned by the runner around run(): one is fastest for small models, fixes float sums"""
     seed: int = 0
 
 

@@ -115,8 +115,7 @@ class Config:
     pyg_check: bool = True
     """also compare our layers with torch_geometric's (importing it takes ~5 s)"""
     threads: int = 1
-    """threads for torch and the BLAS pools, pinned by the runner around run() (core.runner): one thread is
-    fastest for small models and fixes the order of float sums, so the metrics are the same on any machine"""
+    """torch and BLAS threads, pinned by the runner around run(): one is fastest for small models, fixes float sums"""
     seed: int = 0
 
 

@@ -81,8 +81,7 @@ class Config:
     range_lr_max: float = 10.0
     """learning rate at its last step (grown exponentially in between): far past where the loss blows up"""
     threads: int = 1
-    """threads for torch and the BLAS pools, pinned by the runner around run() (core.runner): one thread is
-    fastest for small models and fixes the order of float sums, so the metrics are the same on any machine"""
+    """torch and BLAS threads, pinned by the runner around run(): one is fastest for small models, fixes float sums"""
     seed: int = 0
 
 

@@ -105,8 +105,7 @@ class Config:
     """PyKEEN side by side and evaluator equality (imports pykeen: 6-9 s)"""
     side_by_side_models: tuple[str, ...] = ("transe", "distmult")
     threads: int = 1
-    """threads for torch and the BLAS pools, pinned by the runner around run() (core.runner): one thread is
-    fastest for small models and fixes the order of float sums, so the metrics are the same on any machine"""
+    """torch and BLAS threads, pinned by the runner around run(): one is fastest for small models, fixes float sums"""
     seed: int = 0
 
 

@@ -101,8 +101,7 @@ class Config:
     crash_after_epoch: int = 2
     """the crashed run is killed at the end of this epoch"""
     threads: int = 1
-    """threads for torch and the BLAS pools, pinned by the runner around run() (core.runner): one thread is
-    fastest for small models and fixes the order of float sums, so the metrics are the same on any machine"""
+    """torch and BLAS threads, pinned by the runner around run(): one is fastest for small models, fixes float sums"""
     seed: int = 0
 
 

@@ -88,8 +88,7 @@ class Config:
     gloss_hash_dim: int = 512
     """buckets of the hashed bag of words (gloss_features="hashed")"""
     threads: int = 1
-    """threads for torch and the BLAS pools, pinned by the runner around run() (core.runner): one thread is
-    fastest for small models and fixes the order of float sums, so the metrics are the same on any machine"""
+    """torch and BLAS threads, pinned by the runner around run(): one is fastest for small models, fixes float sums"""
     seed: int = 0
 
 

@@ -92,8 +92,7 @@ class Config:
     """questions answered by SmolLM2 with and without the retrieved passage"""
     max_new_tokens: int = 40
     threads: int = 1
-    """threads for torch and the BLAS pools, pinned by the runner around run() (core.runner): one thread is
-    fastest for small models and fixes the order of float sums, so the metrics are the same on any machine"""
+    """torch and BLAS threads, pinned by the runner around run(): one is fastest for small models, fixes float sums"""
     seed: int = 0
 
 

@@ -32,6 +32,7 @@ import stat
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import ClassVar
 
 import numpy as np
 import torch
@@ -63,6 +64,8 @@ KIM2018_TOLERANCE = 2e-6  # the published coefficients are rounded to 5 and 4 si
 
 @dataclass(frozen=True)
 class Config:
+    RANGES: ClassVar[dict] = {"max_suppression": (0.0, 1.0)}
+    """bounds tighter than the ones core.config infers from the field names (inclusive)"""
     k: int = 5
     """k of the k-anonymous release"""
     k_sweep: tuple[int, ...] = (2, 5, 10, 25, 50)
@@ -73,8 +76,7 @@ class Config:
     """test rows encrypted one ciphertext each (the batched layout always takes them all)"""
     seed: int = 0
     threads: int = 1
-    """threads for torch and the BLAS pools, pinned by the runner around run() (core.runner): one thread is
-    fastest for small models and fixes the order of float sums, so the metrics are the same on any machine"""
+    """torch and BLAS threads, pinned by the runner around run(): one is fastest for small models, fixes float sums"""
 
 
 PRESETS = {

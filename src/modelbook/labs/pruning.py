@@ -105,8 +105,7 @@ class Config:
     """texts truncated to this many word pieces"""
     lr: float = 2e-3
     threads: int = 1
-    """threads for torch and the BLAS pools, pinned by the runner around run() (core.runner): one thread is
-    fastest for small models and fixes the order of float sums, so the metrics are the same on any machine"""
+    """torch and BLAS threads, pinned by the runner around run(): one is fastest for small models, fixes float sums"""
     seed: int = 0
 
 
@@ -119,10 +118,6 @@ PRESETS = {
 
 
 def run(cfg: Config, out: Path) -> LabResult:
-    return _run(cfg, out)
-
-
-def _run(cfg: Config, out: Path) -> LabResult:
     result = LabResult("pruning", cfg)
     split = wb.fashion_split(cfg.n_train, cfg.n_test, cfg.seed)
     torch.manual_seed(cfg.seed)

@@ -122,8 +122,7 @@ class Config:
     fp16_lr: float = 0.03
     """SGD step size of the fp16 underflow demo (before dividing by the 2^-20 loss multiplier)"""
     threads: int = 1
-    """threads for torch and the BLAS pools, pinned by the runner around run() (core.runner): one thread is
-    fastest for small models and fixes the order of float sums, so the metrics are the same on any machine"""
+    """torch and BLAS threads, pinned by the runner around run(): one is fastest for small models, fixes float sums"""
     seed: int = 0
 
 
@@ -136,10 +135,6 @@ PRESETS = {
 
 
 def run(cfg: Config, out: Path) -> LabResult:
-    return _run(cfg, out)
-
-
-def _run(cfg: Config, out: Path) -> LabResult:
     result = LabResult("quantization", cfg)
     split = wb.fashion_split(cfg.n_train, cfg.n_test, cfg.seed)
     torch.manual_seed(cfg.seed)

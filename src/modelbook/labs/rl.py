@@ -84,8 +84,7 @@ class Config:
     """PPO on LunarLander-v3; None skips it"""
     seed: int = 0
     threads: int = 1
-    """threads for torch and the BLAS pools, pinned by the runner around run() (core.runner): one thread is
-    fastest for small models and fixes the order of float sums, so the metrics are the same on any machine"""
+    """torch and BLAS threads, pinned by the runner around run(): one is fastest for small models, fixes float sums"""
 
 
 _QUICK_PG = dict(eval_every=10**9, solve_threshold=None)  # one evaluation, at the end

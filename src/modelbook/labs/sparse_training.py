@@ -34,6 +34,7 @@ import copy
 import math
 from dataclasses import dataclass
 from pathlib import Path
+from typing import ClassVar
 
 import numpy as np
 import torch
@@ -71,6 +72,8 @@ KD_T, KD_ALPHA = 2.0, 0.5  # distillation temperature and soft-target weight, as
 
 @dataclass(frozen=True)
 class Config:
+    RANGES: ClassVar[dict] = {"zeta": (0.0, 1.0)}
+    """bounds tighter than the ones core.config infers from the field names (inclusive)"""
     n_train: int = 20_000
     n_test: int = 10_000
     n_epochs: int = 8
@@ -87,8 +90,7 @@ class Config:
     n_seeds: int = 3
     lr: float = 2e-3
     threads: int = 1
-    """threads for torch and the BLAS pools, pinned by the runner around run() (core.runner): one thread is
-    fastest for small models and fixes the order of float sums, so the metrics are the same on any machine"""
+    """torch and BLAS threads, pinned by the runner around run(): one is fastest for small models, fixes float sums"""
     seed: int = 0
 
 

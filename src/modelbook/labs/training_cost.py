@@ -50,6 +50,7 @@ import math
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import ClassVar
 
 import numpy as np
 import torch
@@ -107,6 +108,8 @@ MINHASH_SEED = 1       # datasketch's default seed, so our signatures equal the 
 
 @dataclass(frozen=True)
 class Config:
+    RANGES: ClassVar[dict] = {"dedup_threshold": (0.0, 1.0)}
+    """bounds tighter than the ones core.config infers from the field names (inclusive)"""
     seq_len: int = 256
     """tokens (batch 1) of the counted SmolLM2 forward + backward"""
     throughput_batch: int = 4
@@ -137,8 +140,7 @@ class Config:
     max_edit_share: float = 0.25
     """each synthetic copy overwrites a share q ~ U(0, this) of its characters"""
     threads: int = 1
-    """threads for torch and the BLAS pools, pinned by the runner around run() (core.runner): one thread is
-    fastest for small models and fixes the order of float sums, so the metrics are the same on any machine"""
+    """torch and BLAS threads, pinned by the runner around run(): one is fastest for small models, fixes float sums"""
     seed: int = 0
 
 
