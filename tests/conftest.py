@@ -56,3 +56,18 @@ def single_thread():
 
     with torch_threads(1):
         yield
+
+
+def run_cli(monkeypatch, capsys, *args) -> tuple[int, str]:
+    """Run the real `modelbook` entry point in-process with these arguments: (exit code, stderr)."""
+    import sys
+
+    from modelbook.cli import main
+
+    monkeypatch.setattr(sys, "argv", ["modelbook", *args])
+    code = 0
+    try:
+        main()
+    except SystemExit as e:
+        code = e.code if isinstance(e.code, int) else 1
+    return code, capsys.readouterr().err

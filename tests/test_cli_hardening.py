@@ -9,6 +9,8 @@ import time
 
 import pytest
 
+from tests.conftest import run_cli
+
 
 def modelbook(*args, env=None, timeout=120):
     return subprocess.run([sys.executable, "-m", "modelbook", *args], capture_output=True, timeout=timeout,
@@ -135,7 +137,6 @@ def test_fuzz_every_command_exits_0_1_or_2_with_one_line(monkeypatch, capsys, tm
     import math
     import numbers
 
-    from modelbook.cli import main
     from modelbook.core import registry
     from modelbook.core.result import LabResult
 
@@ -156,13 +157,7 @@ def test_fuzz_every_command_exits_0_1_or_2_with_one_line(monkeypatch, capsys, tm
     assert len(cases) >= 30
     started = time.monotonic()
     for args in cases:
-        monkeypatch.setattr(sys, "argv", ["modelbook", *args])
-        code = 0
-        try:
-            main()
-        except SystemExit as e:
-            code = e.code if isinstance(e.code, int) else 1
-        err = capsys.readouterr().err
+        code, err = run_cli(monkeypatch, capsys, *args)
         assert code in (0, 1, 2), (args, code, err)
         if code:
             assert len(err.strip().splitlines()) == 1 and "Traceback" not in err, (args, err)

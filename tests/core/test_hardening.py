@@ -13,19 +13,7 @@ from modelbook.core import config
 from modelbook.core.errors import ModelbookError
 from modelbook.core.result import LabResult
 from modelbook.core.store import CorruptRun, Store
-
-
-def _main(monkeypatch, capsys, *args) -> tuple[int, str]:
-    """Run the real entry point in-process: (exit code, stderr)."""
-    from modelbook.cli import main
-
-    monkeypatch.setattr(sys, "argv", ["modelbook", *args])
-    code = 0
-    try:
-        main()
-    except SystemExit as e:
-        code = e.code if isinstance(e.code, int) else 1
-    return code, capsys.readouterr().err
+from tests.conftest import run_cli
 
 
 def _labs():
@@ -62,7 +50,7 @@ def test_out_of_range_values_are_refused_before_any_work(monkeypatch, capsys, tm
     module = registry.load(lab)
     monkeypatch.setattr(module, "run", lambda cfg, out: pytest.fail("the lab ran"))
     monkeypatch.setenv("MODELBOOK_HOME", str(tmp_path))
-    code, err = _main(monkeypatch, capsys, "run", lab, *args)
+    code, err = run_cli(monkeypatch, capsys, "run", lab, *args)
     assert code == 2 and len(err.strip().splitlines()) == 1, err
     assert f"config field {field}=" in err and "allowed" in err
     assert not (tmp_path / "runs").exists() and not (tmp_path / "results.sqlite3").exists()
@@ -105,7 +93,7 @@ def test_a_corrupt_store_is_refused_before_the_lab_runs(monkeypatch, capsys, tmp
     _fake_lab(monkeypatch, calls)
     monkeypatch.setenv("MODELBOOK_HOME", str(tmp_path))
     (tmp_path / "results.sqlite3").write_bytes(b"not a database " * 100)
-    code, err = _main(monkeypatch, capsys, "run", "metrics")
+    code, err = run_cli(monkeypatch, capsys, "run", "metrics")
     assert code == 2 and calls == [] and "results database" in err and len(err.strip().splitlines()) == 1
 
 
@@ -114,7 +102,8 @@ READ_ONLY = textwrap.dedent("""
     import modelbook.labs.metrics as lab
     import modelbook.views, modelbook.core.runner, modelbook.core.progress, rich.console, rich.table  # noqa
     from modelbook.cli import main
-    os.setgid(65534); os.setuid(65534)  # the imports first: the interpreter's files may not be readable by nobody
+    if os.geteuid() == 0:  # root ignores file permissions: drop to nobody (after the imports: the interpreter's
+        os.setgid(65534); os.setuid(65534)  # files may not be readable by nobody)
     def run(cfg, out):
         print("THE LAB RAN", flush=True)
         raise SystemExit(9)
@@ -124,21 +113,20 @@ READ_ONLY = textwrap.dedent("""
 """)
 
 
-@pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() != 0, reason="needs root to drop to another user")
 def test_a_read_only_store_is_refused_before_the_lab_runs():
-    """A results database the user cannot write (root ignores permissions, so the child drops to nobody)."""
+    """A results database the user cannot write (as root, the child drops to nobody: root ignores permissions)."""
     import shutil
     import tempfile
     from pathlib import Path
 
     outer = Path(tempfile.mkdtemp(prefix="mbk-ro-"))  # pytest's tmp_path is private to root
     try:
-        _refused_as_nobody(outer)
+        _refused_when_read_only(outer)
     finally:
         shutil.rmtree(outer)
 
 
-def _refused_as_nobody(outer):
+def _refused_when_read_only(outer):
     os.chmod(outer, 0o755)
     home = outer / "home"
     home.mkdir()
@@ -202,13 +190,13 @@ def test_cli_keeps_working_with_a_damaged_row(monkeypatch, capsys, tmp_path):
     con.execute("UPDATE runs SET result_json = CAST(X'7B22FFFE' AS TEXT) WHERE id = 2")
     con.commit()
     con.close()
-    code, err = _main(monkeypatch, capsys, "show", "33")  # topic 33 is backed by the attention lab
+    code, err = run_cli(monkeypatch, capsys, "show", "33")  # topic 33 is backed by the attention lab
     assert code == 0 and "run 2 " in err and "Traceback" not in err
-    code, err = _main(monkeypatch, capsys, "results")
+    code, err = run_cli(monkeypatch, capsys, "results")
     assert code == 0
-    code, err = _main(monkeypatch, capsys, "results", "--run", "2")
+    code, err = run_cli(monkeypatch, capsys, "results", "--run", "2")
     assert code == 2 and len(err.strip().splitlines()) == 1 and "run 2 " in err
-    code, err = _main(monkeypatch, capsys, "report", "--out", str(tmp_path / "site"))
+    code, err = run_cli(monkeypatch, capsys, "report", "--out", str(tmp_path / "site"))
     assert code == 0 and "run 2 " in err and (tmp_path / "site" / "index.html").is_file()
 
 

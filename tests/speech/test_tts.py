@@ -6,8 +6,6 @@ import pytest
 from modelbook.core.errors import ModelbookError
 from modelbook.speech.tts import synthesize
 
-pytestmark = pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="espeak-ng is not installed")
-
 
 def test_synthesize_writes_a_wav_in_place_and_leaves_no_temp_file(tmp_path):
     path = tmp_path / "hello.wav"
