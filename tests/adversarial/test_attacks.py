@@ -63,3 +63,27 @@ def test_adversarial_loss_trains_on_attacked_inputs(softmax_regression):
         lin.zero_grad()
     with pytest.raises(ValueError):
         adversarial_loss(0.1, "nope")
+
+
+def test_softmax_regression_fgsm_equals_autograd_fgsm(softmax_regression):
+    from modelbook.adversarial import softmax_regression_fgsm
+
+    lin, x, y = softmax_regression
+    for eps in (0.02, 0.1):
+        closed = softmax_regression_fgsm(lin.weight.detach().numpy(), lin.bias.detach().numpy(), x.numpy(), y.numpy(), eps)
+        np.testing.assert_array_equal(closed, fgsm(lin, x, y, eps).numpy())
+
+
+def test_ball_excess_against_hand_cases():
+    from modelbook.adversarial import ball_excess
+
+    x = torch.full((2, 3), 0.5, dtype=torch.float64)
+    inside = x + torch.tensor([[0.1, -0.1, 0.0], [0.05, 0.0, -0.02]], dtype=torch.float64)
+    assert ball_excess(inside, x, 0.1) == pytest.approx(0.0, abs=1e-15)
+    assert ball_excess(inside, x, 0.2) == pytest.approx(-0.1)
+    outside = inside.clone()
+    outside[1, 2] = 0.5 + 0.13
+    assert ball_excess(outside, x, 0.1) == pytest.approx(0.03)
+    edge = torch.tensor([[0.0, 1.0]], dtype=torch.float64)
+    assert ball_excess(edge - 0.02, edge, 0.5) == pytest.approx(0.02)  # below 0
+    assert ball_excess(edge + 0.04, edge, 0.5) == pytest.approx(0.04)  # above 1

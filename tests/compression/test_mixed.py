@@ -78,3 +78,28 @@ def test_evenly_spaced_blocks_and_unknown_rule():
     assert int4_blocks_for(sensitivity, 6, "even") == set(range(31)) - {0, 6, 12, 18, 24, 30}
     with pytest.raises(ValueError):
         int4_blocks_for(sensitivity, 6, "random")
+
+
+def test_block_sensitivity_equals_kl_of_each_plan_on_a_copy():
+    from modelbook.compression.mixed import block_sensitivity
+
+    model = _tiny_llama()
+    pristine = copy.deepcopy(model)
+    names = [n for n, m in model.named_modules() if isinstance(m, torch.nn.Linear)]
+    blocks = np.array_split(np.arange(4), 3)
+    ids = torch.randint(0, 96, (1, 12), generator=torch.Generator().manual_seed(2))
+    seen = []
+    with torch.no_grad():
+        ours = block_sensitivity(PlanBench(model, names, group_size=32), names, blocks, ids, window=12,
+                                 track=lambda it, label: seen.append(label) or it)
+        # the reference log-probs are stored in float16 by llm.score, so round them the same way
+        ref = pristine(ids).logits[0, :-1].log_softmax(-1).half().float()
+        expected = []
+        for b in range(len(blocks)):
+            copy_ = copy.deepcopy(pristine)
+            quantize_linears(copy_, block_plan(names, blocks, {b}), group_size=32)
+            logp = copy_(ids).logits[0, :-1].log_softmax(-1)
+            expected.append(float(torch.nn.functional.kl_div(logp, ref, log_target=True, reduction="sum")) / 11)
+    assert seen == ["sensitivity scan"]
+    np.testing.assert_allclose(ours, expected, rtol=1e-5)
+    assert all(kl > 0 for kl in ours)

@@ -7,6 +7,7 @@ from modelbook.compression.precision import (
     FP16_MIN_NORMAL,
     FP16_MIN_SUBNORMAL,
     DynamicLossScaler,
+    autocast_cross_entropy,
     fraction_lost_in_fp16,
     train_fp16,
 )
@@ -55,3 +56,19 @@ def test_loss_scaling_rescues_tiny_gradients():
     scaled = train_fp16(make(), batches, lr=0.05, loss_multiplier=2.0**-20, scaler=DynamicLossScaler(2.0**16, growth_interval=2))
     assert plain["zero_grad_fraction"] > 0.99 > 0.5 > scaled["zero_grad_fraction"]
     assert scaled["final_scale"] > 2.0**16
+
+
+def test_autocast_cross_entropy_computes_the_forward_pass_in_bf16():
+    torch.manual_seed(0)
+    model = torch.nn.Linear(24, 7)
+    x, y = torch.randn(16, 24), torch.randint(0, 7, (16,))
+    loss = autocast_cross_entropy(model, (x, y))
+    loss.backward()
+    # by hand: inputs and weights rounded to bf16, products summed in fp32, logits rounded to bf16
+    bf = lambda t: t.bfloat16().double()  # noqa: E731
+    logits = (bf(x) @ bf(model.weight).T + bf(model.bias)).bfloat16().double()
+    expected = -(logits.log_softmax(-1).gather(1, y[:, None])).mean()
+    assert loss.dtype == torch.float32 and model.weight.grad.dtype == torch.float32
+    assert abs(float(loss) - float(expected)) < 1e-5
+    fp32 = torch.nn.functional.cross_entropy(model(x), y)
+    assert abs(float(loss) - float(fp32)) > 1e-5  # the 16-bit forward pass really differs from fp32's

@@ -14,6 +14,7 @@ from modelbook.compression.prune import (
     prunable,
     prune_survivors,
     rewind_,
+    schedule_steps,
     sparse_bytes,
     sparsity_of,
     to_csr,
@@ -124,3 +125,16 @@ def test_sparse_storage_and_csr_forward():
     assert sparse_bytes(net, masks) < dense_bytes / 5
     x = torch.randn(7, 8, 8)
     torch.testing.assert_close(to_csr(net)(x), net(x), rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("start,every,end", [((1, 6), (1, 40), (2, 3)), ((1, 4), (1, 10), (3, 4)), ((1, 2), (1, 3), (1, 2))])
+def test_schedule_steps_equal_a_search_over_n(start, every, end):
+    from fractions import Fraction
+    from math import floor
+
+    for total in range(1, 400):
+        t0 = max(1, floor(Fraction(start[0], start[1]) * total))
+        dt = max(1, floor(Fraction(every[0], every[1]) * total))
+        last = floor(Fraction(end[0], end[1]) * total)
+        fits = [n for n in range(1, total + 2) if t0 + n * dt <= last]  # the schedule must end by `last`
+        assert schedule_steps(total, start, every, end) == (t0, max(fits) if fits else 1, dt), total

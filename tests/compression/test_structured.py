@@ -77,3 +77,37 @@ def test_head_gates_switch_off_heads_in_order_and_never_empty_a_layer():
     assert int((gates == 0).sum()) == 18 and bool((gates.sum(1) >= 1).all())
     off = {i for i in range(72) if gates.flatten()[i] == 0}
     assert off == set(order[:18])  # 18 of 72 heads: no layer runs out, so exactly the first 18 go
+
+
+def test_head_importance_equals_finite_differences_of_the_contrastive_loss():
+    import numpy as np
+
+    from modelbook.compression.structured import head_importance
+
+    L, H, N, D, tau = 2, 3, 5, 4, 0.5
+    rng = np.random.default_rng(0)
+    feats = {f"{kind}{i}": rng.normal(size=(L * H, D)) for kind in "qa" for i in range(N)}  # each head's output
+
+    def embed_np(texts, gates):  # (N, D): gated sum of the heads' outputs, unit length
+        e = np.stack([(feats[t] * gates.reshape(-1, 1)).sum(0) for t in texts])
+        return e / np.linalg.norm(e, axis=1, keepdims=True)
+
+    def loss_np(gates):  # in-batch contrastive loss, in float64
+        s = embed_np(queries, gates) @ embed_np(answers, gates).T / tau
+        s = s - s.max(1, keepdims=True)
+        return float(np.mean(np.log(np.exp(s).sum(1)) - np.diag(s)))
+
+    def embed(texts, gates):
+        x = torch.tensor(np.stack([feats[t] for t in texts]), dtype=torch.float32)
+        return torch.nn.functional.normalize((x * gates.reshape(1, -1, 1)).sum(1), dim=-1)
+
+    queries, answers = [f"q{i}" for i in range(N)], [f"a{i}" for i in range(N)]
+    ours = head_importance(embed, queries, answers, L, H, tau)
+    eps, fd = 1e-6, np.zeros(L * H)
+    for h in range(L * H):
+        up, down = np.ones(L * H), np.ones(L * H)
+        up[h] += eps
+        down[h] -= eps
+        fd[h] = (loss_np(up) - loss_np(down)) / (2 * eps)
+    assert ours.shape == (L, H)
+    np.testing.assert_allclose(ours.numpy().reshape(-1), np.abs(fd), rtol=1e-3, atol=1e-6)

@@ -1,4 +1,8 @@
 """Decoding rules vs transformers' logits processors on random logits, and their defining properties."""
+import math
+from collections import Counter
+
+import pytest
 import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -102,3 +106,26 @@ def test_sampling_follows_the_distribution():
 def test_neutral_settings_change_nothing():
     z = _logits(0)
     torch.testing.assert_close(processors.process(z, torch.zeros(3, 0, dtype=torch.long)), z)
+
+
+def test_entropy_matches_torch_categorical():
+    z = _logits(3, scale=5.0)
+    for t in (0.5, 1.0, 1.5):
+        ref = torch.distributions.Categorical(logits=z / t).entropy()
+        torch.testing.assert_close(processors.entropy(z, t), ref, rtol=0, atol=1e-12)
+    # a one-hot distribution (other logits −inf) has entropy 0; a uniform one has log V
+    onehot = torch.full((1, 6), processors.NEG_INF, dtype=torch.float64)
+    onehot[0, 2] = 0.0
+    assert float(processors.entropy(onehot)) == 0.0
+    assert float(processors.entropy(torch.zeros(1, 6, dtype=torch.float64))) == pytest.approx(math.log(6), abs=1e-12)
+
+
+def test_empirical_total_variation_matches_a_count_by_hand():
+    gen = torch.Generator().manual_seed(1)
+    target = torch.tensor([0.5, 0.3, 0.15, 0.05], dtype=torch.float64)
+    draws = torch.multinomial(target, 997, replacement=True, generator=gen)
+    counts = Counter(draws.tolist())
+    by_hand = 0.5 * sum(abs(counts.get(i, 0) / 997 - float(q)) for i, q in enumerate(target))
+    assert processors.empirical_total_variation(draws, target) == pytest.approx(by_hand, abs=1e-12)
+    # a token never drawn contributes its whole probability; all draws on one token: TV = 1 − q_0
+    assert processors.empirical_total_variation(torch.zeros(10, dtype=torch.long), target) == pytest.approx(0.5)

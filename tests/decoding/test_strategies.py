@@ -1,11 +1,14 @@
 """The decoding loop: greedy and beam search equal transformers' generate on a tiny random Llama (float64);
 beam search equals exhaustive search when it never prunes; streaming text; stopping."""
+import itertools
 import math
+import time
 
 import pytest
 import torch
 
 from modelbook.decoding import GenerationConfig, TextStream, beam_search, exhaustive_search, generate, stream_tokens
+from modelbook.decoding.strategies import random_tiny_lm, timed_stream_tokens
 from modelbook.nn.llama import LlamaLM
 from tests.nn.test_llama import tiny_hf_llama
 
@@ -117,3 +120,43 @@ def test_generate_with_a_stop_string_on_smollm2(smollm2):
     assert g.stop_reason == "stop_string"
     assert g.text.replace(" ", "") == "5,6,"
     assert "".join(pieces) == g.text
+
+
+def test_timed_stream_gives_the_tokens_of_generate_and_one_time_per_token():
+    model = LlamaLM.from_hf(_hf(1))
+    ids = torch.tensor([[5, 17, 9]])
+    cfg = GenerationConfig(max_new_tokens=10)
+    t0 = time.perf_counter()
+    tokens, times = timed_stream_tokens(model, ids, cfg)
+    wall = time.perf_counter() - t0
+    assert tokens == generate(model, ids, cfg).tokens
+    assert len(times) == len(tokens) == 10
+    assert all(t > 0 for t in times) and sum(times) <= wall
+    # without the cache: the same tokens, each step timed
+    uncached, times_uncached = timed_stream_tokens(model, ids, GenerationConfig(max_new_tokens=10, use_cache=False))
+    assert uncached == tokens and len(times_uncached) == 10
+
+
+def test_random_tiny_lm_is_the_seeded_one_layer_model_and_beam_search_finds_its_argmax():
+    model = random_tiny_lm(5, 7)
+    torch.manual_seed(7)  # the same construction written out
+    ref = LlamaLM(5, d=16, n_layers=1, n_heads=2, n_kv_heads=1, head_dim=8, d_ff=32).double().eval()
+    with torch.no_grad():
+        ref.embed_tokens.weight.normal_(0, 1.5)
+    assert model.state_dict().keys() == ref.state_dict().keys()
+    assert all(torch.equal(v, ref.state_dict()[k]) for k, v in model.state_dict().items())
+    assert not model.training and model.embed_tokens.weight.dtype == torch.float64
+    assert not torch.equal(random_tiny_lm(5, 8).embed_tokens.weight, model.embed_tokens.weight)
+    # the argmax over every sequence, scored token by token with full forward passes
+    prompt, eos = torch.tensor([[3]]), 0
+    best, best_logp = None, -math.inf
+    for n in range(1, 4):
+        for seq in itertools.product(range(5), repeat=n):
+            if eos in seq[:-1] or (n < 3 and seq[-1] != eos):
+                continue
+            ids = torch.cat([prompt, torch.tensor([seq])], dim=1)
+            logp = sum(float(model(ids[:, :i]).double().log_softmax(-1)[0, -1, ids[0, i]]) for i in range(1, ids.size(1)))
+            if logp > best_logp:
+                best, best_logp = seq, logp
+    wide = beam_search(model, prompt, 4 ** 2, 3, (eos,), 0.0)[0]
+    assert wide.tokens == best and wide.logprob == pytest.approx(best_logp, abs=1e-10)

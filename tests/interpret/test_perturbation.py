@@ -114,3 +114,27 @@ def test_top_k_jaccard_equals_sklearns_jaccard_of_the_indicator_vectors():
     want = np.mean([jaccard_score(a, b) for i, a in enumerate(indicators) for b in indicators[i + 1:]])
     assert perturbation.top_k_jaccard(coefs, k) == pytest.approx(want, rel=1e-12)
     assert perturbation.top_k_jaccard([coefs[0], -2 * coefs[0]], k) == 1.0     # the same features, by |coefficient|
+
+
+def test_deletion_curve_of_the_predicted_class_equals_a_row_by_row_loop(fitted):
+    """Each row's curve is the probability of its predicted class (scikit-learn's predict_proba column) as its
+    signed attribution's top features go to the training mean, one at a time, recomputed here row by row."""
+    X, _, model = fitted
+    rows, mean = X[:12], X.mean(0)
+    predicted = model.predict(rows)
+    assert set(predicted) == {0, 1}                                # both branches are exercised
+    sign = perturbation.toward_predicted_class(predicted)
+    np.testing.assert_array_equal(sign[:, 0], 2.0 * predicted - 1.0)
+    attribution = (rows - mean) * model.coef_[0] * sign            # contributions to the predicted class's log-odds
+    curve = perturbation.deletion_curve_predicted_class(lambda A: model.predict_proba(A)[:, 1], rows, attribution, mean,
+                                                        predicted)
+    d = X.shape[1]
+    assert curve.shape == (len(rows), d + 1)
+    for i, (x, c) in enumerate(zip(rows, predicted)):
+        order = sorted(range(d), key=lambda j: -attribution[i, j])
+        for k in range(d + 1):
+            z = x.copy()
+            z[order[:k]] = mean[order[:k]]
+            np.testing.assert_allclose(curve[i, k], model.predict_proba(z[None])[0, c], rtol=1e-12)
+    # the most supportive features leave first, so the predicted class's probability falls in the first step
+    assert np.all(curve[:, 1] <= curve[:, 0] + 1e-12)

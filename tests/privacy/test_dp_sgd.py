@@ -118,3 +118,43 @@ def test_train_learns_without_noise():
     model = nn.Linear(5, 2)
     dp_sgd.train(model, x, y, q=0.1, n_steps=200, noise_multiplier=0.0, max_norm=float("inf"), lr=0.5, generator=gen)
     assert float((model(x).argmax(1) == y).float().mean()) > 0.95
+
+
+def _tiny_problem():
+    gen = torch.Generator().manual_seed(3)
+    x = torch.randn(200, 4, generator=gen, dtype=torch.float64)
+    y = (x[:, 0] + x[:, 1] > 0).long()
+    torch.manual_seed(3)
+    return nn.Linear(4, 2).double(), x, y
+
+
+def test_train_at_epsilon_inf_is_momentum_sgd_on_the_same_poisson_lots():
+    model, x, y = _tiny_problem()
+    reference = copy.deepcopy(model)
+    q, steps, lr, momentum = 0.1, 30, 0.3, 0.9
+    sigma = dp_sgd.train_at_epsilon(model, x, y, float("inf"), q=q, n_steps=steps, delta=1e-5, max_norm=1.0, lr=lr,
+                                    momentum=momentum, generator=torch.Generator().manual_seed(11))
+    assert sigma == 0.0
+    # by hand: the summed batch loss over the expected lot size qN, no clipping, no noise, torch's SGD with momentum
+    opt = torch.optim.SGD(reference.parameters(), lr=lr, momentum=momentum)
+    for idx in dp_sgd.poisson_lots(len(x), q, steps, torch.Generator().manual_seed(11)):
+        opt.zero_grad()
+        (nn.functional.cross_entropy(reference(x[idx]), y[idx], reduction="sum") / (q * len(x))).backward()
+        opt.step()
+    for a, b in zip(model.parameters(), reference.parameters()):
+        torch.testing.assert_close(a, b, rtol=0, atol=1e-12)
+
+
+def test_train_at_epsilon_uses_the_smallest_sigma_that_meets_epsilon():
+    from modelbook.privacy import accountant
+
+    model, x, y = _tiny_problem()
+    reference = copy.deepcopy(model)
+    q, steps, delta, eps = 0.1, 30, 1e-5, 2.0
+    sigma = dp_sgd.train_at_epsilon(model, x, y, eps, q=q, n_steps=steps, delta=delta, max_norm=0.5, lr=0.3,
+                                    generator=torch.Generator().manual_seed(5))
+    assert accountant.epsilon(sigma, q, steps, delta) <= eps < accountant.epsilon(sigma * (1 - 2e-4), q, steps, delta)
+    dp_sgd.train(reference, x, y, q=q, n_steps=steps, noise_multiplier=sigma, max_norm=0.5, lr=0.3,
+                 generator=torch.Generator().manual_seed(5))
+    for a, b in zip(model.parameters(), reference.parameters()):
+        assert torch.equal(a, b)

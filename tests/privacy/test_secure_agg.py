@@ -104,3 +104,34 @@ def test_fedavg_through_secure_aggregation_trains_the_same_model():
                       generator=torch.Generator().manual_seed(1), rng=np.random.default_rng(4), aggregate=aggregate)
         models.append(fedavg.flat_params(model))
     torch.testing.assert_close(models[0], models[1], rtol=0, atol=1e-6)
+
+
+def test_audit_first_round_against_numpy_and_a_hand_chi_square():
+    import torch
+    from scipy.stats import chi2
+
+    rng = np.random.default_rng(4)
+    server = sa.SecureAggregator(sa.setup(6, rng))
+    with pytest.raises(ValueError):
+        sa.audit_first_round(server)
+    updates = [torch.tensor(rng.normal(size=5000) * 0.05) for _ in range(4)]
+    selected, sizes = np.array([1, 2, 4, 5]), [30.0, 10.0, 45.0, 15.0]
+    server(selected, updates, sizes)
+    server(selected, updates, sizes)  # a later round does not replace round 0
+    audit = sa.audit_first_round(server)
+    vectors = [u.numpy() for u in updates]
+    plain = sum(w * v for w, v in zip(sizes, vectors)) / sum(sizes)
+    _, _, _, secure = server.first_round
+    assert audit.max_abs_diff == pytest.approx(np.abs(plain - secure).max(), abs=1e-15)
+    assert audit.max_abs_diff <= 4 * 2.0 ** -32 and audit.n_words == 5000
+
+    def p_value(words):  # Pearson's χ² against uniform bytes, written out
+        counts = np.bincount((words >> np.uint64(56)).astype(np.int64), minlength=256)
+        expected = len(words) / 256
+        return chi2.sf(((counts - expected) ** 2 / expected).sum(), 255)
+
+    share = vectors[0] * sizes[0] / sum(sizes)
+    upload = server.clients[1].mask(share, 0, {1, 2, 4, 5})
+    assert audit.p_masked == pytest.approx(p_value(upload), rel=1e-9)
+    assert audit.p_clear == pytest.approx(p_value(sa.encode(share)), rel=1e-9, abs=1e-300)
+    assert audit.p_masked > 1e-6 and audit.p_clear < 1e-12

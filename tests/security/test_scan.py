@@ -54,3 +54,16 @@ def test_version_check_flags_an_old_release():
 
     (old,) = check_versions({"torch": ("99.0", "a future advisory")})
     assert not old.ok and old.installed.startswith("2.13")
+
+
+def test_pickle_probe_refuses_a_payload_that_plain_pickle_runs(tmp_path):
+    import pickle  # nosec B403 # the test loads its own payload to prove it is live
+
+    from modelbook.security.scan import pickle_payload, probe_pickle_loaders
+
+    probe = probe_pickle_loaders(tmp_path)
+    assert probe.refusals == 2 and not probe.side_effect_ran
+    assert list(tmp_path.iterdir()) == []  # the payload file is removed, and nothing ran
+    marker = tmp_path / "pickle-payload-ran"
+    pickle.loads(pickle_payload(marker))  # nosec B301 # plain unpickling runs it: the probe's refusals are not vacuous
+    assert marker.exists()

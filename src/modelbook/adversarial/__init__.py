@@ -2,6 +2,6 @@
 
     from modelbook.adversarial import fgsm, pgd, robust_accuracy, adversarial_loss
 """
-from modelbook.adversarial.attacks import adversarial_loss, fgsm, pgd, robust_accuracy
+from modelbook.adversarial.attacks import adversarial_loss, ball_excess, fgsm, pgd, robust_accuracy, softmax_regression_fgsm
 
-__all__ = ["adversarial_loss", "fgsm", "pgd", "robust_accuracy"]
+__all__ = ["adversarial_loss", "ball_excess", "fgsm", "pgd", "robust_accuracy", "softmax_regression_fgsm"]

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 from typing import Callable
 
+import numpy as np
 import torch
 from torch import nn
 from torch.nn.functional import cross_entropy
@@ -58,6 +59,22 @@ def pgd(model: nn.Module, x: torch.Tensor, y: torch.Tensor, eps: float, alpha: f
         x_adv = torch.min(torch.max(x_adv, x - eps), x + eps).clamp(0.0, 1.0)  # project
     return x_adv.detach()
 
+
+
+def ball_excess(x_adv: torch.Tensor, x: torch.Tensor, eps: float) -> float:
+    """How far adversarial examples stray outside B(x, eps) ∩ [0, 1]: the largest of max(|x' − x|) − eps,
+    −min(x') and max(x') − 1 (≤ 0 when every example is inside)."""
+    return max(float(((x_adv - x).abs() - eps).max()), float(-x_adv.min()), float(x_adv.max() - 1))
+
+
+def softmax_regression_fgsm(W: np.ndarray, b: np.ndarray, x: np.ndarray, y: np.ndarray, eps: float) -> np.ndarray:
+    """FGSM on softmax regression z = Wx + b with its input gradient written out, no autograd:
+    ∇_x L = Wᵀ(softmax(Wx + b) − e_y), so x' = clip_[0,1](x + ε · sign(Wᵀ(softmax(z) − e_y)))."""
+    z = x @ W.T + b
+    p = np.exp(z - z.max(1, keepdims=True))
+    p /= p.sum(1, keepdims=True)
+    p[np.arange(len(y)), y] -= 1.0  # softmax − one-hot
+    return np.clip(x + eps * np.sign(p @ W), 0, 1)
 
 @torch.no_grad()
 def _correct(model, x, y) -> int:

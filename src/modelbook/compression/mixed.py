@@ -13,17 +13,20 @@ the *least* damaged blocks at int8 (and, with many blocks, evenly spaced ones).
 
     PlanBench(model, names, group_size).apply(plan)
     block_plan(names, blocks, int4_blocks) -> plan;  int4_blocks_for(sensitivity, n_int8, rule) -> set of blocks
+    block_sensitivity(bench, names, blocks, ids, window) -> KL to fp32 of each block alone at int4
 
 Cross-checks: tests/compression/test_mixed.py (a plan applied by the bench computes what quantize_linears on
 a copy computes, bit for bit; the guided choice equals a brute-force search over all block subsets).
 """
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 import numpy as np
+import torch
 from torch import nn
 
+from modelbook.compression.llm import score
 from modelbook.compression.qlinear import QuantizedEmbedding, quantized
 
 
@@ -77,3 +80,18 @@ def int4_blocks_for(sensitivity: Sequence[float], n_int8: int, rule: str = "most
     if rule == "even":
         return every - set(np.linspace(0, n - 1, n_int8).round().astype(int).tolist())
     raise ValueError(f"unknown rule {rule!r}: use most, least or even")
+
+
+def block_sensitivity(bench: PlanBench, names: list[str], blocks: Sequence[Sequence[int]], ids: torch.Tensor,
+                      window: int, track: Callable[[Iterable, str], Iterable] = lambda it, _label: it) -> list[float]:
+    """The sensitivity scan: for each block, the mean per-token KL(fp32 ‖ plan) on ids (1, N) of the plan putting
+    that block alone at int4 and every other Linear at int8 (llm.score over windows of `window` tokens). The
+    bench is left on the last block's plan. `track(iterable, label)` may wrap the loop (a progress bar)."""
+    model = bench.model
+    bench.apply({n: "fp32" for n in names})
+    reference = score(model, ids, window, keep=True)["logprobs"]
+    sensitivity = []
+    for b in track(range(len(blocks)), "sensitivity scan"):
+        bench.apply(block_plan(names, blocks, {b}))
+        sensitivity.append(score(model, ids, window, reference)["kl"])
+    return sensitivity

@@ -99,3 +99,13 @@ def train_fp16(model: nn.Module, batches: Iterable, lr: float, loss_multiplier: 
         steps += 1
     return {"model": master, "zero_grad_fraction": sum(zero_fraction) / max(1, len(zero_fraction)),
             "skipped_steps": skipped, "steps": steps, "final_scale": scaler.scale if scaler else 1.0}
+
+
+def autocast_cross_entropy(model: nn.Module, batch: tuple[torch.Tensor, torch.Tensor], dtype: torch.dtype = torch.bfloat16,
+                           device_type: str = "cpu") -> torch.Tensor:
+    """Cross-entropy of model on batch (x, y) with the forward pass under torch.autocast(dtype): matrix products
+    in 16 bits, weights kept in fp32. The logits are cast back to fp32 before the loss (its log-softmax and sum
+    need fp32's precision), as torch.amp's recipe does. A loss_fn for workbench.train."""
+    with torch.autocast(device_type, dtype=dtype):
+        logits = model(batch[0])
+    return F.cross_entropy(logits.float(), batch[1])

@@ -127,6 +127,15 @@ def cubic_sparsity(t: int, s_i: float, s_f: float, t0: int, n: int, dt: int) -> 
     return s_f + (s_i - s_f) * (1 - progress) ** 3
 
 
+def schedule_steps(total: int, start: tuple[int, int], every: tuple[int, int], end: tuple[int, int]) -> tuple[int, int, int]:
+    """(t0, n, Δt) of a cubic schedule over `total` optimizer steps, each given as a fraction (numerator,
+    denominator) of training: pruning starts at t0 = start·total, prunes every Δt = every·total steps (both
+    floored, at least 1), and takes the most steps n ≥ 1 with t0 + n·Δt ≤ end·total, so s_f is reached by then."""
+    t0 = max(1, start[0] * total // start[1])
+    dt = max(1, every[0] * total // every[1])
+    return t0, max(1, (end[0] * total // end[1] - t0) // dt), dt
+
+
 class GradualPruning(Callback):
     """Prune by magnitude every Δt optimizer steps from t0 until t0 + n·Δt, following the cubic schedule;
     masks are re-applied after every step. `history` records (step, target sparsity, measured sparsity)."""

@@ -2,6 +2,7 @@
 
     schedule("cosine_warmup", optimizer, n_epochs, steps_per_epoch)   -> an LRSchedule callback for fit
     cosine_with_warmup(optimizer, warmup_steps, total_steps)          -> a torch LambdaLR
+    plateau_cuts(val_losses, lrs, threshold)                          -> after which epochs reduce-on-plateau cuts
 
 Step decay, reduce-on-plateau and one-cycle are torch's own schedulers (StepLR, ReduceLROnPlateau, OneCycleLR);
 warmup + cosine is written here because torch has no single scheduler for it (the lab checks it against
@@ -48,3 +49,16 @@ def schedule(name: str, optimizer, n_epochs: int, steps_per_epoch: int, **kw):
         max_lr = kw.get("max_lr", 10 * optimizer.param_groups[0]["lr"])
         return LRSchedule(sched.OneCycleLR(optimizer, max_lr, total_steps=total, pct_start=kw.get("pct_start", 0.3)), "step")
     raise ValueError(f"unknown schedule {name!r}: use step, cosine_warmup, plateau or one_cycle")
+
+
+def plateau_cuts(val_losses, lrs, threshold: float, factor: float = 0.1, eps: float = 1e-8) -> list[bool]:
+    """Whether ReduceLROnPlateau with patience 0 (mode min, relative threshold) cuts the LR after each epoch:
+    after every epoch whose val_loss is not below best × (1 − threshold), unless the cut lr × (1 − factor) would be
+    no larger than eps (torch skips it). `lrs` are the rates in force during each epoch; `best` moves only on an
+    epoch that beats it (by the threshold), as in torch."""
+    best, cuts = float("inf"), []
+    for loss, lr in zip(val_losses, lrs):
+        stalled = not loss < best * (1 - threshold)
+        best = min(best, loss) if not stalled else best
+        cuts.append(stalled and lr * (1 - factor) > eps)
+    return cuts

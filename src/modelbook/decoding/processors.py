@@ -78,3 +78,17 @@ def process(logits: torch.Tensor, previous: torch.Tensor, *, penalty: float = 1.
 def sample(logits: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
     """One token per row, drawn from softmax(logits): (B, V) -> (B,)."""
     return torch.multinomial(logits.softmax(-1), 1, generator=generator).squeeze(-1)
+
+
+def entropy(logits: torch.Tensor, t: float = 1.0) -> torch.Tensor:
+    """Entropy in nats of softmax(logits / t) over the last dimension: (..., V) -> (...).
+    Probabilities that underflow to zero contribute 0 (0 · log 0 = 0)."""
+    q = (logits / t).softmax(-1)
+    return -(q * q.clamp_min(1e-300).log()).sum(-1)
+
+
+def empirical_total_variation(draws: torch.Tensor, target: torch.Tensor) -> float:
+    """Total-variation distance ½ Σ_i |f_i − q_i| between the frequencies f of the token indices in `draws`
+    (n,) and the distribution `target` (m,) they were drawn from; an index never drawn counts f_i = 0."""
+    empirical = torch.bincount(draws, minlength=target.numel()).double() / draws.numel()
+    return 0.5 * float((empirical - target).abs().sum())

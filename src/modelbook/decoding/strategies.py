@@ -25,6 +25,7 @@ token can be half of a Chinese character) and any tail that could still become a
 from __future__ import annotations
 
 import itertools
+import time
 from dataclasses import dataclass, field
 from typing import Iterator
 
@@ -111,6 +112,19 @@ def stream_tokens(model, prompt: torch.Tensor, cfg: GenerationConfig, generator:
         logits = (model(token[:, None], cache) if cfg.use_cache else model(sequence))[:, -1]
     if stop_reason is not None:
         stop_reason.append(reason)
+
+
+def timed_stream_tokens(model, prompt: torch.Tensor, cfg: GenerationConfig,
+                        generator: torch.Generator | None = None) -> tuple[list[int], list[float]]:
+    """Run `stream_tokens` to the end and time it: the new tokens, and the wall-clock seconds each one took
+    (the first includes the prefill). Their sum is the decoding time; n / sum is tokens per second."""
+    tokens, times, t0 = [], [], time.perf_counter()
+    for token in stream_tokens(model, prompt, cfg, generator):
+        now = time.perf_counter()
+        tokens.append(token)
+        times.append(now - t0)
+        t0 = now
+    return tokens, times
 
 
 def generate(model, prompt: torch.Tensor, cfg: GenerationConfig, tokenizer=None,
@@ -268,6 +282,19 @@ def beam_search(model, prompt: torch.Tensor, n_beams: int, max_new_tokens: int, 
         reorder_cache(cache, torch.tensor(keep_rows))
         logits = model(torch.tensor(keep_tokens)[:, None], cache)[:, -1]
     return sorted(finished, reverse=True)[:n_beams]
+
+
+def random_tiny_lm(vocab_size: int, seed: int):
+    """A random one-layer LlamaLM (float64, eval mode) over a tiny vocabulary, small enough for
+    `exhaustive_search`. Seeds torch's global generator with `seed` and draws the weights from it; embeddings
+    with std 1.5 (larger than the default init) give peaked, varied next-token distributions."""
+    from modelbook.nn.llama import LlamaLM  # here, not at the top: the decoding loop itself imports only torch
+
+    torch.manual_seed(seed)
+    model = LlamaLM(vocab_size, d=16, n_layers=1, n_heads=2, n_kv_heads=1, head_dim=8, d_ff=32).double().eval()
+    with torch.no_grad():
+        model.embed_tokens.weight.normal_(0, 1.5)
+    return model
 
 
 @torch.no_grad()

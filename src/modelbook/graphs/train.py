@@ -31,6 +31,14 @@ def accuracy(logits: torch.Tensor, y: torch.Tensor) -> float:
     return float((logits.argmax(-1) == y).float().mean()) if len(y) else float("nan")
 
 
+def node_accuracy(model: nn.Module, forward: Callable[[], torch.Tensor], y: torch.Tensor, idx: torch.Tensor) -> float:
+    """Accuracy of `forward()` (N, C) logits on the nodes `idx`, with the model in eval mode (no dropout) and no
+    gradients: the exact full-graph evaluation every model here is scored by."""
+    model.eval()
+    with torch.no_grad():
+        return accuracy(forward()[idx], y[idx])
+
+
 def fit_full_batch(model: nn.Module, forward: Callable[[], torch.Tensor], y: torch.Tensor, train_idx: torch.Tensor,
                    val_idx: torch.Tensor | None, n_epochs: int, lr: float = 0.01, weight_decay: float = 5e-4,
                    patience: int | None = None) -> FitResult:

@@ -84,3 +84,9 @@ def special_token_share(attn: torch.Tensor, tokens: list[str]) -> np.ndarray:
 def kendall(a: np.ndarray, b: np.ndarray) -> float:
     """Kendall's τ-b between two importance vectors."""
     return float(kendalltau(a, b).statistic)
+
+
+def content_kendall(scores: np.ndarray, importance: np.ndarray) -> float:
+    """Kendall's τ-b between two per-token vectors over the content tokens only: the first and last positions
+    ([CLS] and [SEP]) are dropped, since leave-one-out never removes them and gives them importance 0."""
+    return kendall(scores[1:-1], importance[1:-1])

@@ -73,6 +73,21 @@ def deletion_curve_tabular(predict: Callable[[np.ndarray], np.ndarray], X: np.nd
     return predict(batch.reshape(-1, d)).reshape(len(ks), n).T           # one call: (n, steps + 1)
 
 
+def toward_predicted_class(predicted: np.ndarray) -> np.ndarray:
+    """(n, 1) sign that turns a binary classifier's class-1 evidence into evidence for each row's predicted class
+    (`predicted` (n,) of 0/1 labels): +1 where class 1 is predicted, −1 where class 0 is."""
+    return np.where(predicted == 1, 1.0, -1.0)[:, None]
+
+
+def deletion_curve_predicted_class(predict: Callable[[np.ndarray], np.ndarray], X: np.ndarray, attribution: np.ndarray,
+                                   baseline: np.ndarray, predicted: np.ndarray, n_steps: int | None = None) -> np.ndarray:
+    """`deletion_curve_tabular` for a binary classifier, read as the probability of each row's predicted class
+    (`predicted` (n,) of 0/1 labels): predict gives P(class 1), so rows predicted 0 track 1 − P(class 1).
+    The attribution should already be signed toward the predicted class (`toward_predicted_class`)."""
+    curve = deletion_curve_tabular(predict, X, attribution, baseline, n_steps)
+    return np.where(toward_predicted_class(predicted) > 0, curve, 1 - curve)
+
+
 def curve_auc(curve: np.ndarray) -> np.ndarray:
     """Area under each row of a deletion curve, x from 0 to 1 (trapezoid rule)."""
     return np.trapezoid(curve, np.linspace(0, 1, curve.shape[-1]), axis=-1)

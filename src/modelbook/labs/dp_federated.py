@@ -258,11 +258,9 @@ def _privacy_utility(result: LabResult, cfg: Config, data: dict, out: Path) -> N
     for eps in progress.track([*cfg.epsilons, float("inf")], "DP-SGD privacy-utility curve"):
         torch.manual_seed(cfg.seed)  # every ε starts from the same initial weights
         model = _mlp(cfg.hidden)
-        sigma = 0.0 if eps == float("inf") else accountant.noise_multiplier_for(eps, q, steps, cfg.delta)
-        clip = float("inf") if eps == float("inf") else cfg.max_norm
         _, gen = generators(cfg.seed + 1)  # + 1: lot sampling and noise, the same for every ε, apart from the split's
-        dp_sgd.train(model, data["x"], data["y"], q=q, n_steps=steps, noise_multiplier=sigma, max_norm=clip,
-                     lr=cfg.dp_lr, momentum=cfg.dp_momentum, generator=gen)
+        sigma = dp_sgd.train_at_epsilon(model, data["x"], data["y"], eps, q=q, n_steps=steps, delta=cfg.delta,
+                                        max_norm=cfg.max_norm, lr=cfg.dp_lr, momentum=cfg.dp_momentum, generator=gen)
         accs[eps] = _accuracy(model, data["x_test"], data["y_test"])
         tag = "nonprivate" if eps == float("inf") else f"eps{eps:g}"
         result.metric(f"dp/test_acc_{tag}", accs[eps])
@@ -413,19 +411,8 @@ def _federated(result: LabResult, cfg: Config, data: dict, out: Path) -> None:
     result.check("final accuracy (last 3 rounds): IID above non-IID", result.value("fedavg/iid_final_acc") - result.value("fedavg/noniid_final_acc"),
                  reference=0.0, tolerance=0.0, source=src, kind="at_least")
     if server.first_round is not None:
-        from scipy.stats import chisquare
-
-        # round 0: compare with the plain mean, and rebuild the first client's upload to test that it looks random
-        selected, vectors, sizes, mean = server.first_round
-        plain = fedavg.weighted_mean(selected, [torch.from_numpy(v) for v in vectors], sizes).numpy()
-        max_abs_diff = float(np.abs(plain - mean).max())
-        share = vectors[0] * sizes[0] / sum(sizes)
-        masked = server.clients[selected[0]].mask(share, 0, {int(k) for k in selected})
-        top_masked = (masked >> np.uint64(56)).astype(np.int64)  # top byte of each uploaded word
-        top_clear = (secure_agg.encode(share) >> np.uint64(56)).astype(np.int64)
-        p_masked = float(chisquare(np.bincount(top_masked, minlength=256)).pvalue)
-        p_clear = float(chisquare(np.bincount(top_clear, minlength=256)).pvalue)
-        n = len(top_masked)
+        audit = secure_agg.audit_first_round(server)  # round 0: secure vs plain mean; is one upload uniform?
+        max_abs_diff, p_masked, p_clear, n = audit.max_abs_diff, audit.p_masked, audit.p_clear, audit.n_words
         result.metric("secagg/max_abs_diff_vs_plain_mean", max_abs_diff)
         result.metric("secagg/upload_top_byte_uniformity_p", p_masked)
         result.metric("secagg/unmasked_top_byte_uniformity_p", p_clear)

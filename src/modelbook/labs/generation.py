@@ -46,7 +46,7 @@ from modelbook.core import plots, progress
 from modelbook.core.paths import atomic_write_text
 from modelbook.core.result import LabResult
 from modelbook.decoding import GenerationConfig, beam_search, exhaustive_search, generate, processors, render
-from modelbook.decoding.strategies import stream_tokens
+from modelbook.decoding.strategies import random_tiny_lm, timed_stream_tokens
 from modelbook.nn.llama import LlamaLM
 
 HF = "transformers 5.24 generate() on the same SmolLM2-135M-Instruct weights and prompt"
@@ -218,21 +218,13 @@ def _strip_after_eos(tokens: list[int], eos: int) -> list[int]:
     return tokens[:tokens.index(eos) + 1] if eos in tokens else tokens
 
 
-def _tiny_model(vocab: int, seed: int) -> LlamaLM:
-    torch.manual_seed(seed)
-    model = LlamaLM(vocab, d=16, n_layers=1, n_heads=2, n_kv_heads=1, head_dim=8, d_ff=32).double().eval()
-    with torch.no_grad():  # larger weights than the default init: peaked, varied next-token distributions
-        model.embed_tokens.weight.normal_(0, 1.5)
-    return model
-
-
 def _tiny_exhaustive(result, cfg) -> None:
     eos, widths = (0,), BEAM_WIDTHS
     full = (cfg.tiny_vocab - 1) ** (cfg.tiny_length - 1)  # never prunes: every live prefix fits in the beam
     misses = {w: 0 for w in widths}
     exact_equal = 0
     for i in progress.track(range(cfg.n_tiny_models), "beam vs exhaustive"):
-        model = _tiny_model(cfg.tiny_vocab, 10_000 * cfg.seed + i)  # an init stream per tiny model, 10,000 apart per lab seed
+        model = random_tiny_lm(cfg.tiny_vocab, 10_000 * cfg.seed + i)  # an init stream per tiny model, 10,000 apart per lab seed
         prompt = torch.tensor([[1 + i % (cfg.tiny_vocab - 1)]])
         alpha = TINY_LENGTH_PENALTIES[i % len(TINY_LENGTH_PENALTIES)]
         best = exhaustive_search(model, prompt, cfg.tiny_vocab, cfg.tiny_length, eos, alpha, top=1)[0]
@@ -289,8 +281,7 @@ def _truncation_properties(result, cfg, ours, tokenizer) -> None:
     support = mine[0].isfinite().nonzero().squeeze(-1)  # the surviving tokens: sampling never leaves them
     target = mine[0, support].softmax(-1)
     draws = processors.sample(mine[:, support].expand(cfg.n_draws, -1), gen)  # n independent draws
-    empirical = torch.bincount(draws, minlength=support.numel()).double() / cfg.n_draws
-    tv = 0.5 * float((empirical - target).abs().sum())
+    tv = processors.empirical_total_variation(draws, target)
     support = support.numel()
     # E[TV] for n draws over m outcomes is about sqrt(m / (2π n)); 3x leaves room for sampling noise
     bound = 3 * math.sqrt(support / (2 * math.pi * cfg.n_draws))
@@ -299,29 +290,18 @@ def _truncation_properties(result, cfg, ours, tokenizer) -> None:
                  reference=bound, tolerance=0.0, source="multinomial sampling: E[TV] ≈ √(m / 2πn) for n draws over m outcomes", kind="at_most")
     entropy = {}
     for temp in ENTROPY_TEMPERATURES:
-        q = (logits / temp).softmax(-1)
-        entropy[temp] = float(-(q * q.clamp_min(1e-300).log()).sum())
+        entropy[temp] = float(processors.entropy(logits, temp))
         result.metric(f"temperature/entropy_nats_T{temp}", entropy[temp])
 
 
 # -- 4. speed --------------------------------------------------------------------------------------------
-def _timed_stream(model, ids, cfg: GenerationConfig) -> tuple[list[int], list[float]]:
-    tokens, times, t0 = [], [], time.perf_counter()
-    for token in stream_tokens(model, ids, cfg):
-        now = time.perf_counter()
-        tokens.append(token)
-        times.append(now - t0)
-        t0 = now
-    return tokens, times
-
-
 def _speed(result, cfg, ours, hf, tokenizer, out: Path) -> None:
     ids = _raw_ids(tokenizer, RAW_PROMPTS[0])
     n = cfg.speed_tokens
     base = GenerationConfig(max_new_tokens=n)
     ours(ids)  # warm-up: first-call allocations
-    cached, t_cached = _timed_stream(ours, ids, base)
-    uncached, t_uncached = _timed_stream(ours, ids, GenerationConfig(max_new_tokens=n, use_cache=False))
+    cached, t_cached = timed_stream_tokens(ours, ids, base)
+    uncached, t_uncached = timed_stream_tokens(ours, ids, GenerationConfig(max_new_tokens=n, use_cache=False))
     t0 = time.perf_counter()
     ref = hf.generate(ids, attention_mask=torch.ones_like(ids), max_new_tokens=n, min_new_tokens=n, do_sample=False,
                       pad_token_id=hf.config.eos_token_id)

@@ -71,7 +71,14 @@ from modelbook.graphs.mincut import min_cut_sides
 from modelbook.graphs.node_task import NodeTask, edge_homophily, wordnet_node_task
 from modelbook.graphs.pyg import copy_from_pyg
 from modelbook.graphs.sampling import induced_subgraph, snowball_nodes
-from modelbook.graphs.train import FullGraphValidation, SampledBatches, accuracy, fit_full_batch, sampled_loss
+from modelbook.graphs.train import (
+    FullGraphValidation,
+    SampledBatches,
+    accuracy,
+    fit_full_batch,
+    node_accuracy,
+    sampled_loss,
+)
 
 PYG = "torch_geometric 2.8.1 {} with the same weights and inputs"
 KIPF = "Kipf & Welling, ICLR 2017 (GCN), eq. 2"
@@ -210,9 +217,7 @@ def _karate(result: LabResult, cfg: Config, out: Path) -> None:
               "mlp": (MLP(n, cfg.karate_hidden, 2, dropout=0.0), None)}
     for name, (model, graph) in models.items():
         fit_full_batch(model, lambda: model(x, graph), y, train, None, n_epochs=cfg.karate_epochs, weight_decay=WEIGHT_DECAY)
-        model.eval()
-        with torch.no_grad():
-            accs[name] = accuracy(model(x, graph)[test], y[test])
+        accs[name] = node_accuracy(model, lambda: model(x, graph), y, test)
         result.metric(f"karate/{name}_accuracy_32_unlabelled", accs[name])
     mincut = min_cut_sides(G, INSTRUCTOR, ADMINISTRATOR)               # Zachary's prediction: 0 = Mr. Hi's side
     correct = int((mincut == y.numpy()).sum())
@@ -248,8 +253,7 @@ def _node_classification(result: LabResult, cfg: Config, t: NodeTask) -> None:
         t0 = time.perf_counter()
         run_fit = fit_full_batch(model, lambda: fwd(model), t.y, t.train, t.val, cfg.n_epochs, lr=cfg.lr, patience=cfg.patience)
         seconds = time.perf_counter() - t0
-        with torch.no_grad():
-            acc[name] = accuracy(fwd(model)[t.test], t.y[t.test])
+        acc[name] = node_accuracy(model, lambda: fwd(model), t.y, t.test)
         result.metric(f"wordnet/{name}_test_accuracy", acc[name])
         result.metric(f"wordnet/{name}_best_epoch", run_fit.best_epoch)
         result.metric(f"wordnet/{name}_seconds_per_epoch", seconds / len(run_fit.history), "s", volatile=True)
@@ -331,8 +335,7 @@ def _sampling(result: LabResult, cfg: Config, t: NodeTask, rng: np.random.Genera
     full_fit = fit_full_batch(full_model, lambda: full_model(t.x, blocks), t.y, t.train, t.val, cfg.n_epochs, lr=cfg.lr,
                               patience=cfg.patience)
     full_seconds = (time.perf_counter() - t0) / len(full_fit.history)
-    with torch.no_grad():
-        full_acc = accuracy(full_model(t.x, blocks)[t.test], t.y[t.test])
+    full_acc = node_accuracy(full_model, lambda: full_model(t.x, blocks), t.y, t.test)
 
     torch.manual_seed(cfg.seed)
     model = SAGE(F, cfg.hidden, C)
@@ -343,10 +346,9 @@ def _sampling(result: LabResult, cfg: Config, t: NodeTask, rng: np.random.Genera
         torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=WEIGHT_DECAY), cfg.sampled_epochs, loss_fn=sampled_loss,
         callbacks=[FullGraphValidation(model, lambda: model(t.x, blocks), t.y, t.val), EarlyStopping("val_acc", mode="max", patience=cfg.sampled_epochs)],
         description="sampled mini-batch training")
-    model.eval()
     sampled_seconds = (time.perf_counter() - t0) / cfg.sampled_epochs
-    with torch.no_grad():  # exact inference on the whole graph: no sampling noise at test time
-        sampled_acc = accuracy(model(t.x, blocks)[t.test], t.y[t.test])
+    # exact inference on the whole graph: no sampling noise at test time
+    sampled_acc = node_accuracy(model, lambda: model(t.x, blocks), t.y, t.test)
 
     def full_step():
         loss = torch.nn.functional.cross_entropy(full_model(t.x, blocks)[t.train], t.y[t.train])

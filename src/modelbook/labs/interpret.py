@@ -387,7 +387,8 @@ def _tabular_deletion(result: LabResult, cfg: Config, model, mean: np.ndarray, s
     """Deletion curves on the GBM: each method's ranking of the 30 features for a patient, signed toward the
     predicted class, deletes (replaces by the training mean) the most supportive features first."""
     X = Xte[:cfg.tab_deletion]                                                     # (n, 30)
-    sign = np.where(model.predict(X) == 1, 1.0, -1.0)[:, None]                     # toward the predicted class
+    predicted = model.predict(X)
+    sign = perturbation.toward_predicted_class(predicted)                         # (n, 1) toward the predicted class
     # + LIME_DELETION_SEED_OFFSET + i: one LIME stream per patient, apart from the re-run streams of _tabular
     lime = np.stack([perturbation.lime_tabular(predict, x, scale, cfg.lime_samples,
                                                np.random.default_rng(cfg.seed + LIME_DELETION_SEED_OFFSET + i))[0]
@@ -401,8 +402,7 @@ def _tabular_deletion(result: LabResult, cfg: Config, model, mean: np.ndarray, s
     }
     curves, aucs = {}, {}
     for name, a in attributions.items():
-        c = perturbation.deletion_curve_tabular(predict, X, a, mean)              # P(class 1)
-        curves[name] = np.where(sign > 0, c, 1 - c)                                # P(predicted class)
+        curves[name] = perturbation.deletion_curve_predicted_class(predict, X, a, mean, predicted)
         aucs[name] = float(perturbation.curve_auc(curves[name]).mean())
         key = name.split(" ")[0].lower()
         result.metric(f"deletion/tabular_auc_{key}", aucs[name])
@@ -426,9 +426,8 @@ def _attention(result: LabResult, cfg: Config, out: Path) -> None:
     for text, query in SENTENCES[:cfg.n_sentences]:
         attn, tokens = attention_maps.attention_maps(encoder, tokenizer, text)
         loo = attention_maps.leave_one_out(encoder, tokenizer, text, query)
-        content = slice(1, len(tokens) - 1)
-        taus_received.append(attention_maps.kendall(attention_maps.attention_received(attn)[content], loo[content]))
-        taus_rollout.append(attention_maps.kendall(attention_maps.attention_rollout(attn).mean(0).numpy()[content], loo[content]))
+        taus_received.append(attention_maps.content_kendall(attention_maps.attention_received(attn), loo))
+        taus_rollout.append(attention_maps.content_kendall(attention_maps.attention_rollout(attn).mean(0).numpy(), loo))
         shares.append(attention_maps.special_token_share(attn, tokens))
     share = np.mean(shares, 0)
     result.metric("attention/kendall_received_vs_loo_mean", float(np.mean(taus_received)))

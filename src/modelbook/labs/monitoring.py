@@ -21,7 +21,7 @@ Differences from the references
   - The schedules are compared on a 10-class MLP for a few epochs: their *shapes* are the lesson; which one
     wins at this scale is recorded as a metric, not claimed.
 
-Building blocks: modelbook/core/train.py (fit, callbacks, schedules, alerts, resumable checkpoints),
+Building blocks: modelbook/core/train.py (fit, callbacks, alerts, resumable checkpoints), modelbook/core/schedules.py,
                  modelbook/nn/mlp.py
 Cross-checks:    tests/core/test_train.py (resume equality, schedules vs transformers, alerts, TensorBoard
                  read-back); tests/labs/test_monitoring.py
@@ -38,7 +38,7 @@ from torch import nn
 
 from modelbook.core import plots
 from modelbook.core.result import LabResult
-from modelbook.core.schedules import schedule
+from modelbook.core.schedules import plateau_cuts, schedule
 from modelbook.core.seed import rng as make_rng
 from modelbook.core.train import (
     Callback,
@@ -236,14 +236,12 @@ def _torch_warmup_cosine(lr: float, warmup: int, total: int) -> np.ndarray:
 
 def _check_plateau(result: LabResult, history: list[dict], lr_after_epoch: list[float], threshold: float) -> None:
     """With patience 0, the LR must drop (× PLATEAU_FACTOR) after exactly the epochs whose val_loss is not below
-    best × (1 − threshold) (torch's rule, mode min, relative threshold; a cut smaller than eps = 1e-8 is skipped):
-    count the epochs where the schedule and the rule disagree."""
-    best, disagreements, cuts = float("inf"), 0, 0
+    best × (1 − threshold) (core.schedules.plateau_cuts: torch's rule, mode min, relative threshold; a cut smaller
+    than eps = 1e-8 is skipped): count the epochs where the schedule and the rule disagree."""
+    disagreements, cuts = 0, 0
     lr_before = [h["lr"] for h in history]
-    for h, before, after in zip(history, lr_before, lr_after_epoch):
-        stalled = not h["val_loss"] < best * (1 - threshold)
-        best = min(best, h["val_loss"]) if not stalled else best
-        expected = stalled and before * (1 - PLATEAU_FACTOR) > TORCH_PLATEAU_EPS   # torch skips cuts smaller than eps
+    rule = plateau_cuts([h["val_loss"] for h in history], lr_before, threshold, PLATEAU_FACTOR, TORCH_PLATEAU_EPS)
+    for before, after, expected in zip(lr_before, lr_after_epoch, rule):
         cut = after < before * (1 - 1e-9)                     # fell, beyond float rounding
         cuts += cut
         disagreements += cut != expected

@@ -28,8 +28,9 @@ Differences from the papers
     scored on 200, it cost 0.5 (0.323 -> 0.318 over 195).
 
 Building blocks: modelbook/compression/{prune,structured,workbench}.py, modelbook/nn/bert.py
-Cross-checks:    tests/compression/test_prune.py (masks and lottery rounds vs torch.nn.utils.prune), test_structured.py
-                 (shrinking vs transformers' prune_linear_layer; removed heads = gated heads; head choice by hand),
+Cross-checks:    tests/compression/test_prune.py (masks and lottery rounds vs torch.nn.utils.prune; schedule steps = a
+                 search), test_structured.py (shrinking vs transformers' prune_linear_layer; removed heads = gated heads;
+                 head choice by hand; head importance = finite differences of the loss),
                  tests/nn/test_bert.py (our encoder = transformers' BertModel on MiniLM's weights)
 """
 from __future__ import annotations
@@ -51,10 +52,11 @@ from modelbook.compression.prune import (
     prunable,
     prune_survivors,
     rewind_,
+    schedule_steps,
     sparse_bytes,
     sparsity_of,
 )
-from modelbook.compression.structured import head_gates, prune_sequential, remove_heads_
+from modelbook.compression.structured import head_gates, head_importance, prune_sequential, remove_heads_
 from modelbook.core import plots, progress
 from modelbook.core.measure import time_ratio
 from modelbook.core.result import LabResult
@@ -64,8 +66,8 @@ TORCH_PRUNE = "torch 2.13 torch.nn.utils.prune (global_unstructured / l1_unstruc
 HAN_SPARSITY = 1 - 22 / 267
 TORCH_CHECKS = (("global", 0.9), ("layer", 0.7))   # (scope, sparsity) at which our masks are compared with torch's
 LAYER_VS_GLOBAL_SPARSITY = 0.8   # global vs layer-wise compared here, where an un-fine-tuned net still works
-PRUNE_FROM = 6          # gradual pruning (Zhu & Gupta's schedule) starts after ~1/6 of training ...
-PRUNE_EVERY = 40        # ... prunes every 1/40 of training (Δt) ...
+PRUNE_FROM = (1, 6)     # gradual pruning (Zhu & Gupta's schedule) starts after ~1/6 of training ...
+PRUNE_EVERY = (1, 40)   # ... prunes every 1/40 of training (Δt) ...
 PRUNE_UNTIL = (2, 3)    # ... and reaches s_f at ~2/3 of training, then trains on with the mask fixed
 LATENCY_BATCH = 256     # test images per timed forward pass of the CNNs
 LATENCY_REPEATS = 5     # timed passes per model (median)
@@ -176,9 +178,8 @@ def _sparsity_curves(result: LabResult, dense: nn.Module, split: wb.Split, cfg: 
     for s in progress.track(cfg.gradual_sparsities, "gradual pruning"):
         torch.manual_seed(cfg.seed)
         model = wb.lenet_300_100()
-        t0, dt = max(1, total // PRUNE_FROM), max(1, total // PRUNE_EVERY)
-        end = PRUNE_UNTIL[0] * total // PRUNE_UNTIL[1]
-        pruner = GradualPruning(model, s, t0=t0, n=max(1, (end - t0) // dt), dt=dt)
+        t0, n, dt = schedule_steps(total, PRUNE_FROM, PRUNE_EVERY, PRUNE_UNTIL)
+        pruner = GradualPruning(model, s, t0=t0, n=n, dt=dt)
         wb.train(model, split, epochs, cfg.seed, lr=cfg.lr, callbacks=[pruner], description=f"gradual to {s:.0%}")
         gradual.append((wb.accuracy(model, x, y), sparsity_of(pruner.masks)))
     for label, accs in curves.items():
@@ -340,14 +341,12 @@ def _heads(result: LabResult, cfg: Config, out: Path) -> None:
     L, H = len(bert.layers), bert.heads_per_layer()[0]
     # head importance (Michel et al. 2019): |∂L/∂ξ_h| for a gate ξ_h on each head, L an in-batch contrastive
     # question -> answer loss on the calibration pairs (first-order estimate of the loss change if h is removed)
-    gates = torch.ones(L, H, requires_grad=True)
     questions, answers = [q for q, _ in test], [a for _, a in test]
 
     def embed(model, texts, gates=None):
         return embed_texts(model, tokenizer, texts, gates, max_length=cfg.max_tokens)
-    eq, ea = embed(bert, [q for q, _ in calib], gates), embed(bert, [a for _, a in calib], gates)
-    torch.nn.functional.cross_entropy(eq @ ea.T / TEMPERATURE, torch.arange(len(calib))).backward()
-    importance = gates.grad.abs()
+    importance = head_importance(lambda texts, gates: embed(bert, texts, gates), [q for q, _ in calib],
+                                 [a for _, a in calib], L, H, TEMPERATURE)
     with torch.no_grad():
         ref_q, ref_a = embed(bert, questions), embed(bert, answers)
         base = recall_at_1(ref_q, ref_a)

@@ -34,7 +34,8 @@ Design notes
 
 Building blocks: modelbook/compression/{quantize,qlinear,ptq,binary,precision,llm,mixed,workbench}.py
 Cross-checks:    tests/compression/test_quantize.py, test_qlinear.py, test_ptq.py, test_binary.py, test_precision.py,
-                 test_mixed.py (plans applied in place = quantize_linears on a copy; guided choice = brute force)
+                 test_mixed.py (plans applied in place = quantize_linears on a copy; guided choice = brute force;
+                 sensitivity scan = KL of each plan on a copy)
 """
 from __future__ import annotations
 
@@ -50,12 +51,13 @@ from torch import nn
 from modelbook.compression import workbench as wb
 from modelbook.compression.binary import binary_weight_bytes
 from modelbook.compression.llm import decode_tokens_per_s, score
-from modelbook.compression.mixed import PlanBench, block_plan, int4_blocks_for
+from modelbook.compression.mixed import PlanBench, block_plan, block_sensitivity, int4_blocks_for
 from modelbook.compression.precision import (
     FP16_MAX,
     FP16_MIN_NORMAL,
     FP16_MIN_SUBNORMAL,
     DynamicLossScaler,
+    autocast_cross_entropy,
     fraction_lost_in_fp16,
     train_fp16,
 )
@@ -263,12 +265,8 @@ def _mixed_precision(result: LabResult, split: wb.Split, cfg: Config, fp32: nn.M
     result.metric("precision/fp16_underflows_below", FP16_MIN_SUBNORMAL)
     result.metric("precision/bf16_max", bf16.max)
 
-    def bf16_loss(model, batch):
-        with torch.autocast("cpu", dtype=torch.bfloat16):
-            out_ = model(batch[0])
-        return F.cross_entropy(out_.float(), batch[1])
     torch.manual_seed(cfg.seed)  # the same initial weights and batches as the fp32 CNN
-    bf = wb.train(wb.small_cnn(*cfg.cnn), split, cfg.n_epochs, cfg.seed, lr=cfg.lr, loss_fn=bf16_loss, description="bf16 CNN")
+    bf = wb.train(wb.small_cnn(*cfg.cnn), split, cfg.n_epochs, cfg.seed, lr=cfg.lr, loss_fn=autocast_cross_entropy, description="bf16 CNN")
     acc32, acc16 = wb.accuracy(fp32, split.x_test, split.y_test), wb.accuracy(bf, split.x_test, split.y_test)
     result.metric("precision/fp32_training_accuracy", acc32)
     result.metric("precision/bf16_autocast_training_accuracy", acc16)
@@ -280,7 +278,7 @@ def _mixed_precision(result: LabResult, split: wb.Split, cfg: Config, fp32: nn.M
             probe_model.zero_grad(set_to_none=True)
             loss_fn(probe_model, batch).backward()
         return go
-    t32, t16, ratio = time_ratio(step(lambda m, b: F.cross_entropy(m(b[0]), b[1])), step(bf16_loss), repeats=STEP_REPEATS)
+    t32, t16, ratio = time_ratio(step(lambda m, b: F.cross_entropy(m(b[0]), b[1])), step(autocast_cross_entropy), repeats=STEP_REPEATS)
     result.metric("precision/fp32_train_step_ms", t32 * 1e3, "ms", volatile=True)
     result.metric("precision/bf16_train_step_ms", t16 * 1e3, "ms", volatile=True)
     result.metric("precision/bf16_speedup_over_fp32_train_step", ratio, "x", volatile=True)
@@ -406,13 +404,7 @@ def _mixed_plan(result: LabResult, bench: PlanBench, names: list[str], scan, sco
     def plan_for(int4_blocks: set[int]) -> dict[str, str]:
         return block_plan(names, blocks, int4_blocks)
 
-    bench.apply({n: "fp32" for n in names})
-    scan_reference = score(model, scan, cfg.ppl_window, keep=True)["logprobs"]
-    sensitivity = []
-    for b in progress.track(range(len(blocks)), "sensitivity scan"):
-        bench.apply(plan_for({b}))
-        sensitivity.append(score(model, scan, cfg.ppl_window, scan_reference)["kl"])
-    del scan_reference
+    sensitivity = block_sensitivity(bench, names, blocks, scan, cfg.ppl_window, track=progress.track)
     size8, size4 = rows["int8"]["bytes"], rows["int4 g32, int zero"]["bytes"]  # = plan_for(no blocks), plan_for(all blocks)
     budget = size4 + cfg.budget_fraction * (size8 - size4)
     n_int8 = int(np.floor(cfg.budget_fraction * len(blocks) + FLOOR_EPS))  # blocks are equal in size

@@ -44,7 +44,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from modelbook.adversarial import adversarial_loss, fgsm, pgd, robust_accuracy
+from modelbook.adversarial import adversarial_loss, ball_excess, fgsm, pgd, robust_accuracy, softmax_regression_fgsm
 from modelbook.core import plots, progress
 from modelbook.core.result import LabResult
 from modelbook.core.seed import rng as make_rng
@@ -229,32 +229,12 @@ def _audit_chain(result, folder: Path) -> None:
 
 def _pickle_refused(result, out: Path) -> None:
     """A pickle whose loading would create a file: safetensors and torch.load(weights_only=True) refuse it unrun."""
-    import pickle  # nosec B403 # only to CREATE a hostile payload, never to load one
-    from pathlib import Path as P
+    from modelbook.security.scan import probe_pickle_loaders
 
-    marker = out / "pickle-payload-ran"
-
-    class Payload:
-        def __reduce__(self):
-            return (P.touch, (marker,))
-
-    blob = pickle.dumps({"weight": Payload()})
-    (out / "evil.bin").write_bytes(blob)
-    refusals = 0
-    try:
-        from safetensors.torch import load
-
-        load(blob)
-    except Exception:
-        refusals += 1
-    try:
-        torch.load(out / "evil.bin", weights_only=True)
-    except Exception:
-        refusals += 1
-    (out / "evil.bin").unlink()
-    result.check("pickle payload refused by safetensors and torch.load(weights_only=True)", refusals, reference=2, tolerance=0,
+    probe = probe_pickle_loaders(out)
+    result.check("pickle payload refused by safetensors and torch.load(weights_only=True)", probe.refusals, reference=2, tolerance=0,
                  source="safetensors 0.8 format (no code); torch 2.13 weights_only unpickler")
-    result.check("the payload's side effect happened", marker.exists(), reference=0, tolerance=0, source="torch 2.13 weights_only unpickler", kind="at_most")
+    result.check("the payload's side effect happened", probe.side_effect_ran, reference=0, tolerance=0, source="torch 2.13 weights_only unpickler", kind="at_most")
 
 
 def _scan(result) -> None:
@@ -301,7 +281,7 @@ def _adversarial(result, cfg, standard, xtr, ytr, xte, yte, out: Path) -> None:
     # PGD stays in the ball and the pixel range; FGSM equals the hand-derived step for softmax regression
     n = N_BALL_CHECK
     xa = pgd(standard, x[:n], y[:n], cfg.eps_train, steps=cfg.pgd_steps, generator=torch.Generator().manual_seed(cfg.seed))
-    excess = max(float(((xa - x[:n]).abs() - cfg.eps_train).max()), float(-xa.min()), float(xa.max() - 1))
+    excess = ball_excess(xa, x[:n], cfg.eps_train)
     result.check("PGD examples outside the ε-ball or [0, 1] (max excess)", max(excess, 0.0), reference=0.0, tolerance=1e-6, source=MADRY, kind="at_most")
     result.check("FGSM vs the hand-derived step x + ε·sign(Wᵀ(softmax(Wx+b) − e_y)), max |Δ|", _fgsm_vs_hand(xte, yte, cfg), reference=0.0, tolerance=0.0,
                  source=GOODFELLOW + "; gradient of softmax regression by hand, float64", kind="at_most")
@@ -327,12 +307,7 @@ def _fgsm_vs_hand(xte, yte, cfg) -> float:
         lin.bias.copy_(torch.randn(10, generator=g, dtype=torch.float64) * 0.1)
     x, y = xte[:N_HAND_FGSM].astype(np.float64), yte[:N_HAND_FGSM]
     ours = fgsm(lin, torch.from_numpy(x), torch.from_numpy(y), cfg.eps_train).numpy()
-    W, b = lin.weight.detach().numpy(), lin.bias.detach().numpy()
-    z = x @ W.T + b
-    p = np.exp(z - z.max(1, keepdims=True))
-    p /= p.sum(1, keepdims=True)
-    p[np.arange(len(y)), y] -= 1.0  # softmax − one-hot
-    hand = np.clip(x + cfg.eps_train * np.sign(p @ W), 0, 1)
+    hand = softmax_regression_fgsm(lin.weight.detach().numpy(), lin.bias.detach().numpy(), x, y, cfg.eps_train)
     return float(np.abs(ours - hand).max())
 
 

@@ -38,15 +38,14 @@ Design notes
     duplicate pairs, so it adds edited copies of known Jaccard as the labelled pairs for recall; the full preset
     finds every true pair by brute force.
 
-Building blocks: modelbook/scaling/flops.py, modelbook/scaling/memory.py, modelbook/nn/gpt.py,
-                 modelbook/corpus/dedup.py, modelbook/corpus/filters.py, modelbook/core/measure.py
+Building blocks: modelbook/scaling/flops.py, modelbook/scaling/memory.py, modelbook/scaling/budget.py,
+                 modelbook/nn/gpt.py, modelbook/corpus/dedup.py, modelbook/corpus/filters.py, modelbook/core/measure.py
 Cross-checks:    tests/scaling (parameter counts vs transformers; saved tensors = estimator), tests/nn/test_gpt.py,
                  tests/corpus/test_dedup.py (MinHash and LSH equal datasketch; the all-pairs search equals a
                  brute-force loop), tests/labs/test_training_cost.py
 """
 from __future__ import annotations
 
-import math
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -75,6 +74,7 @@ from modelbook.corpus.dedup import (
 )
 from modelbook.corpus.filters import quality_flags
 from modelbook.nn.gpt import GPT, GPTConfig
+from modelbook.scaling.budget import llama_budget
 from modelbook.scaling.flops import (
     CHINCHILLA_TOKENS_PER_PARAM,
     GPT3,
@@ -82,13 +82,15 @@ from modelbook.scaling.flops import (
     LLAMA2_70B,
     SMOLLM2_135M,
     TINYLLAMA_1B,
+    counted_train_flops,
     gpu_days,
     llama_params,
     matmul_params_llama,
+    meta_train_flops,
     non_embedding_params,
     train_flops_llama,
 )
-from modelbook.scaling.memory import korthikanti_activation_bytes, model_state_bytes, training_peak_bytes
+from modelbook.scaling.memory import model_state_bytes, training_peak_bytes
 
 KAPLAN = "Kaplan et al. 2020, Scaling Laws for Neural Language Models, §2.1 and Table 1 (C ≈ 6NT)"
 ZERO = "Rajbhandari et al. 2020, ZeRO, §3.1: mixed-precision Adam = 2Ψ + 2Ψ + 12Ψ bytes (7.5B params → 120 GB)"
@@ -163,8 +165,6 @@ def run(cfg: Config, out: Path) -> LabResult:
 
 # -- 1. FLOPs of a real forward + backward --------------------------------------------------------------
 def _flops(result: LabResult, cfg: Config, out: Path) -> float:
-    from torch.utils.flop_counter import FlopCounterMode
-
     from modelbook.models import load_smollm2
 
     with progress.status("loading SmolLM2-135M"):
@@ -172,12 +172,9 @@ def _flops(result: LabResult, cfg: Config, out: Path) -> float:
     model.set_attn_implementation("eager")   # the CPU flash kernel has no FLOP formula in torch's counter
     model.train()
     ids = torch.randint(0, model.config.vocab_size, (1, cfg.seq_len), generator=torch.Generator().manual_seed(cfg.seed))
-    counter = FlopCounterMode(display=False)
     t0 = time.perf_counter()
-    with counter:
-        model(input_ids=ids, labels=ids).loss.backward()
+    counted = counted_train_flops(model, ids)
     counted_pass_s = time.perf_counter() - t0
-    counted = counter.get_total_flops()
     model.zero_grad(set_to_none=True)
     s, T = SMOLLM2_135M, cfg.seq_len
     assert sum(p.numel() for p in model.parameters()) == llama_params(s)   # the shape constants describe this model
@@ -213,7 +210,7 @@ def _flops(result: LabResult, cfg: Config, out: Path) -> float:
         result.metric(f"flops/ratio_to_6NT@T={L}", r)
     if cfg.throughput_steps:  # full preset: count a long sequence on the meta device, where nothing is computed
         long = cfg.sweep[-3]   # far past the counted length (2,048 vs 256 tokens in the full preset)
-        meta = _meta_count(model.config, long)
+        meta = meta_train_flops(model.config, long)
         result.check(f"FLOP count on the meta device at T = {long} = the formula (relative difference)",
                      abs(meta / train_flops_llama(s, 1, long)["total"] - 1), reference=0.0, tolerance=1e-9,
                      source="torch.utils.flop_counter with transformers' LlamaForCausalLM on device='meta'", kind="at_most")
@@ -241,21 +238,6 @@ def _throughput(model, cfg: Config) -> float:
         if step:  # the first step allocates Adam's state and warms up
             times.append(time.perf_counter() - t0)
     return cfg.throughput_batch * cfg.throughput_seq / float(np.median(times))
-
-
-def _meta_count(config, seq: int) -> int:
-    from torch.utils.flop_counter import FlopCounterMode
-    from transformers import LlamaForCausalLM
-
-    with torch.device("meta"):
-        meta = LlamaForCausalLM(config)
-    meta.set_attn_implementation("eager")
-    meta.train()
-    ids = torch.zeros(1, seq, dtype=torch.long, device="meta")
-    counter = FlopCounterMode(display=False)
-    with counter:
-        meta(input_ids=ids, labels=ids).loss.backward()
-    return counter.get_total_flops()
 
 
 # -- 2. GPT-3 -------------------------------------------------------------------------------------------
@@ -324,23 +306,17 @@ def _budgets(result: LabResult, cfg: Config, tokens_per_s_here: float, out: Path
             "| 80 GB GPUs for the states | tokens at 20/param | training FLOPs | H100-days at {mfu:.0%} MFU |".format(s=cfg.act_seq, mfu=cfg.gpu_mfu),
             "|---|---|---|---|---|---|---|---|---|"]
     for shape in BIG:
-        n = llama_params(shape)
+        b = llama_budget(shape, cfg.act_seq, H100_PEAK, cfg.gpu_mfu, GPU_MEMORY)
+        n, fp32, mixed, acts, recompute = b["params"], b["states_fp32"], b["states_mixed"], b["activations"], b["activations_recompute"]
+        gpus, tokens, flops, days = b["gpus_for_states"], b["tokens"], b["flops"], b["gpu_days"]
         key = shape.name.split("-")[-1]
-        fp32 = model_state_bytes(n, "fp32")["total"]
-        mixed = model_state_bytes(n, "mixed")["total"]
-        acts = korthikanti_activation_bytes(shape.num_hidden_layers, shape.hidden_size, shape.num_attention_heads, cfg.act_seq)
-        recompute = korthikanti_activation_bytes(shape.num_hidden_layers, shape.hidden_size, shape.num_attention_heads,
-                                                 cfg.act_seq, recompute=True)
-        tokens = CHINCHILLA_TOKENS_PER_PARAM * n
-        flops = 6 * n * tokens
-        days = gpu_days(flops, H100_PEAK, cfg.gpu_mfu)
         for name, value, unit in (("params", n, ""), ("states_fp32_adam_GB", fp32 / 1e9, "GB"), ("states_mixed_adam_GB", mixed / 1e9, "GB"),
                                   ("activations_GB", acts / 1e9, "GB"), ("activations_recompute_GB", recompute / 1e9, "GB"),
-                                  ("gpus_80GB_for_states", math.ceil(mixed / GPU_MEMORY), ""), ("chinchilla_tokens", tokens, ""),
+                                  ("gpus_80GB_for_states", gpus, ""), ("chinchilla_tokens", tokens, ""),
                                   ("train_flops", flops, "FLOP"), ("h100_days", days, "days")):
             result.metric(f"budget/{key}/{name}", value, unit)
         rows.append(f"| {shape.name} | {n / 1e9:.2f} B | {fp32 / 1e9:,.0f} GB | {mixed / 1e9:,.0f} GB | {acts / 1e9:.1f} / "
-                    f"{recompute / 1e9:.2f} GB | {math.ceil(mixed / GPU_MEMORY)} | {tokens / 1e9:,.0f} B | {flops:.2e} | {days:,.0f} |")
+                    f"{recompute / 1e9:.2f} GB | {gpus} | {tokens / 1e9:,.0f} B | {flops:.2e} | {days:,.0f} |")
     for shape in (LLAMA2_7B, LLAMA2_70B):
         flops = 6 * llama_params(shape) * LLAMA2_TOKENS
         hours = gpu_days(flops, A100_PEAK, cfg.gpu_mfu) * 24

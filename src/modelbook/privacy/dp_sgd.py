@@ -107,3 +107,18 @@ def train(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, q: float, n_ste
         if on_step is not None:
             on_step(step)
     return norms
+
+
+def train_at_epsilon(model: nn.Module, x: torch.Tensor, y: torch.Tensor, epsilon: float, *, q: float, n_steps: int,
+                     delta: float, max_norm: float, lr: float, generator: torch.Generator, momentum: float = 0.0) -> float:
+    """One point of a privacy–utility curve: train `model` with DP-SGD at the target (ε, δ); returns the σ used.
+
+    σ is the smallest noise multiplier whose RDP accountant ε over n_steps Poisson lots of rate q is ≤ ε.
+    ε = inf is the non-private end of the curve: σ = 0 and no clipping, the same sampling and averaging."""
+    from modelbook.privacy import accountant
+
+    private = epsilon != float("inf")
+    sigma = accountant.noise_multiplier_for(epsilon, q, n_steps, delta) if private else 0.0
+    train(model, x, y, q=q, n_steps=n_steps, noise_multiplier=sigma, max_norm=max_norm if private else float("inf"),
+          lr=lr, momentum=momentum, generator=generator)
+    return sigma

@@ -24,6 +24,8 @@ by itself; DP noise on the sum (DP-FedAvg, McMahan et al. 2018) bounds what it r
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 FRACTION_BITS = 32
@@ -137,3 +139,38 @@ class SecureAggregator:
         if round_id == 0:
             self.first_round = (selected, vectors, sizes, mean)
         return torch.tensor(mean, dtype=updates[0].dtype)
+
+
+@dataclass(frozen=True)
+class RoundAudit:
+    """What a SecureAggregator's round 0 shows: the sum is exact, and one upload alone looks random."""
+    max_abs_diff: float
+    """max |secure mean − plain weighted mean| (fixed-point round-off only: at most K · 2^-32)"""
+    p_masked: float
+    """χ² p-value of the first client's masked upload's top bytes against uniform on 0..255"""
+    p_clear: float
+    """the same p-value for that client's share unmasked (only encoded)"""
+    n_words: int
+    """64-bit words in the upload (the χ² sample size)"""
+
+
+def audit_first_round(server: SecureAggregator) -> RoundAudit:
+    """Compare round 0's secure mean with the plain weighted mean, and rebuild the first selected client's upload
+    (its weighted share, masked for that round and those participants) to test that its top bytes are uniform."""
+    import torch
+    from scipy.stats import chisquare
+
+    from modelbook.privacy.fedavg import weighted_mean
+
+    if server.first_round is None:
+        raise ValueError("the aggregator has not run a round yet")
+    selected, vectors, sizes, mean = server.first_round
+    plain = weighted_mean(selected, [torch.from_numpy(v) for v in vectors], sizes).numpy()
+    share = vectors[0] * sizes[0] / sum(sizes)
+    masked = server.clients[selected[0]].mask(share, 0, {int(k) for k in selected})
+    top_masked = (masked >> np.uint64(56)).astype(np.int64)  # top byte of each uploaded word
+    top_clear = (encode(share) >> np.uint64(56)).astype(np.int64)
+    return RoundAudit(max_abs_diff=float(np.abs(plain - mean).max()),
+                      p_masked=float(chisquare(np.bincount(top_masked, minlength=256)).pvalue),
+                      p_clear=float(chisquare(np.bincount(top_clear, minlength=256)).pvalue),
+                      n_words=len(top_masked))

@@ -22,6 +22,8 @@ small when d_model ≫ n_ctx / 12. Two refinements matter in practice:
     train_flops_llama(cfg, B, T)     exact matmul FLOPs of forward + backward: 6·N·B·T + attention
     llama_params(cfg)                all parameters (embeddings once if tied)
     gpu_days(flops, peak, mfu)       days on one GPU at a model-FLOPs utilisation
+    counted_train_flops(model, ids)  torch.utils.flop_counter's count of a transformers LM's forward + backward
+    meta_train_flops(config, seq)    the same count for a LlamaForCausalLM on the meta device (nothing computed)
     CHINCHILLA_TOKENS_PER_PARAM = 20 (Hoffmann et al. 2022: compute-optimal data ≈ 20 tokens per parameter)
 
 Cross-checks: the training-cost lab counts a real SmolLM2 forward + backward with torch.utils.flop_counter and
@@ -102,3 +104,28 @@ def train_flops_llama(s: LlamaShape, batch: int, seq: int, attention: bool = Tru
 def gpu_days(flops: float, peak_flops_per_s: float, mfu: float) -> float:
     """Days of one GPU that sustains `mfu` × its peak dense throughput."""
     return flops / (peak_flops_per_s * mfu) / 86_400
+
+
+def counted_train_flops(model, ids) -> int:
+    """FLOPs that torch.utils.flop_counter counts in one forward + backward of a transformers causal LM on `ids`
+    (batch × T token ids, which are also the labels). The caller picks the attention implementation ("eager"
+    makes Q·Kᵀ and P·V visible to the counter) and the train/eval mode; the gradients are left in place."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    counter = FlopCounterMode(display=False)
+    with counter:
+        model(input_ids=ids, labels=ids).loss.backward()
+    return counter.get_total_flops()
+
+
+def meta_train_flops(config, seq: int) -> int:
+    """counted_train_flops of a LlamaForCausalLM built from `config` on the meta device (batch 1 × seq tokens,
+    eager attention, train mode): shapes only, nothing is computed, so long sequences and big models are free."""
+    import torch
+    from transformers import LlamaForCausalLM
+
+    with torch.device("meta"):
+        meta = LlamaForCausalLM(config)
+    meta.set_attn_implementation("eager")
+    meta.train()
+    return counted_train_flops(meta, torch.zeros(1, seq, dtype=torch.long, device="meta"))

@@ -8,6 +8,9 @@ exception is visible in review.
 pip-audit needs a vulnerability database online, which this machine cannot reach; instead MINIMUM_SAFE lists,
 for the security-relevant packages we depend on, the first release that fixes a published advisory, and
 check_versions() compares the installed versions with it (run in CI by tests/security/test_scan.py).
+
+probe_pickle_loaders() offers a hostile pickle to the loaders a model file goes through and reports which
+refused it, and whether its side effect ran.
 """
 from __future__ import annotations
 
@@ -80,3 +83,43 @@ def run_bandit(path: Path, timeout_s: float = 300) -> BanditReport:
     totals = data["metrics"].get("_totals", {})
     return BanditReport(findings, int(totals.get("nosec", 0)) + int(totals.get("skipped_tests", 0)),
                         len([k for k in data["metrics"] if k != "_totals"]))
+
+
+@dataclass(frozen=True)
+class PickleProbe:
+    refusals: int  # loaders (of the two tried) that raised instead of loading the payload
+    side_effect_ran: bool  # the payload's marker file exists: some loader executed it
+
+
+def pickle_payload(marker: Path) -> bytes:
+    """A hostile pickle: unpickling it calls Path.touch(marker), a harmless but visible side effect."""
+    import pickle  # nosec B403 # only to CREATE a hostile payload, never to load one
+
+    class Payload:
+        def __reduce__(self):
+            return (Path.touch, (marker,))
+
+    return pickle.dumps({"weight": Payload()})
+
+
+def probe_pickle_loaders(folder: Path) -> PickleProbe:
+    """Offer a hostile pickle (pickle_payload) to safetensors and to torch.load(weights_only=True); both should
+    refuse it without running it. The payload file is written to `folder` and removed afterwards."""
+    import torch
+
+    marker = folder / "pickle-payload-ran"
+    blob = pickle_payload(marker)
+    (folder / "evil.bin").write_bytes(blob)
+    refusals = 0
+    try:
+        from safetensors.torch import load
+
+        load(blob)
+    except Exception:
+        refusals += 1
+    try:
+        torch.load(folder / "evil.bin", weights_only=True)
+    except Exception:
+        refusals += 1
+    (folder / "evil.bin").unlink()
+    return PickleProbe(refusals, marker.exists())
