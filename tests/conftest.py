@@ -31,18 +31,49 @@ def home() -> Path:
     return _HOME
 
 
+# Under pytest-xdist the workers share one folder of finished quick runs, so each (lab, seed) runs once per test
+# session whichever worker asks first; the others wait on its lock and import the stored run into their own store.
+_XDIST_RUN = os.environ.get("PYTEST_XDIST_TESTRUNUID")
+_SHARED = Path(tempfile.gettempdir()) / f"modelbook-test-quick-{_XDIST_RUN}" if _XDIST_RUN else None
+
+
 @pytest.fixture(scope="session")
 def quick_result():
     """quick_result(lab, seed=None) -> (LabResult, run folder): the lab's quick preset, run once per session."""
-    from modelbook.core import runner
+    import fcntl
+    import pickle
+    import shutil
+
+    from modelbook.core import paths, runner
     from modelbook.core.store import Store
 
     cache: dict = {}
 
+    def run_here(name, seed):
+        return runner.run(name, preset="quick", seed=seed, store=Store())
+
+    def shared(name, seed, again):
+        _SHARED.mkdir(exist_ok=True)
+        stem = _SHARED / f"{name}-{seed}-{int(again)}"
+        with open(stem.with_suffix(".lock"), "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)  # held while the lab runs: a second worker waits for its result
+            done = stem.with_suffix(".pkl")
+            if not done.exists():
+                result, run_dir = run_here(name, seed)
+                with paths.atomic_path(done) as tmp:  # pickled, not JSON: the lab's tests read result.config's fields
+                    tmp.write_bytes(pickle.dumps((result, str(run_dir))))
+                return result, run_dir
+        result, run_dir = pickle.loads(done.read_bytes())  # our own file, written above by a sibling worker
+        store = Store()
+        workdir = store.new_run_dir()
+        shutil.copytree(run_dir, workdir, dirs_exist_ok=True)
+        store.save(result, workdir)
+        return result, store.history(name, limit=1)[0].run_dir
+
     def get(name: str, seed: int | None = None, again: bool = False):
         key = (name, seed, again)
         if key not in cache:
-            cache[key] = runner.run(name, preset="quick", seed=seed, store=Store())
+            cache[key] = shared(name, seed, again) if _SHARED else run_here(name, seed)
         return cache[key]
 
     return get

@@ -7,7 +7,14 @@ import pytest
 import scipy.special
 import torch
 
-from modelbook.nlp.perplexity import bits_per_char, choice_probabilities, continuation_logprob, perplexity, sliding_window_nll
+from modelbook.nlp.perplexity import (
+    bits_per_char,
+    choice_logprobs,
+    choice_probabilities,
+    continuation_logprob,
+    perplexity,
+    sliding_window_nll,
+)
 from modelbook.nn.llama import LlamaLM
 from tests.nn.test_llama import tiny_hf_llama
 
@@ -96,6 +103,8 @@ def test_continuation_logprob_equals_the_library_loss_with_the_prompt_masked():
             logp = hf(ids).logits[0].double().log_softmax(-1)
         assert continuation_logprob(ours, prompt, c) == pytest.approx(-loss * len(c), rel=1e-6)
         ref.append(sum(float(logp[len(prompt) + i - 1, t]) for i, t in enumerate(c)))
+    shared = choice_logprobs(ours, prompt, continuations)  # the prompt once, in a KV cache; candidates as one padded batch
+    np.testing.assert_allclose(shared, [continuation_logprob(ours, prompt, c) for c in continuations], rtol=1e-5)
     probs = choice_probabilities(ours, prompt, continuations)
     np.testing.assert_allclose(probs, scipy.special.softmax(ref), rtol=1e-6)  # two float64 forwards, op order differs
     assert probs.sum() == pytest.approx(1.0)

@@ -89,7 +89,7 @@ class Config:
 
 
 PRESETS = {
-    "quick": Config(n_folds=3, n_sentiment_train=3000, n_sentiment_test=1000, n_generated=100, n_memory=1, max_new_tokens=6),
+    "quick": Config(n_folds=3, n_sentiment_train=2000, n_sentiment_test=1000, n_generated=100, n_memory=1, max_new_tokens=6),
     "full": Config(),
 }
 
@@ -315,8 +315,9 @@ def _multi_turn_chat(result: LabResult, cfg: Config, out: Path) -> None:
                  source="topic 14: the model is stateless, its memory is the history the application re-sends",
                  kind="at_least", note=f"P(true) {full:.2f} with the full history vs {cut:.2f} once truncated "
                                        f"(chance 0.25); {n} chats")
-    result.check("the small window dropped the first turn", dropped / n, reference=1.0, tolerance=0.0,
-                 source="fit_to_window: the oldest exchanges leave first, with a notice", kind="at_least")
+    result.metric("chat/window_dropped_first_turn", dropped / n)  # true by construction: the window is sized so it must
+    result.note(f"the {window}-token window dropped the first turn in {dropped}/{n} chats (it is sized to leave room only "
+                "for the last exchange and the question; fit_to_window drops the oldest exchanges first, with a notice)")
     result.check("reusing the KV cache across turns prefills fewer tokens (share saved)",
                  1 - prefill["reuse"] / prefill["prompt"], reference=0.3, tolerance=0.0,
                  source="keys/values of earlier turns do not change (prefix caching)", kind="at_least")
