@@ -89,6 +89,18 @@ def single_thread():
         yield
 
 
+def pinned(module: str):
+    """Import a pinned dependency that a cross-check needs. Missing means a broken install, never a skip: the test
+    fails with the command that repairs it."""
+    import importlib
+
+    try:
+        return importlib.import_module(module)
+    except ImportError as e:
+        pytest.fail(f"{module} is a pinned dependency and cannot be imported ({e}); repair the install: ./test.sh "
+                    "(or scripts/install.sh --test)", pytrace=False)
+
+
 def run_cli(monkeypatch, capsys, *args) -> tuple[int, str]:
     """Run the real `modelbook` entry point in-process with these arguments: (exit code, stderr)."""
     import sys

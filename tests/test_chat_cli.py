@@ -3,9 +3,9 @@ import os
 import sys
 from pathlib import Path
 
-import pytest
+from tests.conftest import pinned
 
-pexpect = pytest.importorskip("pexpect", reason="pexpect is in the test extras")
+pexpect = pinned("pexpect")
 
 SRC = str(Path(__file__).resolve().parents[1] / "src")
 

@@ -18,6 +18,7 @@ from modelbook.compression.qlinear import (
     restore,
     unpack_int4,
 )
+from tests.conftest import pinned
 
 
 def _stack(seed=0):
@@ -80,7 +81,7 @@ def test_int4_symmetric_matches_torchao_intx_weight_only():
     os.environ.setdefault("TORCHAO_FORCE_SKIP_LOADING_SO_FILES", "1")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        torchao = pytest.importorskip("torchao")
+        torchao = pinned("torchao")
         from torchao.quantization import IntxWeightOnlyConfig, quantize_
         from torchao.quantization.granularity import PerGroup
     torch.manual_seed(0)

@@ -7,10 +7,11 @@ import torch
 from torch import nn
 
 from modelbook.interpret import gradients
+from tests.conftest import pinned
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")
-    captum_attr = pytest.importorskip("captum.attr")
+    captum_attr = pinned("captum.attr")
 
 
 def _cnn():

@@ -16,13 +16,3 @@ def test_equalities_and_memory(quick_result):
     assert result.value("throughput/samples_per_s_1_rank") > 0 and result.value("throughput/samples_per_s_2_ranks") > 0
     assert result.value("pipeline/bubble_theory_m4") == 0.2
 
-
-def test_bad_worker_config_is_a_one_line_error(tmp_path):
-    import pytest
-
-    from modelbook.core.errors import ModelbookError
-    from modelbook.distributed.launch import launch
-
-    with pytest.raises(ModelbookError, match="torchrun exited"):
-        launch("modelbook.distributed.worker", {"data": str(tmp_path / "missing.npz"), "parts": ["ddp"], "seed": 0}, 2, tmp_path,
-               timeout_s=300)

@@ -1,24 +1,11 @@
-"""Focal loss and the penalties, against cross-entropy, torchvision's formula and SGD weight decay."""
+"""Focal loss and the penalties, against cross-entropy, kornia's focal losses and SGD weight decay."""
 import pytest
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from modelbook.nn.losses import FocalLoss, binary_focal_loss, focal_loss, l1_penalty, l2_penalty, weight_norm
-
-
-def _torchvision_sigmoid_focal_loss(inputs, targets, alpha=0.25, gamma=2.0):
-    """torchvision.ops.sigmoid_focal_loss (torchvision 0.2x), written out here because torchvision is not
-    installed: p = σ(x); ce = BCE-with-logits; p_t = p·y + (1−p)(1−y); loss = ce·(1−p_t)^γ;
-    if α ≥ 0: loss ·= α·y + (1−α)(1−y); mean."""
-    p = torch.sigmoid(inputs)
-    ce_loss = F.binary_cross_entropy_with_logits(inputs, targets, reduction="none")
-    p_t = p * targets + (1 - p) * (1 - targets)
-    loss = ce_loss * ((1 - p_t) ** gamma)
-    if alpha >= 0:
-        alpha_t = alpha * targets + (1 - alpha) * (1 - targets)
-        loss = alpha_t * loss
-    return loss.mean()
+from tests.conftest import pinned
 
 
 def _data(n=64, c=5):
@@ -42,15 +29,32 @@ def test_focal_with_gamma_zero_is_cross_entropy():
                                F.cross_entropy(logits, y, weight=w, reduction="sum"), rtol=1e-12, atol=0)
 
 
-@pytest.mark.parametrize("gamma,alpha", [(2.0, 0.25), (0.5, 0.75), (3.0, -1.0)])
-def test_binary_focal_equals_torchvision_formula(gamma, alpha):
+@pytest.mark.parametrize("gamma,alpha", [(2.0, 0.25), (0.5, 0.75), (3.0, None)])
+def test_binary_focal_equals_kornia(gamma, alpha):
+    """kornia 0.9's binary_focal_loss_with_logits (Lin et al. 2017, α for positives, 1 − α for negatives)."""
+    losses = pinned("kornia.losses")
     g = torch.Generator().manual_seed(1)
     x = (4 * torch.randn(200, generator=g, dtype=torch.float64)).requires_grad_()
     y = (torch.rand(200, generator=g) < 0.1).double()
-    ours = binary_focal_loss(x, y, gamma, alpha if alpha >= 0 else None)
-    ref = _torchvision_sigmoid_focal_loss(x, y, alpha, gamma)
-    torch.testing.assert_close(ours, ref, rtol=1e-12, atol=0)
-    torch.testing.assert_close(_grad(ours, x), _grad(ref, x), rtol=1e-10, atol=1e-15)
+    ours = binary_focal_loss(x, y, gamma, alpha)
+    ref = losses.binary_focal_loss_with_logits(x[:, None], y[:, None], alpha=alpha, gamma=gamma, reduction="mean")  # (N, 1)
+    torch.testing.assert_close(ours, ref, rtol=1e-10, atol=0)
+    torch.testing.assert_close(_grad(ours, x), _grad(ref, x), rtol=1e-8, atol=1e-15)
+
+
+@pytest.mark.parametrize("gamma", [0.5, 2.0, 5.0])
+def test_multiclass_focal_equals_kornia_with_class_weights(gamma):
+    """kornia 0.9's softmax focal_loss with alpha=None and per-class `weight`: its (N, C) map is zero off the target
+    class, so its sum is Σ_n w[y_n]·(1 − p_t)^γ·(−log p_t), ours with alpha = w and reduction="sum"."""
+    losses = pinned("kornia.losses")
+    logits, y = _data()
+    w = torch.tensor([0.5, 1.0, 2.0, 1.5, 0.1], dtype=torch.float64)
+    ours = focal_loss(logits, y, gamma, w, reduction="sum")
+    ref = losses.focal_loss(logits, y, alpha=None, gamma=gamma, reduction="sum", weight=w)
+    torch.testing.assert_close(ours, ref, rtol=1e-10, atol=0)
+    torch.testing.assert_close(_grad(ours, logits), _grad(ref, logits), rtol=1e-8, atol=1e-15)
+    plain = losses.focal_loss(logits, y, alpha=None, gamma=gamma, reduction="none").sum(1)  # per example, no weights
+    torch.testing.assert_close(focal_loss(logits, y, gamma, reduction="none"), plain, rtol=1e-10, atol=0)
 
 
 def test_two_class_softmax_focal_equals_sigmoid_focal_on_the_logit_difference():

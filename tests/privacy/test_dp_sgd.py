@@ -9,10 +9,11 @@ import torch
 from torch import nn
 
 from modelbook.privacy import dp_sgd
+from tests.conftest import pinned
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")
-    opacus = pytest.importorskip("opacus")
+    opacus = pinned("opacus")
     from opacus import GradSampleModule
     from opacus.optimizers import DPOptimizer
 

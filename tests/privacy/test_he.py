@@ -2,8 +2,10 @@
 import numpy as np
 import pytest
 
-pytest.importorskip("tenseal")
-from modelbook.privacy import he  # noqa: E402
+from modelbook.privacy import he
+from tests.conftest import pinned
+
+pinned("tenseal")
 
 
 @pytest.fixture(scope="module")

@@ -47,8 +47,8 @@ def test_markdown_is_escaped_and_a_foreign_folder_is_never_replaced(tmp_path, si
     assert again == site / "index.html" and not list(site.parent.glob(".tmp-*")) and not list(site.parent.glob(".old-*"))
 
 
-@pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed: scripts/install.sh --test installs it")
 def test_site_in_a_headless_browser(site, home):
+    assert Path(CHROMIUM).exists(), "Debian's chromium is missing: scripts/install.sh --test installs it"
     from playwright.sync_api import sync_playwright
 
     artifacts = Path(os.environ.get("MODELBOOK_TEST_ARTIFACTS", home / "test-artifacts")) / "report"

@@ -5,12 +5,14 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import pinned
+
 SRC = Path(__file__).resolve().parents[2] / "src"
 
 
 @pytest.mark.timeout(600)
 def test_bandit_finds_no_medium_or_high_issue():
-    pytest.importorskip("bandit", reason="bandit is a test extra: ./test.sh installs it")
+    pinned("bandit")
     from modelbook.security.scan import run_bandit
 
     report = run_bandit(SRC)
@@ -31,7 +33,7 @@ def test_every_suppression_states_its_reason():
 
 def test_bandit_catches_what_it_should(tmp_path):
     """The gate is live: a file with a shell injection and an unsafe deserialisation is flagged."""
-    pytest.importorskip("bandit", reason="bandit is a test extra: ./test.sh installs it")
+    pinned("bandit")
     from modelbook.security.scan import run_bandit
 
     (tmp_path / "bad.py").write_text("import pickle, subprocess\n\ndef f(x, data):\n"

@@ -2,9 +2,11 @@
 a real uvicorn server on 127.0.0.1: no request, valid or not, may get a 5xx; every status code and body must be
 the documented ones."""
 import pytest
+from hypothesis import HealthCheck, Phase, seed, settings
 
-schemathesis = pytest.importorskip("schemathesis", reason="schemathesis is a test extra: ./test.sh installs it")
-from hypothesis import HealthCheck, Phase, seed, settings  # noqa: E402
+from tests.conftest import pinned
+
+schemathesis = pinned("schemathesis")
 
 SEED = 20261129
 

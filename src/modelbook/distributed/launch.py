@@ -14,6 +14,7 @@ firewall on a shared host.
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -44,6 +45,9 @@ def launch(module: str, config: dict, nproc: int, out: Path, timeout_s: float = 
 
 
 def _last_error(stderr: str) -> str:
+    """The line worth showing: the last exception a worker raised ("FileNotFoundError: ..."), else the last line
+    mentioning an error (torchrun's own ChildFailedError summary only points at its docs), else the last line."""
     lines = [ln.strip() for ln in stderr.splitlines() if ln.strip()]
+    raised = [ln for ln in lines if re.match(r"^(\[rank\d+\]:\s*)?(?!torch\.distributed\.elastic)[\w.]*(Error|Exception|Interrupt)\w*: \S", ln)]
     errors = [ln for ln in lines if "Error" in ln or "error" in ln]
-    return (errors or lines or ["no output"])[-1][:300]
+    return (raised or errors or lines or ["no output"])[-1][:300]
