@@ -23,6 +23,38 @@ if _USER_CACHE.is_dir():
 
 import pytest  # noqa: E402
 
+
+def pytest_addoption(parser):
+    parser.addoption("--full", action="store_true",
+                     help="run the full tier only (tests/full: every lab's full preset, and a 10-seed sweep of the quick presets)")
+
+
+def pytest_collection_modifyitems(config, items):
+    """The full tier runs with --full and only then; the default run (and CI) never collects it."""
+    full = config.getoption("--full")
+    keep = [item for item in items if (item.get_closest_marker("full") is not None) == full]
+    if len(keep) != len(items):
+        config.hook.pytest_deselected(items=[item for item in items if item not in keep])
+        items[:] = keep
+
+
+def pytest_sessionstart(session):
+    if session.config.getoption("--full") and not hasattr(session.config, "workerinput"):  # the controller, once
+        from tests.full.test_full_tier import RESULTS
+
+        RESULTS.unlink(missing_ok=True)
+
+
+def pytest_terminal_summary(terminalreporter, config):
+    if config.getoption("--full") and not hasattr(config, "workerinput"):
+        from tests.full.test_full_tier import RESULTS, summary
+
+        table = summary()
+        RESULTS.parent.mkdir(exist_ok=True)
+        (RESULTS.parent / "summary.md").write_text(table + "\n")
+        terminalreporter.write_sep("=", "full tier (also in .full-tier/summary.md)")
+        terminalreporter.write_line(table)
+
 UNTUNED_SEED = int(os.environ.get("MODELBOOK_TEST_SEED", "1234567"))
 
 

@@ -31,6 +31,26 @@ def test_list_shows_40_topics_in_both_languages():
     assert "metrics" in labs.output and "attention" in labs.output
 
 
+def test_list_shows_the_latest_quick_and_full_runs_side_by_side(tmp_path, monkeypatch):
+    from modelbook.core.result import LabResult
+    from modelbook.core.store import Store
+
+    monkeypatch.setenv("MODELBOOK_HOME", str(tmp_path))
+    store = Store()
+    for preset, passed, day in (("full", True, "01"), ("quick", False, "02")):  # a later quick run hides no full run
+        r = LabResult("metrics", preset=preset)
+        r.check("c", 1.0 if passed else 0.0, reference=1.0, tolerance=0.0, source="src")
+        r.env.update(seed=0, duration_s=1.0, started_at=f"2026-12-{day}T00:00:00Z", git="abc")
+        store.save(r, store.new_run_dir())
+    store.close()
+    out = runner.invoke(app, ["list", "--labs"], env={"COLUMNS": "250"}).output
+    line = next(ln for ln in out.splitlines() if "│ metrics" in ln)
+    assert "✗ fail (0/1, 2026-12-02)" in line and "✓ pass (1/1, 2026-12-01)" in line
+    assert line.index("✗ fail") < line.index("✓ pass")  # the quick column comes first
+    topics = runner.invoke(app, ["list"], env={"COLUMNS": "250"}).output
+    assert "quick run" in topics and "full run" in topics
+
+
 def test_show_topic_and_lab():
     out = runner.invoke(app, ["show", "33"], env={"COLUMNS": "120"}).output
     assert "Two-minute answer" in out and "Follow-up questions" in out

@@ -26,39 +26,43 @@ def print_list(console, lang: str, show_labs: bool = False) -> None:
     from modelbook.core.registry import all_labs
     from modelbook.handbook import all_topics
 
-    latest = _store().latest()
+    store = _store()
+    quick, full = store.latest("quick"), store.latest("full")
     if show_labs:
         table = Table(title="modelbook labs", title_justify="left")
-        for col in ("lab", "topics", "title", "last run"):
+        for col in ("lab", "topics", "title", "latest quick run", "latest full run"):
             table.add_column(col)
         for spec in all_labs():
-            row = latest.get(spec.name)
-            table.add_row(spec.name, ", ".join(map(str, spec.topics)), spec.title, _status(row))
+            table.add_row(spec.name, ", ".join(map(str, spec.topics)), spec.title, _status(quick.get(spec.name)),
+                          _status(full.get(spec.name)))
         console.print(table)
         return
     table = Table(title="modelbook: 40 topics" if lang == "en" else "modelbook：40 个主题", title_justify="left")
-    for col in ("#", "topic" if lang == "en" else "主题", "labs" if lang == "en" else "实验", "last run" if lang == "en" else "最近结果"):
+    cols = ("#", "topic", "labs", "quick run", "full run") if lang == "en" else ("#", "主题", "实验", "quick 结果", "full 结果")
+    for col in cols:
         table.add_column(col)
     for topic in all_topics():
         if topic.alias_of:
-            table.add_row(str(topic.id), topic.title[lang], f"→ see {topic.alias_of}", "")
+            table.add_row(str(topic.id), topic.title[lang], f"→ see {topic.alias_of}", "", "")
             continue
-        labs = topic.labs
-        statuses = [latest.get(name) for name in labs]
-        if not labs:
-            status = "[dim]no lab yet[/]"
-        elif any(s is None for s in statuses):
-            status = STATUS[None] if all(s is None for s in statuses) else "[yellow]partly run[/]"
-        else:
-            status = STATUS[all(s.passed for s in statuses)]
-        table.add_row(str(topic.id), topic.title[lang], ", ".join(labs) or "", status)
+        table.add_row(str(topic.id), topic.title[lang], ", ".join(topic.labs),
+                      _topic_status(topic.labs, quick), _topic_status(topic.labs, full))
     console.print(table)
+
+
+def _topic_status(labs, latest) -> str:
+    statuses = [latest.get(name) for name in labs]
+    if not labs:
+        return "[dim]no lab yet[/]"
+    if any(s is None for s in statuses):
+        return STATUS[None] if all(s is None for s in statuses) else "[yellow]partly run[/]"
+    return STATUS[all(s.passed for s in statuses)]
 
 
 def _status(row) -> str:
     if row is None:
         return STATUS[None]
-    return f"{STATUS[row.passed]} ({row.preset}, {row.started_at[:10]})"
+    return f"{STATUS[row.passed]} ({row.n_checks - row.n_failed}/{row.n_checks}, {row.started_at[:10]})"
 
 
 # -- show -------------------------------------------------------------------------------------------

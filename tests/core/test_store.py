@@ -33,6 +33,19 @@ def test_save_moves_the_folder_into_place_and_records_the_run(tmp_path):
     assert set(store.latest()) == {"demo"}
 
 
+def test_latest_full_run_is_kept_apart_from_later_quick_runs(tmp_path):
+    store = Store(tmp_path)
+    ids = {}
+    for preset, passed in (("full", False), ("quick", True), ("quick+overrides", True)):
+        r = _result(passed=passed)
+        r.preset = preset
+        ids[preset] = store.save(r, store.new_run_dir())
+    assert store.latest()["demo"].id == ids["quick+overrides"]
+    assert store.latest("quick")["demo"].id == ids["quick"] and store.latest("quick")["demo"].passed
+    assert store.latest("full")["demo"].id == ids["full"] and not store.latest("full")["demo"].passed
+    assert store.latest("huge") == {}
+
+
 def test_missing_database_reads_as_empty_without_creating_it(tmp_path):
     store = Store(tmp_path)
     assert store.history() == [] and store.latest() == {}

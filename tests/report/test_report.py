@@ -1,5 +1,6 @@
 """`modelbook report`: the static site, and the site in a real headless Chromium (Debian's, via Playwright)."""
 import os
+import re
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
@@ -30,6 +31,8 @@ def test_site_has_an_index_a_page_per_topic_and_the_plots(site):
     t4 = (site / "topic-04.html").read_text(encoding="utf-8")
     assert "Latest lab results" in t4 and "✓ pass" in t4 and "scikit-learn" in t4
     assert "{{" not in t4 and "not measured yet" not in t4  # quoted values filled from the metrics run
+    assert re.search(r"quick:\s*✓ \d+/\d+ · ", t4)  # the latest quick run's badge ...
+    assert re.search(r"full:\s*<span class=\"lang-en\">not run</span>.*modelbook run metrics -p full", t4)  # ... beside the full one
     plots = list((site / "plots" / "metrics").glob("*.png"))
     assert plots and all(f'src="plots/metrics/{p.name}"' in t4 for p in plots)
     assert (site / MARKER).is_file() and (site / "static" / "switch.js").is_file()

@@ -236,12 +236,14 @@ class Store:
         rows = self.conn.execute(q + " ORDER BY id DESC LIMIT ?", args + (limit,)).fetchall()
         return [row for r in rows if (row := self._row(r)) is not None]
 
-    def latest(self) -> dict[str, RunRow]:
-        """The most recent run of every lab that has one."""
+    def latest(self, preset: str | None = None) -> dict[str, RunRow]:
+        """The most recent run of every lab that has one; of that preset only ("quick", "full") when given, so a
+        full run is never hidden by a later quick one (runs with --set overrides count as neither)."""
         if not self.db_path.exists():
             return {}
+        where, args = ("WHERE preset = ? ", (preset,)) if preset else ("", ())
         rows = self.conn.execute(
-            f"SELECT {self._COLS} FROM runs WHERE id IN (SELECT MAX(id) FROM runs GROUP BY lab)"  # nosec B608 # constant columns
+            f"SELECT {self._COLS} FROM runs WHERE id IN (SELECT MAX(id) FROM runs {where}GROUP BY lab)", args  # nosec B608 # constant SQL; the preset is bound with ?
         ).fetchall()
         return {row.lab: row for r in rows if (row := self._row(r)) is not None}
 

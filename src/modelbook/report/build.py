@@ -35,6 +35,8 @@ class LabView:
     name: str
     title: str
     run: object | None = None          # core.store.RunRow of the latest run, or None
+    quick: object | None = None        # RunRow of the latest quick-preset run, or None
+    full: object | None = None         # RunRow of the latest full-preset run, or None
     result: object | None = None       # its LabResult
     plots: list[str] = field(default_factory=list)   # paths relative to the site root
 
@@ -56,10 +58,10 @@ def collect(store, site: Path) -> tuple[list, dict[str, LabView]]:
     from modelbook.core.registry import all_labs
     from modelbook.handbook import all_topics
 
-    latest = store.latest()
+    latest, quick, full = store.latest(), store.latest("quick"), store.latest("full")
     labs: dict[str, LabView] = {}
     for spec in all_labs():
-        view = LabView(spec.name, spec.title)
+        view = LabView(spec.name, spec.title, quick=quick.get(spec.name), full=full.get(spec.name))
         row = latest.get(spec.name)
         result = store.result_or_none(row.id) if row is not None else None  # damaged: warned about, shown as not run
         if result is not None:
