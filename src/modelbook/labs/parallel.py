@@ -60,6 +60,10 @@ GPIPE = "Huang et al. 2019, GPipe §2: synchronous micro-batch pipelining comput
 ZERO = "Rajbhandari et al. 2020, ZeRO §5.1 (P_os: KΨ/N_d; P_os+g+p: (2+2+K)Ψ/N_d); torch 2.13 ZeroRedundancyOptimizer, FSDP2"
 PARTS = ("ddp", "accumulation", "tensor", "pipeline", "zero", "throughput")
 
+# float32 rounding of a pipeline that is right: below 1e-6 after the quick preset's 5 steps, 8.7e-6 after the full preset's
+# 100 steps of 8 micro-batches; a missing 1/n_micro scale multiplies every step by n_micro, far above this.
+PIPELINE_FLOAT_TOL = 2e-5
+
 
 @dataclass(frozen=True)
 class Config:
@@ -167,8 +171,9 @@ def _tensor_parallel(result: LabResult, tp: list[dict]) -> None:
 
 def _pipeline(result: LabResult, pp: list[dict], cfg: Config, out: Path) -> None:
     d = result.metric("pipeline/max_param_diff_vs_single", _worst(pp, "max_diff_vs_single"))
-    result.check(f"GPipe pipeline ({cfg.nproc} stages, {cfg.n_micro} micro-batches) vs one process: max |Δθ|", d, reference=0.0, tolerance=1e-6,
-                 source=GPIPE, kind="at_most")
+    result.check(f"GPipe pipeline ({cfg.nproc} stages, {cfg.n_micro} micro-batches) vs one process: max |Δθ|", d, reference=0.0,
+                 tolerance=PIPELINE_FLOAT_TOL, source=GPIPE, kind="at_most",
+                 note="float32: the micro-batch gradients are summed in another order, and the difference compounds over the steps")
     ms = [int(m) for m in pp[0]["bubble"]]
     measured = [float(np.mean([r["bubble"][str(m)]["measured_idle"] for r in pp])) for m in ms]
     theory = [pp[0]["bubble"][str(m)]["theory"] for m in ms]
