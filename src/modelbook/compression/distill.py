@@ -14,12 +14,17 @@ errors; the same net distilled from a 2×1200 teacher (67 errors) at T = 20 made
 
 `distillation_loss_fn` adapts the loss to core.train.fit: batches carry (x, y, teacher_logits), with the
 teacher's logits computed once beforehand (the teacher is frozen, so there is no need to run it every epoch).
+A transfer set may be mostly unlabelled (Hinton et al. §2: it "could consist entirely of unlabeled data"): an
+image whose target is UNLABELLED adds nothing to the hard term, which still averages over the whole batch, so
+that every image weighs the same and a few labels do not outweigh the soft targets of the many unlabelled images.
 """
 from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+UNLABELLED = -100  # the target of an image without a label (F.cross_entropy's default ignore_index)
 
 
 def soft_target_loss(student_logits: torch.Tensor, teacher_logits: torch.Tensor, T: float) -> torch.Tensor:
@@ -31,9 +36,9 @@ def soft_target_loss(student_logits: torch.Tensor, teacher_logits: torch.Tensor,
 
 def kd_loss(student_logits: torch.Tensor, teacher_logits: torch.Tensor, targets: torch.Tensor, T: float = 4.0,
             alpha: float = 0.9) -> torch.Tensor:
-    """α · T² · KL(q ‖ p) + (1 − α) · CE(z, y)."""
+    """α · T² · KL(q ‖ p) + (1 − α) · CE(z, y), both averaged over the batch; an UNLABELLED image's CE is zero."""
     soft = soft_target_loss(student_logits, teacher_logits, T)
-    hard = F.cross_entropy(student_logits, targets)
+    hard = F.cross_entropy(student_logits, targets, ignore_index=UNLABELLED, reduction="sum") / len(targets)
     return alpha * T * T * soft + (1 - alpha) * hard
 
 
