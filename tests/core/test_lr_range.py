@@ -65,3 +65,16 @@ def test_steepest_point_on_a_synthetic_curve():
     loss = [2.0 - 1.5 / (1 + math.exp(-3 * (math.log10(lr) + 2.5))) for lr in lrs]   # falls fastest at 10^-2.5
     curve = LRRange(lrs=lrs, losses=loss, smoothed=loss)
     assert abs(math.log10(curve.steepest_lr) + 2.5) < 0.06
+
+
+def test_blowup_reads_the_raw_loss_after_the_smoothed_minimum():
+    curve = LRRange(lrs=[1, 2, 3, 4], losses=[2.0, 1.0, 0.5, 6.0], smoothed=[2.0, 1.5, 1.0, 2.5])
+    assert curve.blowup == 6.0 / 1.0
+    model, loader = _problem()
+    far = lr_range_test(model, loader, torch.optim.SGD(model.parameters(), lr=1, momentum=0.9), nn.CrossEntropyLoss(),
+                        lr_min=1e-4, lr_max=100.0, n_steps=120)
+    assert far.blowup > 2
+    model, loader = _problem()   # a range that stops short of the divergent rates: no blow-up to see
+    short = lr_range_test(model, loader, torch.optim.SGD(model.parameters(), lr=1, momentum=0.9), nn.CrossEntropyLoss(),
+                          lr_min=1e-4, lr_max=1e-2, n_steps=120)
+    assert short.blowup < 2

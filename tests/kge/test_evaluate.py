@@ -90,3 +90,31 @@ def test_known_mask_marks_every_triple():
     t = np.array([[0, 1, 2], [2, 0, 1]])
     m = known_triples_mask(t, 3, 2)
     assert m.sum() == 2 and m[1, 0, 2] and m[0, 2, 1]
+
+
+def test_chance_metrics_equal_pykeen_expectations_and_a_random_scorer():
+    """Candidate counts vs a per-triple loop over the known facts; expected MRR / Hits@k vs pykeen's closed forms;
+    the adjusted index vs pykeen's AdjustedHitsAtK; and a random scorer's realistic metrics land on chance."""
+    from pykeen.metrics.ranking import AdjustedHitsAtK, HitsAtK, InverseHarmonicMeanRank
+
+    from modelbook.kge import adjusted, candidate_counts, chance_metrics
+
+    kg = load_kg("nations")
+    known = known_triples_mask(kg.all_triples(), kg.n_entities, kg.n_relations)
+    facts = {tuple(x) for x in kg.all_triples().tolist()}
+    heads = [1 + sum((e, r, t) not in facts for e in range(kg.n_entities)) for h, r, t in kg.test.tolist()]
+    tails = [1 + sum((h, r, e) not in facts for e in range(kg.n_entities)) for h, r, t in kg.test.tolist()]
+    n = candidate_counts(kg.test, known, kg.n_entities)
+    assert n.tolist() == heads + tails
+    chance = chance_metrics(n)
+    assert chance["mrr"] == pytest.approx(InverseHarmonicMeanRank().expected_value(num_candidates=n), abs=1e-12)
+    for k in (1, 3, 10):
+        assert chance[f"hits@{k}"] == pytest.approx(HitsAtK(k=k).expected_value(num_candidates=n), abs=1e-12)
+    ranks = np.random.default_rng(0).integers(1, n + 1)              # any ranks within the candidate counts
+    assert adjusted(float(np.mean(ranks <= 10)), chance["hits@10"]) == pytest.approx(
+        AdjustedHitsAtK(k=10)(ranks=ranks, num_candidates=n), abs=1e-9)
+    g = torch.Generator().manual_seed(0)
+    draws = [evaluate(lambda h, r: torch.rand(len(h), kg.n_entities, generator=g),
+                      lambda r, t: torch.rand(len(r), kg.n_entities, generator=g), kg.test, known).metrics() for _ in range(50)]
+    assert np.mean([d["hits@10"] for d in draws]) == pytest.approx(chance["hits@10"], abs=0.005)
+    assert np.mean([d["mrr"] for d in draws]) == pytest.approx(chance["mrr"], abs=0.01)

@@ -53,6 +53,13 @@ class LRRange:
         """min / 10: one tenth of the rate at the lowest smoothed loss."""
         return self.min_loss_lr / 10
 
+    @property
+    def blowup(self) -> float:
+        """The largest raw loss from the smoothed minimum on, over that minimum: well above 1 once the rate is too
+        large. Raw, not smoothed: the EMA lags the raw loss by ~1/(1 − β) steps, and a short test can end inside the lag."""
+        i = int(np.argmin(self.smoothed))
+        return float(max(self.losses[i:]) / self.smoothed[i])
+
 
 class _Recorder(Callback):
     def __init__(self, record: LRRange, n_steps: int, beta: float, diverge: float):

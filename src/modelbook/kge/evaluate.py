@@ -93,3 +93,34 @@ def evaluate(score_t: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
 def evaluate_model(model, triples: np.ndarray, known: torch.Tensor | None, batch_size: int = 256) -> Ranks:
     model.eval()
     return evaluate(model.score_t, model.score_h, triples, known, batch_size)
+
+
+# -- chance: what a uniformly random ranking scores on the same filtered candidate sets --------------------
+# With n candidates left after filtering (the true entity included), a random ranking puts the true entity at
+# each rank 1 … n with probability 1/n, so  E[1/rank] = H_n / n,  P(rank ≤ k) = min(k, n) / n,  E[rank] = (n + 1)/2.
+# On a small graph filtering leaves few candidates, and chance is high: Nations' random Hits@10 is ~0.95.
+# The adjusted index (Hoyt et al. 2022, "A Unified Framework for Rank-based Evaluation Metrics for Link
+# Prediction in Knowledge Graphs", §4; pykeen's AdjustedHitsAtK / AdjustedInverseHarmonicMeanRank) rescales a
+# metric M so that chance is 0 and a perfect ranking 1:  (M − E[M]) / (1 − E[M]).
+def candidate_counts(triples: np.ndarray, known: torch.Tensor, n_entities: int) -> np.ndarray:
+    """Filtered candidates per ranking task (the true entity plus every entity not filtered), head side then
+    tail side, in the order of Ranks.side("both")."""
+    t = torch.as_tensor(triples)
+    h, r, o = t.unbind(1)
+    other_heads = known[r, :, o].sum(1) - 1                    # known heads of (r, t) besides the true one
+    other_tails = known[r, h].sum(1) - 1
+    return np.concatenate([(n_entities - other_heads).numpy(), (n_entities - other_tails).numpy()]).astype(np.int64)
+
+
+def chance_metrics(n_candidates: np.ndarray, ks=(1, 3, 10)) -> dict[str, float]:
+    """Expected MRR, MR and Hits@k of a uniformly random ranking, given each task's candidate count."""
+    n = np.asarray(n_candidates, dtype=np.int64)
+    harmonic = np.cumsum(1.0 / np.arange(1, n.max() + 1))      # H_1 … H_max
+    out = {"mrr": float(np.mean(harmonic[n - 1] / n)), "mr": float(np.mean((n + 1) / 2))}
+    out.update({f"hits@{k}": float(np.mean(np.minimum(k, n) / n)) for k in ks})
+    return out
+
+
+def adjusted(value: float, expected: float) -> float:
+    """Hoyt et al. 2022's adjusted index of an increasing metric bounded by 1: 0 at chance, 1 perfect."""
+    return (value - expected) / (1 - expected)

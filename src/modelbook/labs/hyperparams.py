@@ -14,14 +14,17 @@ What this lab shows (an MLP on Fashion-MNIST, every run through core.train.fit)
   5. SGD, SGD + momentum, Adam and AdamW at their customary default learning rates and an equal budget of
      steps: momentum and the adaptive methods get much further than plain SGD in the same steps.
   6. A sensitivity table: for each hyperparameter, the spread of validation accuracy over the values tried
-     and the best value. The learning rate moves accuracy the most (Bengio 2012), weight decay the least.
+     and the best value. The learning rate moves accuracy the most (Bengio 2012), weight decay the least; the
+     check reads the learning rate over the rates that train (accuracy at least twice chance) within two decades
+     of the best, so that a divergent rate does not decide it.
 
 Differences from the references
   - Minutes on a CPU instead of ImageNet-scale runs: the sweeps use a few thousand images and a few epochs,
     so the numbers are this setting's, and the checks test directions and orderings that the papers report,
     not their accuracies.
-  - The LR-range suggestion is checked against the sweep within one decade: the test reads a range, not a
-    point (Smith §3.3).
+  - The LR range test reads a range, not a point (Smith §3.3): the check asks that the sweep's peak (half-decade
+    grid; the vertex of a parabola through its best point and the two neighbours) lies between the suggestion
+    (min / 10) and the loss minimum. Over 3 epochs the peak sits 0.1-0.6 decades above min / 10.
 
 Building blocks: modelbook/core/lr_range.py (range test), modelbook/core/train.py, modelbook/nn/mlp.py,
                  modelbook/nn/losses.py (weight_norm)
@@ -50,6 +53,9 @@ SMITH = "Smith, Cyclical Learning Rates for Training Neural Networks, WACV 2017,
 GOYAL = "Goyal et al. 2017, Accurate, Large Minibatch SGD (linear scaling rule), §2.1"
 BENGIO = "Bengio 2012, Practical recommendations for gradient-based training of deep architectures, §3.1.1"
 MOMENTUM = 0.9  # the customary heavy-ball momentum (Sutskever et al. 2013)
+LR_BRACKET_DECADES = 1.0  # the range test's min / 10 suggestion sits this far below its loss minimum (Smith §3.3's back-off)
+SENSIBLE_LR_DECADES = 2.0  # the LR sensitivity is read over the rates within two decades of the best: a coarse search's span
+TRAINED_ACC = 0.2  # twice chance (10 classes): a sweep run below it learned next to nothing (diverged, or far too slow)
 EVAL_BATCH = 1000  # batch of the evaluation passes: large, since nothing is learned from them
 
 
@@ -67,8 +73,9 @@ class Config:
     curve_epochs: int = 40
     """epochs of the epochs-vs-validation and weight-decay runs (AdamW, lr 3e-3, batch 32)"""
     batch_size: int = 64
-    lrs: tuple[float, ...] = (1e-4, 1e-3, 1e-2, 1e-1, 1.0)
-    """SGD + momentum learning rates of the sweep"""
+    lrs: tuple[float, ...] = (1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 1e-1, 3e-1, 1.0)
+    """SGD + momentum learning rates of the sweep: half-decade steps, so that a range-test suggestion a decade off
+    lands two grid points from the sweep's peak"""
     batch_sizes: tuple[int, ...] = (32, 128, 512)
     base_lr: float = 0.01
     """SGD + momentum rate at the smallest batch (the linear-scaling baseline)"""
@@ -86,8 +93,12 @@ class Config:
 
 
 PRESETS = {
-    "quick": Config(n_train=1000, n_val=1000, n_small=400, hidden=128, epochs=3, curve_epochs=25,
-                    batch_sizes=(32, 256), weight_decays=(0.0, 3.0), range_steps=100),
+    # range_steps stays at 300: the smoothing EMA spans ~50 steps, and over 100 steps the rate grows 15% a step, so the
+    # smoothed minimum (and the suggestion) would trail the raw one by a large, seed-dependent factor.
+    # curve_epochs 35: the validation loss climbs ~0.01 an epoch after its minimum (epoch ~10); at 25 epochs one seed
+    # in ten rose by less than 0.05
+    "quick": Config(n_train=1000, n_val=1000, n_small=400, hidden=128, epochs=3, curve_epochs=35,
+                    batch_sizes=(32, 256), weight_decays=(0.0, 3.0)),
     "full": Config(),
 }
 
@@ -97,7 +108,7 @@ def run(cfg: Config, out: Path) -> LabResult:
     data = fashion_subsets(make_rng(cfg.seed), cfg.n_train, cfg.n_val)
     sens: dict[str, dict] = {}
     fig, ax = plots.figure(2, 3, size=(15, 7.5))
-    sens["learning rate (SGD+m)"] = _lr(result, cfg, data, ax[0, 0], ax[0, 1])
+    sens["learning rate (SGD+m)"], lr_spread = _lr(result, cfg, data, ax[0, 0], ax[0, 1])
     sens["batch size (same LR)"], sens["batch size (LR ∝ batch)"] = _batch(result, cfg, data, ax[0, 2])
     hist0 = _epochs(result, cfg, data, ax[1, 0])
     best_epoch = int(np.argmin([h["val_loss"] for h in hist0])) + 1
@@ -105,7 +116,7 @@ def run(cfg: Config, out: Path) -> LabResult:
     sens["weight decay (AdamW)"] = _weight_decay(result, cfg, data, hist0, ax[1, 1])
     sens["optimizer"] = _optimizers(result, cfg, data, ax[1, 2])
     result.artifact(plots.save(fig, out / "hyperparameters.png"))
-    _sensitivity(result, sens, out)
+    _sensitivity(result, sens, lr_spread, out)
     return result
 
 
@@ -139,7 +150,7 @@ def _optimizer(name: str, params, lr: float, weight_decay: float = 0.0):
 
 
 # -- 1. LR range test and LR sweep ----------------------------------------------------------------------
-def _lr(result: LabResult, cfg: Config, data, ax_range, ax_sweep) -> dict:
+def _lr(result: LabResult, cfg: Config, data, ax_range, ax_sweep) -> tuple[dict, float]:
     torch.manual_seed(cfg.seed)
     model = mlp(784, (cfg.hidden,), 10)
     opt = _optimizer("sgd_momentum", model.parameters(), 1e-6)  # a placeholder: the range test sets every step's rate
@@ -156,12 +167,18 @@ def _lr(result: LabResult, cfg: Config, data, ax_range, ax_sweep) -> dict:
         result.metric(f"lr_sweep/val_acc@lr={lr:g}", acc)
     best_lr = max(accs, key=accs.get)
     result.metric("lr_sweep/best_lr", best_lr)
-    result.check("LR range test suggestion vs the sweep's best LR (|log10 ratio|, decades)",
-                 abs(math.log10(suggested / best_lr)), reference=0.0, tolerance=1.0, source=SMITH, kind="at_most",
-                 note=f"suggested {suggested:.3g}, sweep best {best_lr:g}")
-    blowup = result.metric("lr_range/final_over_min_smoothed_loss", curve.smoothed[-1] / min(curve.smoothed))
-    result.check("the loss blows up at the top of the range (last smoothed loss / its minimum)", blowup, reference=2.0, tolerance=0.0,
-                 source=SMITH + ": past the useful range the accuracy 'becomes ragged or starts to fall'", kind="at_least")
+    peak = result.metric("lr_sweep/peak_lr", sweep_peak(accs))
+    result.check("the sweep's peak LR lies between the range test's suggestion (min / 10) and its loss minimum "
+                 "(log10 peak / suggestion, decades; half-decade grid)", math.log10(peak / suggested), reference=LR_BRACKET_DECADES / 2,
+                 tolerance=LR_BRACKET_DECADES / 2, source=SMITH,
+                 note=f"suggested {suggested:.3g}, loss minimum at {curve.min_loss_lr:.3g}, sweep best {best_lr:g}, peak {peak:.3g} "
+                 "(parabola in log lr through the best grid point and its neighbours)")
+    result.metric("lr_range/final_over_min_smoothed_loss", curve.smoothed[-1] / min(curve.smoothed))
+    blowup = result.metric("lr_range/max_raw_over_min_smoothed_loss", curve.blowup)
+    result.check("the loss blows up at the top of the range (largest raw loss after the smoothed minimum / that minimum)", blowup,
+                 reference=2.0, tolerance=0.0, source=SMITH + ": past the useful range the accuracy 'becomes ragged or starts to fall'",
+                 kind="at_least")
+    lr_spread = result.metric("lr_sweep/spread_over_rates_that_train", sensible_lr_spread(accs))
 
     ax_range.semilogx(curve.lrs, curve.losses, alpha=0.3, label="loss per step")
     ax_range.semilogx(curve.lrs, curve.smoothed, label="smoothed (EMA 0.98)")
@@ -173,7 +190,33 @@ def _lr(result: LabResult, cfg: Config, data, ax_range, ax_sweep) -> dict:
     ax_sweep.axvline(suggested, ls="--", color="k", label="range-test suggestion")
     ax_sweep.set(xlabel="learning rate", ylabel=f"val accuracy after {cfg.epochs} epochs", title="LR sweep (SGD + momentum)")
     ax_sweep.legend(fontsize=8)
-    return {f"{lr:g}": a for lr, a in accs.items()}
+    return {f"{lr:g}": a for lr, a in accs.items()}, lr_spread
+
+
+def sweep_peak(accs: dict[float, float]) -> float:
+    """The sweep's peak rate: the vertex of the parabola in log10(lr) through the best grid point and its two
+    neighbours (kept within one grid step of it), or the best point itself at an end of the grid. Steadier than the
+    argmax when two neighbours are nearly tied."""
+    lrs = sorted(accs)
+    i = max(range(len(lrs)), key=lambda j: accs[lrs[j]])
+    if i in (0, len(lrs) - 1):
+        return lrs[i]
+    x0, x1, x2 = (math.log10(lrs[j]) for j in (i - 1, i, i + 1))
+    y0, y1, y2 = (accs[lrs[j]] for j in (i - 1, i, i + 1))
+    # vertex of the parabola through three points (the grid is geometric, so the spacing in log10 is even)
+    h = (x2 - x0) / 2
+    curvature = y0 - 2 * y1 + y2
+    shift = 0.0 if curvature >= 0 else h * (y0 - y2) / (2 * curvature)
+    return 10 ** (x1 + max(-h, min(h, shift)))
+
+
+def sensible_lr_spread(accs: dict[float, float]) -> float:
+    """Spread (max − min) of validation accuracy over the rates within SENSIBLE_LR_DECADES of the best one, leaving
+    out runs that did not train (accuracy under TRAINED_ACC): how much the learning rate matters among rates that
+    work, not how badly a divergent rate fails."""
+    best = max(accs, key=accs.get)
+    near = [a for lr, a in accs.items() if abs(math.log10(lr / best)) <= SENSIBLE_LR_DECADES + 1e-9 and a >= TRAINED_ACC]
+    return max(near) - min(near)
 
 
 # -- 2. batch size vs learning rate ---------------------------------------------------------------------
@@ -285,7 +328,7 @@ def _optimizers(result: LabResult, cfg: Config, data, ax) -> dict:
 
 
 # -- 6. sensitivity table --------------------------------------------------------------------------------
-def _sensitivity(result: LabResult, sens: dict[str, dict], out: Path) -> None:
+def _sensitivity(result: LabResult, sens: dict[str, dict], lr_spread: float, out: Path) -> None:
     rows = ["| hyperparameter | values tried | best value | best val acc | spread (max − min) |", "|---|---|---|---|---|"]
     spread = {}
     for name, accs in sens.items():
@@ -306,5 +349,7 @@ def _sensitivity(result: LabResult, sens: dict[str, dict], out: Path) -> None:
     result.note(rows[-1])
     (out / "sensitivity.md").write_text("\n".join(rows) + "\n", encoding="utf-8")
     result.note("the sensitivity table is sensitivity.md in this run's folder")
-    result.check("learning rate moves validation accuracy more than weight decay does (spread ratio LR / WD)",
-                 spread["learning rate (SGD+m)"] / max(spread["weight decay (AdamW)"], 1e-6), reference=2.0, tolerance=0.0, source=BENGIO, kind="at_least")
+    result.check("learning rate, over the rates that train within two decades of the best, moves validation accuracy more than "
+                 "weight decay does (spread ratio LR / WD)", lr_spread / max(spread["weight decay (AdamW)"], 1e-6), reference=2.0,
+                 tolerance=0.0, source=BENGIO, kind="at_least", note=f"LR spread {lr_spread:.3f} (over all rates tried, divergent ones "
+                 f"included: {spread['learning rate (SGD+m)']:.3f}), weight-decay spread {spread['weight decay (AdamW)']:.3f}")

@@ -21,8 +21,9 @@ Differences from the papers
     hyper-parameter searches (PyKEEN's ablation ran up to 1,000 epochs per configuration). The published
     figures are best-of-search; ours are one configuration per model, stated in MODEL_SETTINGS.
   - No published TransE or RotatE figure on Nations was found in a verified source; the ConvE README row is
-    the published figure for Nations, and TransE / RotatE are held to its Hits@10, the metric every reasonable
-    model saturates on a 14-entity graph (their MRR is reported, and is well below ConvE's).
+    the published figure for Nations. On a 14-entity graph Hits@10 saturates: after filtering, a random ranking
+    already scores 0.95. So TransE / RotatE's Hits@10 is adjusted for chance (Hoyt et al. 2022: 0 at chance, 1 for
+    ConvE's 1.00) and held above halfway; their MRR is reported, and is well below ConvE's.
   - All models except ConvE get reciprocal relations (one relation vector per direction), as PyKEEN's best
     Kinships configurations mostly do; ConvE always uses them.
   - PyKEEN's TransE constrains entity vectors to unit L2 norm after each step (Bordes et al. 2013); ours does
@@ -56,7 +57,10 @@ from modelbook.kge import (
     GraphEncoderDistMult,
     InverseRuleModel,
     TrainConfig,
+    adjusted,
     build,
+    candidate_counts,
+    chance_metrics,
     evaluate,
     evaluate_model,
     known_triples_mask,
@@ -71,6 +75,13 @@ PYKEEN_KINSHIPS_H10 = {  # best test Hits@10 per model over PyKEEN's ablation gr
     "rescal": 0.976, "distmult": 0.925, "complex": 0.983, "transe": 0.920, "rotate": 0.985, "conve": 0.983,
 }
 PYKEEN_TABLE = "Ali et al., TPAMI 2021 (PyKEEN ablation), pykeen/benchmarking ablation/summary/top_tables/kinships.tsv"
+HOYT = ("Hoyt et al. 2022, A Unified Framework for Rank-based Evaluation Metrics for Link Prediction in Knowledge Graphs, §4 "
+        "(adjusted index; pykeen 1.11 AdjustedHitsAtK); chance from the filtered candidate counts (kge/evaluate.py)")
+NATIONS_MIN_ADJUSTED_H10 = 0.5  # TransE/RotatE on Nations close at least half the gap from chance Hits@10 to 1 (ConvE: all of it)
+# Kinships TransE vs PyKEEN's best-of-grid 0.920: our one configuration measured 0.725 (seed 0, full preset); Hits@10 over
+# 2,148 ranks has a binomial sd of ~0.01, so 0.92 − 0.23 = 0.69 sits 3 sd below it. The other models' tolerance is 0.06.
+KINSHIPS_TRANSE_TOLERANCE = 0.23
+KINSHIPS_TOLERANCE = 0.06
 # One configuration per model (dim = complex dimension for ComplEx/RotatE).
 MODEL_SETTINGS = {
     "rescal": dict(dim=32, lr=0.01),
@@ -185,6 +196,10 @@ def _baselines(result: LabResult, kg, known, table) -> None:
     u = evaluate(constant, constant, kg.test, known).metrics()
     table[(ds, "constant")] = u
     result.metric(f"{ds}/constant_scores/mrr", u["mrr"])
+    chance = chance_metrics(candidate_counts(kg.test, known, kg.n_entities))
+    table[(ds, "chance")] = chance
+    result.metric(f"{ds}/chance/mrr", chance["mrr"])
+    result.metric(f"{ds}/chance/hits@10", chance["hits@10"])
     if ds == "nations":
         result.check("Nations: share of test triples whose reverse is in training (mirrored relation, confidence ≥ 0.5)",
                      share, reference=0.95, tolerance=0.05, source="TimDettmers/ConvE README: 'Nations has +95% inverse relationships'")
@@ -201,11 +216,16 @@ def _published(result: LabResult, cfg: Config, ds: str, table) -> None:
         result.check(f"{ds}: {NAMES[name]} MRR above a constant scorer's ({const:.3f})", m["mrr"] - const, reference=0.15, tolerance=0.0,
                      source="filtered realistic ranks (evaluate.py): ties broken at random", kind="at_least")
     if ds == "nations":
+        chance = table[(ds, "chance")]["hits@10"]
         for name in ("transe", "rotate"):
             if name in cfg.models:
-                result.check(f"Nations: {NAMES[name]} Hits@10 vs the published Nations figure", table[(ds, name)]["hits@10"],
-                             reference=h10, tolerance=0.05, source=CONVE_README + ", Nations row (ConvE; no verified TransE/RotatE figure exists)",
-                             kind="at_least", note=f"MRR {table[(ds, name)]['mrr']:.3f} vs ConvE's published {mrr}")
+                got = table[(ds, name)]["hits@10"]
+                a10 = result.metric(f"{ds}/{name}/adjusted_hits@10", adjusted(got, chance))
+                result.check(f"Nations: {NAMES[name]} Hits@10 adjusted for chance, (H − E)/(1 − E) with E = {chance:.3f} for a random "
+                             "ranking (0 = chance, 1 = all in the top 10)", a10, reference=NATIONS_MIN_ADJUSTED_H10, tolerance=0.0,
+                             source=HOYT, kind="at_least",
+                             note=f"raw Hits@10 {got:.3f}; the published Nations row ({CONVE_README}; ConvE, no verified TransE/RotatE "
+                             f"figure exists) has Hits@10 {h10:.2f} (adjusted {adjusted(h10, chance):.2f}) and MRR {mrr}")
         if {"transe", "rotate"} <= set(cfg.models):
             result.check("Nations: RotatE MRR minus TransE MRR (rotations can model the symmetric relations, translations cannot)",
                          table[(ds, "rotate")]["mrr"] - table[(ds, "transe")]["mrr"], reference=0.0, tolerance=0.0,
@@ -218,7 +238,7 @@ def _published(result: LabResult, cfg: Config, ds: str, table) -> None:
     if ds == "kinships":
         for name, ref in PYKEEN_KINSHIPS_H10.items():
             if name in cfg.models:
-                tol = 0.25 if name == "transe" else 0.06
+                tol = KINSHIPS_TRANSE_TOLERANCE if name == "transe" else KINSHIPS_TOLERANCE
                 result.check(f"Kinships: {NAMES[name]} Hits@10 vs PyKEEN's best over its ablation grid",
                              table[(ds, name)]["hits@10"], reference=ref, tolerance=tol, source=PYKEEN_TABLE, kind="at_least",
                              note="one fixed configuration here vs the best of a hyper-parameter search there")
