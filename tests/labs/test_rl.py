@@ -19,3 +19,50 @@ def test_every_cartpole_method_learns(quick_result):
     for name in ("reinforce", "dqn", "ppo"):
         assert v(f"cartpole/{name}/final_eval_return") > 3 * v("cartpole/random_policy_return"), name
         assert v(f"cartpole/{name}/env_steps") <= 6500
+        assert 0 < v(f"cartpole/{name}/final_eval_return_se") < 30                  # fresh episodes, not all alike
+
+
+def _noisy_balance(p: float, seed: int = 0):
+    """A hand-written CartPole controller that takes a random action with probability p: almost solved."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    def act(obs):
+        push = (obs[:, 2] + obs[:, 3] > 0).astype(np.int64)
+        return np.where(rng.random(len(obs)) < p, rng.integers(0, 2, len(obs)), push)
+    return act
+
+
+def test_solved_check_reads_a_fresh_evaluation_not_the_best_periodic_one():
+    """Bite: a policy that averages ≈ 465 passes "best of 10 periodic evaluations ≥ 475" (the old reading, a
+    maximum of noisy means) and fails the fresh final evaluation the lab now checks."""
+    from modelbook.labs.rl import CARTPOLE_SOLVED, EVAL_EPISODES
+    from modelbook.rl.envs import PERIODIC_EVAL_SEED, evaluate, final_evaluation
+
+    act = _noisy_balance(0.04)
+    periodic = [evaluate(act, "CartPole-v1", EVAL_EPISODES, PERIODIC_EVAL_SEED + step).mean()
+                for step in range(5000, 55_000, 5000)]
+    assert max(periodic) >= CARTPOLE_SOLVED                        # the optimistic reading passes ...
+    mean, se = final_evaluation(act, "CartPole-v1", EVAL_EPISODES, seed=0)
+    assert mean < CARTPOLE_SOLVED and 0 < se < 20                  # ... the fresh one does not
+
+
+def test_quick_check_fails_for_an_untrained_or_weak_policy():
+    """Bite: the quick preset's check (lower end of the interval for greedy − 3 × random ≥ 0) on an untrained
+    actor, and on a policy that reaches ≈ 3 × random only by its mean, fails; the noisy controller passes."""
+    import numpy as np
+    import torch
+
+    from modelbook.labs.rl import EVAL_EPISODES, margin_over_random
+    from modelbook.rl.envs import evaluate, final_evaluation
+    from modelbook.rl.networks import ActorCritic, ActorCriticResult
+
+    rng = np.random.default_rng(0)
+    random = evaluate(lambda o: rng.integers(0, 2, len(o)), "CartPole-v1", EVAL_EPISODES, 0)
+    random_mean, random_se = random.mean(), random.std(ddof=1) / np.sqrt(EVAL_EPISODES)
+    torch.manual_seed(0)
+    untrained = ActorCriticResult(ActorCritic(4, 2), log=None)
+    assert margin_over_random(*final_evaluation(untrained.act, "CartPole-v1", EVAL_EPISODES, 0), random_mean, random_se) < 0
+    assert margin_over_random(3 * random_mean, 5.0, random_mean, random_se) < 0      # on the threshold: not enough
+    assert margin_over_random(*final_evaluation(_noisy_balance(0.04), "CartPole-v1", EVAL_EPISODES, 0),
+                              random_mean, random_se) > 0

@@ -3,7 +3,7 @@
 What this lab shows
   1. Cooperative communication (mpe2 simple_speaker_listener_v4): a static speaker sees the goal's colour,
      a listener moves. MADDPG (centralised critics, decentralised actors, from scratch) learns from a random
-     start (quick preset: 700 episodes). Full preset: with the channel, the listener ends much closer to
+     start (quick preset: 1,000 episodes). Full preset: with the channel, the listener ends much closer to
      the goal than with the channel cut (the speaker's utterance zeroed in its observation), and
      independent DDPG learners do not learn to communicate (Lowe et al. 2017, §5).
   2. Full preset: cooperative navigation (simple_spread_v3, 3 agents, 3 landmarks, 25 steps): MADDPG vs
@@ -19,7 +19,7 @@ What this lab shows
 
 Differences from the paper
   - Lowe et al. train for 25,000 episodes with batch 1024; the full preset trains 4,000–6,000 episodes with
-    batch 256 (one update per 25 transitions), the quick preset 700. Trends, not the paper's numbers: its
+    batch 256 (one update per 25 transitions), the quick preset 1,000. Trends, not the paper's numbers: its
     cooperative-navigation table is not checked (low confidence in the values; a different scale).
   - Continuous actions in [0, 1]^d (mpe2's continuous_actions=True) with Gaussian exploration noise, instead
     of the paper's Gumbel-softmax over discrete actions.
@@ -57,6 +57,9 @@ EPISODE_STEPS = 25     # mpe2's max_cycles: steps per episode, for the samples/s
 # The equality check replays one fixed episode per scenario: it tests the physics, not a seed, so its seeds are
 # constants, not cfg.seed: mpe2's reset seed, and the stream of the random actions both worlds receive.
 EQUALITY_RESET_SEED, EQUALITY_ACTION_SEED = 7, 0
+# The quick preset trains 1,000 episodes: at 700 the listener's distance ratio to a random policy's spread from 0.55 to
+# 0.71 over seeds 0, 1234567, 1..8 and reached 0.83 on another seed; at 1,000 it spread from 0.51 to 0.60.
+QUICK_EPISODES = 1000
 
 
 @dataclass(frozen=True)
@@ -82,7 +85,7 @@ class Config:
 
 
 PRESETS = {
-    "quick": Config(speaker_listener=MADDPGConfig(scenario="speaker_listener", n_episodes=700, batch_size=128,
+    "quick": Config(speaker_listener=MADDPGConfig(scenario="speaker_listener", n_episodes=QUICK_EPISODES, batch_size=128,
                                                   transitions_per_update=25, learning_starts=100),
                     speaker_listener_variants=("maddpg",), spread=None, adversary=None, mpe2_episodes=24,
                     workers=(1, 2), rollout_episodes=16),
@@ -185,7 +188,7 @@ def _speaker_listener(result: LabResult, cfg: Config, out: Path):
     random = _evaluate(cfg, "speaker_listener", None)
     result.metric("speaker_listener/random/return", random.returns[:, 0].mean())
     result.metric("speaker_listener/random/listener_goal_distance", random.goal_distance[:, 1].mean())
-    curves, params = {}, None
+    curves, params, trained_stats = {}, None, {}
     variants = {"maddpg": (dict(), False), "maddpg_no_channel": (dict(comm_ablation=True), True),
                 "independent": (dict(centralised=False), False)}
     for name in progress.track(cfg.speaker_listener_variants, "speaker-listener: with / without the channel"):
@@ -194,6 +197,7 @@ def _speaker_listener(result: LabResult, cfg: Config, out: Path):
         stats = _evaluate(cfg, "speaker_listener", res.agents.actor_params(), comm_ablation=cut)
         result.metric(f"speaker_listener/{name}/return", stats.returns[:, 0].mean())
         result.metric(f"speaker_listener/{name}/listener_goal_distance", stats.goal_distance[:, 1].mean())
+        trained_stats[name] = stats
         curves[name] = res.episode_returns[:, 0]
         if name == "maddpg":
             params = res.agents.actor_params()
@@ -201,8 +205,7 @@ def _speaker_listener(result: LabResult, cfg: Config, out: Path):
     result.check("speaker-listener, MADDPG: return − random policy's", v("speaker_listener/maddpg/return")
                  - v("speaker_listener/random/return"), reference=8.0, tolerance=0.0, source=f"{MPE2}; random policy measured here", kind="at_least")
     result.check("speaker-listener, MADDPG: listener's final distance to the goal / random policy's",
-                 v("speaker_listener/maddpg/listener_goal_distance") / v("speaker_listener/random/listener_goal_distance"),
-                 reference=0.8, tolerance=0.0, source=f"{MPE2}; random policy measured here", kind="at_most")
+                 listener_distance_ratio(trained_stats["maddpg"], random), reference=0.8, tolerance=0.0, source=f"{MPE2}; random policy measured here", kind="at_most")
     # the same policy on mpe2 itself: its mean return must agree with the batched evaluation
     # one mpe2 seed per episode, counted up from the batched evaluation's seed: other starting states, same policy
     seeds = list(range(EVAL_SEED + cfg.seed, EVAL_SEED + cfg.seed + cfg.mpe2_episodes))
@@ -222,6 +225,11 @@ def _speaker_listener(result: LabResult, cfg: Config, out: Path):
     _plot_curves(curves, v("speaker_listener/random/return"), "speaker-listener: training return",
                  out / "speaker_listener.png", result)
     return params
+
+
+def listener_distance_ratio(stats: EpisodeStats, random: EpisodeStats) -> float:
+    """The listener's mean final distance to its goal, over a random policy's on the same evaluation episodes."""
+    return float(stats.goal_distance[:, 1].mean() / random.goal_distance[:, 1].mean())
 
 
 # -- 3. competition: physical deception ------------------------------------------------------------------

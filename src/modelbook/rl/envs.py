@@ -18,6 +18,9 @@ from typing import Callable
 import numpy as np
 
 Act = Callable[[np.ndarray], np.ndarray]  # observations (n, d) -> actions (n,)
+PERIODIC_EVAL_SEED = 10_000  # periodic evaluations seed env i with 10,000 + seed + step + i: apart from the training envs (seed + i)
+FINAL_EVAL_SEED = 1_000_000  # the final evaluation seeds env i with 1,000,000 + seed + i: apart from the training envs and,
+#                              for runs under 990k steps, from every periodic evaluation
 
 
 def make_vec(env_id: str, n_envs: int, seed: int, **kwargs):
@@ -52,6 +55,17 @@ def evaluate(act: Act, env_id: str, n_episodes: int, seed: int) -> np.ndarray:
         running &= ~(term | trunc)
     envs.close()
     return returns
+
+
+def final_evaluation(act: Act, env_id: str, n_episodes: int, seed: int) -> tuple[float, float]:
+    """Mean return of the final policy over `n_episodes` fresh episodes, and the standard error of that mean.
+
+    One evaluation of a policy fixed in advance, on episodes no training env and no periodic evaluation
+    started from: unbiased, unlike the best of several periodic evaluations (a maximum of noisy estimates) or
+    the evaluation at which training stopped because it passed a threshold.
+    """
+    returns = evaluate(act, env_id, n_episodes, FINAL_EVAL_SEED + seed)
+    return float(returns.mean()), float(returns.std(ddof=1) / np.sqrt(n_episodes))
 
 
 def cartpole_discounted_values(act: Act, states: np.ndarray, gamma: float, horizon: int = 1000) -> np.ndarray:
@@ -139,7 +153,7 @@ class TrainLog:
             return False
         self._next_eval += self.eval_every
         self.train_seconds += time.perf_counter() - self._clock
-        mean = float(evaluate(act, self.env_id, self.eval_episodes, seed=10_000 + self.seed + step).mean())
+        mean = float(evaluate(act, self.env_id, self.eval_episodes, seed=PERIODIC_EVAL_SEED + self.seed + step).mean())
         self.eval_steps.append(step)
         self.eval_means.append(mean)
         if self.solved_step is None and self.solve_threshold is not None and mean >= self.solve_threshold:
