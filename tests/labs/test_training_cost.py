@@ -29,3 +29,24 @@ def test_training_cost_lab_outcomes(quick_result):
     assert "Llama-2-70B" in table and "TinyLlama-1.1B" in table
     assert {"flops_vs_length.png", "memory_estimate_vs_measured.png", "dedup.png"} <= set(result.artifacts)
     assert result.artifacts and all(a.endswith(".png") for a in result.artifacts)   # the report shows them as images
+
+
+def test_llama2_hours_check_bites():
+    """Llama 2's published A100 hours, predicted at Megatron-LM's MFU: within the MFU spread for 6·N·T at the dense
+    peak; a forward-only count (2·N·T), the sparse peak or 8·N·T (recomputation counted as model FLOPs) fall outside."""
+    from modelbook.labs.training_cost import (
+        A100_MFU_SPREAD,
+        A100_PEAK,
+        LLAMA2_GPU_HOURS,
+        LLAMA2_TOKENS,
+        predicted_a100_hours,
+    )
+    from modelbook.scaling.flops import LLAMA2_7B, LLAMA2_70B, llama_params
+
+    def worst_error(**fault):
+        return max(abs(predicted_a100_hours(llama_params(s), LLAMA2_TOKENS, **fault) / LLAMA2_GPU_HOURS[s.name] - 1)
+                   for s in (LLAMA2_7B, LLAMA2_70B))
+
+    assert worst_error() < A100_MFU_SPREAD
+    for fault in ({"flops_per_param_token": 2}, {"flops_per_param_token": 8}, {"peak": 2 * A100_PEAK}):
+        assert worst_error(**fault) > A100_MFU_SPREAD, fault

@@ -70,3 +70,55 @@ def test_farthest_landmarks_equal_the_greedy_rule_on_networkx_distances(seed):
         expected.append(int(np.argmax(D[expected].min(0))))
     assert ours.tolist() == expected
     assert (D[expected[0], expected] >= 0).all()         # landmarks stay in the first one's component
+
+
+def _far_pair(g, rng):
+    """A source and a target at least 3 hops apart (so a detour and a shortcut are both possible)."""
+    while True:
+        s, t = (int(v) for v in rng.integers(g.n_nodes, size=2))
+        d = bfs_distances(g, s)[t]
+        if 3 <= d < np.inf:
+            return s, t
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_excess_hops_is_zero_for_bfs_and_catches_faulty_searches(seed):
+    """The lab's path check (hops beyond networkx's shortest path, ∞ for a path that is not a walk) passes BFS and A*
+    and fails a detour, an off-by-one length, a path cut one hop short, and a search that returns nothing."""
+    from modelbook.multihop import PathResult, excess_hops, reference_graph
+
+    rng = np.random.default_rng(seed)
+    n, m = 200, 320
+    triples = np.stack([rng.integers(n, size=m), rng.integers(3, size=m), rng.integers(n, size=m)], axis=1)
+    g, reference = search_graph(triples, n, 3), reference_graph(triples, n)
+    lm = landmark_embedding(g, rng.choice(n, 4, replace=False))
+    for _ in range(5):
+        s, t = _far_pair(g, rng)
+        r = bfs(g, s, t)
+        assert excess_hops(reference, s, t, r) == 0 == excess_hops(reference, s, t, astar(g, s, t, lm))
+        u, v = r.path[:2]
+        detour = PathResult([u, v, u] + r.path[1:], [0, 0] + r.relations, r.expanded)   # back and forth on the first edge
+        assert excess_hops(reference, s, t, detour) == 2
+
+        class OffByOne(PathResult):
+            @property
+            def length(self):
+                return len(self.path)
+
+        assert excess_hops(reference, s, t, OffByOne(r.path, r.relations, r.expanded)) == np.inf
+        assert excess_hops(reference, s, t, PathResult(r.path[:-1], r.relations[:-1], r.expanded)) == np.inf
+        assert excess_hops(reference, s, t, PathResult(None, [], r.expanded)) == np.inf
+        shortcut = PathResult([s, t], r.relations[:1], r.expanded)   # claims an edge that is not in the graph
+        assert excess_hops(reference, s, t, shortcut) == np.inf
+
+
+def test_excess_hops_catches_a_depth_first_search():
+    """On a cycle, depth-first search reaches the target the long way round: the check sees the excess."""
+    from modelbook.multihop import PathResult, excess_hops, reference_graph
+
+    n = 12
+    triples = np.array([[i, 0, (i + 1) % n] for i in range(n)])
+    reference = reference_graph(triples, n)
+    dfs_path = list(range(0, 8))   # 0 → 1 → … → 7 along the cycle; the shortest way is 0 → 11 → … → 7, 5 hops
+    assert excess_hops(reference, 0, 7, PathResult(dfs_path, [0] * 7, 8)) == 2
+    assert excess_hops(reference, 0, 7, bfs(search_graph(triples, n, 1), 0, 7)) == 0

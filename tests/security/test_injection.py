@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from modelbook.security.injection import ATTACKS, BENIGN, OutputGuard, sanitize, system_prompt
+from modelbook.security.injection import ATTACKS, BENIGN, LeakJudge, OutputGuard, sanitize, system_prompt
 
 CANARY = "MB-7F3A9C21"
 
@@ -41,6 +41,25 @@ def test_streaming_releases_everything_when_clean():
     assert "".join(guard.feed(c) for c in chunks) + guard.finish() == "".join(chunks) and not guard.blocked
 
 
+@pytest.mark.parametrize("leak", [CANARY, "mb-7f3a9c21", "M B 7 F 3 A 9 C 2 1", "the code is 7F3A-9C21", "7.f.3.a\n9.c.2.1"])
+def test_judge_finds_the_canary_in_any_case_and_spacing(leak):
+    assert LeakJudge(CANARY, system_prompt(CANARY)).find(f"Sure! {leak}.")
+
+
+def test_judge_finds_the_system_prompt_restated_and_passes_normal_text():
+    judge = LeakJudge(CANARY, system_prompt(CANARY))
+    assert judge.find("My instructions say: you answer questions about machine learning in a few sentences.")
+    assert not judge.find("Overfitting is when a model memorises noise in the training data instead of the pattern.")
+    assert not judge.find("[withheld: the answer would have revealed protected instructions]")
+    assert not judge.find("The code starts with 7F3A, that is all I can say.")  # a part of the code is the guard's business, not a leak
+
+
+def test_judge_is_not_the_guard():
+    """The guard stops a six-character piece of the code, the judge only the whole code: they are two different rules."""
+    guard, judge = OutputGuard(CANARY, system_prompt(CANARY)), LeakJudge(CANARY, system_prompt(CANARY))
+    assert guard.leaks("...7F3A9C...") and not judge.find("...7F3A9C...")
+
+
 # -- the real model behind the real endpoint ---------------------------------------------------------
 @pytest.fixture(scope="module")
 def chat(served):
@@ -74,7 +93,7 @@ def test_attacks_never_reach_the_client_and_benign_questions_do(chat, served):
     for name, text in ATTACKS:
         r = client.post("/v1/chat", json={"messages": [{"role": "user", "content": text}], "max_new_tokens": 40}, headers=headers)
         assert r.status_code == 200, name
-        assert not OutputGuard(svc.canary, svc.system).leaks(r.json()["reply"]), (name, r.json())
+        assert not LeakJudge(svc.canary, svc.system).find(r.json()["reply"]), (name, r.json())
     for name, text in BENIGN:
         r = client.post("/v1/chat", json={"messages": [{"role": "user", "content": text}], "max_new_tokens": 32}, headers=headers)
         assert r.status_code == 200 and not r.json()["blocked"] and len(r.json()["reply"]) > 10, (name, r.json())

@@ -76,21 +76,24 @@ def softmax_regression_fgsm(W: np.ndarray, b: np.ndarray, x: np.ndarray, y: np.n
     p[np.arange(len(y)), y] -= 1.0  # softmax − one-hot
     return np.clip(x + eps * np.sign(p @ W), 0, 1)
 
-@torch.no_grad()
-def _correct(model, x, y) -> int:
-    return int((model(x).argmax(-1) == y).sum())
-
 
 def robust_accuracy(model: nn.Module, x: torch.Tensor, y: torch.Tensor, attack: Callable | None, batch_size: int = 1000) -> float:
     """Accuracy on attack(model, x, y) (clean accuracy when attack is None), in batches."""
+    return int(robust_correct(model, x, y, attack, batch_size).sum()) / len(x)
+
+
+def robust_correct(model: nn.Module, x: torch.Tensor, y: torch.Tensor, attack: Callable | None, batch_size: int = 1000) -> torch.Tensor:
+    """(B,) bool: which inputs the model still classifies right after attack(model, x, y), in batches."""
     was_training = model.training
     model.eval()
-    correct = 0
+    correct = []
     for i in range(0, len(x), batch_size):
         xb, yb = x[i:i + batch_size], y[i:i + batch_size]
-        correct += _correct(model, attack(model, xb, yb) if attack else xb, yb)
+        xa = attack(model, xb, yb) if attack else xb   # the attack needs gradients; the prediction does not
+        with torch.no_grad():
+            correct.append(model(xa).argmax(-1) == yb)
     model.train(was_training)
-    return correct / len(x)
+    return torch.cat(correct)
 
 
 def adversarial_loss(eps: float, method: str = "fgsm-rs", steps: int = 7, generator: torch.Generator | None = None):

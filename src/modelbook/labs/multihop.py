@@ -26,13 +26,16 @@ Differences from the papers
 Building blocks: modelbook/multihop/ (queries.py, models.py, train.py, paths.py), modelbook/data/kg.py,
                  modelbook/data/wordnet.py
 Cross-checks:    tests/multihop/ (executor vs brute-force path enumeration; box geometry; A* optimality and the
-                 heuristic's admissibility; farthest-point landmarks vs networkx distances), tests/data/test_wordnet.py,
-                 tests/labs/test_multihop.py (beats random by a wide margin)
+                 heuristic's admissibility; farthest-point landmarks vs networkx distances; the lab's path check, hops
+                 beyond networkx's shortest path, fails a detour, an off-by-one and a depth-first search),
+                 tests/data/test_wordnet.py, tests/labs/test_multihop.py (beats random by a wide margin; an untrained
+                 model fails the worst-structure check)
 """
 from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from importlib.metadata import version
 from pathlib import Path
 from typing import Literal
 
@@ -53,9 +56,11 @@ from modelbook.multihop import (
     bfs,
     bfs_distances,
     evaluate_queries,
+    excess_hops,
     farthest_landmarks,
     landmark_embedding,
     random_ranker_metrics,
+    reference_graph,
     sample_queries,
     search_graph,
     train_queries,
@@ -65,6 +70,10 @@ Q2B_PAPER = "Ren, Hu & Leskovec, ICLR 2020 (Query2Box) and Ren & Leskovec, NeurI
 ANSWER_CAP = 3         # test queries with more than N / 3 answers are dropped (BetaE caps answer sets too)
 MIN_PAIR_HOPS = 3      # path-finding pairs at least 3 hops apart: nearer ones are found by any search
 BEAM_DEPTH_FACTOR = 4  # a beam search gives up after 4 × the shortest distance (a detour, not a search forever)
+CHAINS = ("2p", "3p", "ip")  # structures that keep a hard answer in only about a quarter of the attempted test queries
+WORST_OVER_RANDOM = 2.5  # the worst structure's Hits@3 / random must reach this. Measured (quick, seeds 0, 1234567, 1–8,
+# both models): 4.5–8.5×, mean 6.0, sd 1.1, so 2.5× sits 3 sd below. With 300 attempts for CHAINS too (~65 3p queries)
+# the same trained models gave 3.1–7.9×, and 2.0× on one seed: the spread came from the small test sets
 
 
 @dataclass(frozen=True)
@@ -74,6 +83,8 @@ class Config:
     """training queries per structure (1p/2p/3p/2i/3i), sampled on the training graph"""
     n_test_queries: int = 500
     """test queries attempted per structure (kept only if they have a hard answer)"""
+    n_test_queries_chains: int = 1500
+    """test queries attempted for 2p, 3p and ip, which keep fewer: enough that their Hits@3 is not the noisiest number"""
     dim: int = 64
     n_steps: int = 3000
     batch_size: int = 128
@@ -93,7 +104,7 @@ class Config:
 
 
 PRESETS = {
-    "quick": Config(n_train_queries=600, n_test_queries=300, dim=32, n_steps=250, batch_size=64, n_negatives=8,
+    "quick": Config(n_train_queries=600, n_test_queries=300, n_test_queries_chains=1000, dim=32, n_steps=250, batch_size=64, n_negatives=8,
                     lr=0.01, n_pairs=20, n_astar_pairs=3, beam_widths=(16, 128), gloss_features="hashed"),
     "full": Config(),
 }
@@ -117,8 +128,8 @@ def _queries(result: LabResult, cfg: Config, rng, gen, out: Path) -> None:
     with progress.status("generating queries"):
         train_sets = {k: sample_queries(k, cfg.n_train_queries, kg.train, None, N, R, rng, max_answers) for k in TRAIN_TYPES}
         # easy = reachable with train + valid edges (BetaE's split); hard answers need a test edge
-        test_sets = {k: sample_queries(k, cfg.n_test_queries, kg.all_triples(), valid_graph, N, R, rng, max_answers)
-                     for k in STRUCTURES}
+        test_sets = {k: sample_queries(k, cfg.n_test_queries_chains if k in CHAINS else cfg.n_test_queries, kg.all_triples(),
+                                       valid_graph, N, R, rng, max_answers) for k in STRUCTURES}
     for k, qs in test_sets.items():
         result.metric(f"queries/{k}_test_queries", len(qs))
         result.metric(f"queries/{k}_mean_hard_answers", float(qs.hard.sum(1).mean()))
@@ -143,11 +154,10 @@ def _queries(result: LabResult, cfg: Config, rng, gen, out: Path) -> None:
     rand_h3 = float(np.mean([m["hits@3"] for m in random.values()]))
     result.metric("random/mean_hits@3", rand_h3)
     for name in ("gqe", "q2b"):
-        worst = min(STRUCTURES, key=lambda k: scores[name][k]["hits@3"] / max(random[k]["hits@3"], 1e-9))
-        ratio = scores[name][worst]["hits@3"] / random[worst]["hits@3"]
+        worst, ratio = worst_over_random(scores[name], random)
         result.metric(f"{name}/min_hits@3_over_random", ratio, "x")
         result.check(f"{name.upper()}: hard-answer Hits@3 over a random ranker's, worst of the 7 structures ({worst})",
-                     ratio, reference=2.5, tolerance=0.0, source="exact expectation of random scores (train.py, random_ranker_metrics); "
+                     ratio, reference=WORST_OVER_RANDOM, tolerance=0.0, source="exact expectation of random scores (train.py, random_ranker_metrics); "
                      + Q2B_PAPER + " report every structure far above chance", kind="at_least")
         mean_ratio = float(np.mean([scores[name][k]["hits@3"] for k in STRUCTURES])) / rand_h3
         result.metric(f"{name}/mean_hits@3_over_random", mean_ratio, "x")
@@ -178,6 +188,12 @@ def _queries(result: LabResult, cfg: Config, rng, gen, out: Path) -> None:
     result.artifact(plots.save(fig, out / "query_hits3.png"))
 
 
+def worst_over_random(scores: dict[str, dict], random: dict[str, dict]) -> tuple[str, float]:
+    """(structure, ratio) of the structure whose hard-answer Hits@3 is the smallest multiple of the random ranker's."""
+    worst = min(scores, key=lambda k: scores[k]["hits@3"] / max(random[k]["hits@3"], 1e-9))
+    return worst, scores[worst]["hits@3"] / random[worst]["hits@3"]
+
+
 # -- 3. path finding on WordNet ----------------------------------------------------------------------------
 def _paths(result: LabResult, cfg: Config, rng, out: Path) -> None:
     wn = wordnet_nouns()
@@ -198,10 +214,13 @@ def _paths(result: LabResult, cfg: Config, rng, out: Path) -> None:
         if MIN_PAIR_HOPS <= d < np.inf:
             pairs.append((s, t, int(d)))
     result.metric("paths/mean_shortest_hops", float(np.mean([d for _, _, d in pairs])))
+    reference = reference_graph(wn.edges, wn.n_nodes)   # networkx, built from the triples: the referee of exact searches
     stats: dict[str, list] = {"bfs": []}
+    excess: dict[str, list] = {"bfs": [], "astar_landmark": []}
     for s, t, d in progress.track(pairs, "path finding"):
         r = bfs(g, s, t)
         stats["bfs"].append((r.length / d, r.expanded, True))
+        excess["bfs"].append(excess_hops(reference, s, t, r))
         goal_gloss = gloss(np.array([t]))[0]
         for w in cfg.beam_widths:
             for name, score in (("landmark", lambda n: -np.abs(lm[:, n] - lm[:, [t]]).max(0)),
@@ -211,6 +230,7 @@ def _paths(result: LabResult, cfg: Config, rng, out: Path) -> None:
     for s, t, d in pairs[:cfg.n_astar_pairs]:
         r = astar(g, s, t, lm)
         stats.setdefault("astar_landmark", []).append((r.length / d, r.expanded, r.path is not None))
+        excess["astar_landmark"].append(excess_hops(reference, s, t, r))
         stats.setdefault("bfs_on_astar_pairs", []).append((1.0, stats["bfs"][len(stats["astar_landmark"]) - 1][1], True))
     summary = {}
     for name, rows in stats.items():
@@ -222,12 +242,13 @@ def _paths(result: LabResult, cfg: Config, rng, out: Path) -> None:
             result.metric(f"paths/{name}_length_over_shortest", summary[name][1])
         result.metric(f"paths/{name}_nodes_expanded", summary[name][2])
     bfs_nodes = summary["bfs"][2]
-    result.check("BFS finds a shortest path for every pair (length / shortest)", summary["bfs"][1], reference=1.0, tolerance=0.0,
-                 source="exact breadth-first search (Moore 1959)")
+    nx_source = f"networkx {version('networkx')} shortest_path_length on the graph built from the triples"
+    result.check(f"BFS: hops beyond networkx's shortest path, worst of {len(pairs)} pairs (a path that is not a walk of the graph counts as ∞)",
+                 max(excess["bfs"]), reference=0.0, tolerance=0.0, source="exact breadth-first search (Moore 1959); " + nx_source, kind="at_most")
     if "astar_landmark" in summary:
-        result.check("A* with the landmark embedding: path length / shortest (admissible heuristic: exact)",
-                     summary["astar_landmark"][1], reference=1.0, tolerance=0.0, source="Goldberg & Harrelson, SODA 2005 (ALT): the landmark bound "
-                     "never overestimates, so A* stays optimal")
+        result.check(f"A* with the landmark embedding: hops beyond networkx's shortest path, worst of {len(excess['astar_landmark'])} pairs "
+                     "(admissible heuristic: exact)", max(excess["astar_landmark"]), reference=0.0, tolerance=0.0, kind="at_most",
+                     source="Goldberg & Harrelson, SODA 2005 (ALT): the landmark bound never overestimates, so A* stays optimal; " + nx_source)
         result.check("A* with landmarks expands fewer nodes than BFS on the same pairs (ratio)",
                      summary["astar_landmark"][2] / summary["bfs_on_astar_pairs"][2], reference=1.0, tolerance=0.0,
                      source="Goldberg & Harrelson 2005", kind="at_most")

@@ -11,8 +11,10 @@ from modelbook.multihop.paths import (
                                       beam_search,
                                       bfs,
                                       bfs_distances,
+                                      excess_hops,
                                       farthest_landmarks,
                                       landmark_embedding,
+                                      reference_graph,
                                       search_graph,
 )
 from modelbook.multihop.queries import STRUCTURES, TRAIN_TYPES, QuerySet, adjacency, execute, sample_queries
@@ -20,7 +22,7 @@ from modelbook.multihop.train import evaluate_queries, hard_answer_ranks, per_qu
 
 __all__ = [
     "GQE", "STRUCTURES", "TRAIN_TYPES", "PathResult", "Query2Box", "QuerySet", "SearchGraph", "adjacency", "astar",
-    "beam_search", "bfs", "bfs_distances", "evaluate_queries", "execute", "farthest_landmarks", "hard_answer_ranks",
-    "landmark_embedding", "negative_sampling_loss", "per_query_metrics", "random_ranker_metrics", "sample_queries",
+    "beam_search", "bfs", "bfs_distances", "evaluate_queries", "excess_hops", "execute", "farthest_landmarks", "hard_answer_ranks",
+    "landmark_embedding", "negative_sampling_loss", "per_query_metrics", "random_ranker_metrics", "reference_graph", "sample_queries",
     "search_graph", "train_queries",
 ]

@@ -183,3 +183,26 @@ def beam_search(g: SearchGraph, source: int, target: int, score: Callable[[np.nd
             nodes = nodes[np.argsort(-score(nodes), kind="stable")[:width]]
         frontier = nodes
     return PathResult(None, [], expanded)
+
+
+def reference_graph(triples: np.ndarray, n_nodes: int):
+    """The same graph as a networkx Graph (undirected, built from the triples, not from a SearchGraph): the referee
+    of the searches' path lengths."""
+    import networkx as nx
+
+    reference = nx.Graph()
+    reference.add_nodes_from(range(n_nodes))
+    reference.add_edges_from(zip(triples[:, 0].tolist(), triples[:, 2].tolist()))
+    return reference
+
+
+def excess_hops(reference, source: int, target: int, found: PathResult) -> float:
+    """found.length minus networkx's shortest source–target distance in `reference`; inf when found.path is not a
+    walk from source to target along edges of `reference` of found.length hops (a missing path included)."""
+    import networkx as nx
+
+    path = found.path
+    if (not path or path[0] != source or path[-1] != target or len(path) - 1 != found.length
+            or not all(reference.has_edge(u, v) for u, v in zip(path, path[1:]))):
+        return float("inf")
+    return found.length - nx.shortest_path_length(reference, source, target)

@@ -19,6 +19,8 @@ from modelbook.security.injection import OutputGuard, sanitize, system_prompt
 class ChatService:
     """SmolLM2 with a system prompt that holds a random canary; greedy decoding (deterministic)."""
 
+    guard = OutputGuard  # the output guard class; a test swaps in one that withholds nothing to show the lab's judge bites
+
     def __init__(self, canary: str | None = None):
         from modelbook.models import load_smollm2
 
@@ -53,25 +55,31 @@ class ChatService:
 
     def reply(self, messages: list[dict], max_new_tokens: int = 64) -> tuple[str, bool]:
         """(text sent to the client, blocked?) with every defence on."""
-        guard = OutputGuard(self.canary, self.system)
+        guard = self.guard(self.canary, self.system)
         text = guard.feed(self._generate(messages, max_new_tokens)) + guard.finish()
         return (text if not guard.blocked else "[withheld: the answer would have revealed protected instructions]"), guard.blocked
 
-    def stream(self, messages: list[dict], max_new_tokens: int = 64) -> Iterator[str]:
-        """Server-sent events: data: {"delta": ...} chunks, then data: {"done": true, "blocked": ...}."""
+    def _chunks(self, messages: list[dict], max_new_tokens: int) -> Iterator[str]:
+        """The defended model's answer as decoded text chunks, while it is generated."""
         from transformers import TextIteratorStreamer
 
         streamer = TextIteratorStreamer(self.tokenizer, skip_prompt=True, skip_special_tokens=True)
         worker = threading.Thread(target=self._generate, args=(messages, max_new_tokens, True, streamer), daemon=True)
         worker.start()
-        guard = OutputGuard(self.canary, self.system)
-        for chunk in streamer:
+        try:
+            yield from streamer
+        finally:
+            worker.join()
+
+    def stream(self, messages: list[dict], max_new_tokens: int = 64) -> Iterator[str]:
+        """Server-sent events: data: {"delta": ...} chunks, then data: {"done": true, "blocked": ...}."""
+        guard = self.guard(self.canary, self.system)
+        for chunk in self._chunks(messages, max_new_tokens):
             out = guard.feed(chunk)
             if out:
                 yield f"data: {json.dumps({'delta': out})}\n\n"
             if guard.blocked:
                 break
-        worker.join()
         rest = guard.finish()
         if rest:
             yield f"data: {json.dumps({'delta': rest})}\n\n"
