@@ -8,8 +8,11 @@ from modelbook.compression.precision import (
     FP16_MIN_SUBNORMAL,
     DynamicLossScaler,
     autocast_cross_entropy,
+    float_extremes,
     fraction_lost_in_fp16,
+    ieee754_extremes,
     train_fp16,
+    worst_relative_error,
 )
 
 
@@ -72,3 +75,17 @@ def test_autocast_cross_entropy_computes_the_forward_pass_in_bf16():
     assert abs(float(loss) - float(expected)) < 1e-5
     fp32 = torch.nn.functional.cross_entropy(model(x), y)
     assert abs(float(loss) - float(fp32)) > 1e-5  # the 16-bit forward pass really differs from fp32's
+
+
+def test_float_extremes_measured_equal_the_ieee_formulas_and_a_wrong_format_fails():
+    """The lab's number-line check: extremes measured from all bit patterns vs the format's definition."""
+    fp16, bf16 = float_extremes(torch.float16), float_extremes(torch.bfloat16)
+    assert fp16 == {"max": FP16_MAX, "min_normal": FP16_MIN_NORMAL, "min_subnormal": FP16_MIN_SUBNORMAL}
+    assert worst_relative_error(fp16, ieee754_extremes(5, 11)) == 0.0
+    assert worst_relative_error(bf16, ieee754_extremes(8, 8)) == 0.0
+    assert bf16["max"] == torch.finfo(torch.bfloat16).max and bf16["min_normal"] == torch.finfo(torch.bfloat16).tiny
+    # bite: the other format, or an off-by-one significand width, fails the check (tolerance 0)
+    assert worst_relative_error(bf16, ieee754_extremes(5, 11)) > 1
+    assert worst_relative_error(fp16, ieee754_extremes(5, 10)) > 0
+    # and values past the measured extremes overflow / flush when cast
+    assert torch.tensor(fp16["max"] * (1 + 2.0**-10)).half().isinf() and torch.tensor(fp16["min_subnormal"] / 2).half() == 0

@@ -2,7 +2,15 @@
 import torch
 from torch import nn
 
-from modelbook.compression.ptq import QDQLayer, fold_batchnorm, int8_bytes, static_quantize, torch_ao_static_quantize
+from modelbook.compression.ptq import (
+    QDQLayer,
+    deployable_tensors,
+    fold_batchnorm,
+    int8_bytes,
+    saved_bytes,
+    static_quantize,
+    torch_ao_static_quantize,
+)
 from modelbook.compression.workbench import small_cnn
 
 
@@ -57,3 +65,18 @@ def test_torch_ao_reference_runs_quietly_and_leaves_deterministic_mode_as_it_was
     assert torch.equal(first, second)
     assert (first.argmax(-1) == cnn(x).argmax(-1)).float().mean() > 0.9
     assert "quantized_resize" not in capfd.readouterr().err
+
+
+def test_saved_int8_file_is_a_quarter_of_fp32_and_a_wide_integer_store_fails(tmp_path):
+    """The lab's size check reads files on disk: int8 weights stored in a wider integer type fail it, although the
+    byte-counting formula (int8_bytes) would not notice."""
+    cnn = small_cnn(16, 32, 128).eval()
+    q = static_quantize(cnn, torch.rand(32, 1, 28, 28))
+    fp32 = saved_bytes(cnn.state_dict(), tmp_path / "fp32.safetensors")
+    ratio = saved_bytes(deployable_tensors(q), tmp_path / "int8.safetensors") / fp32
+    assert abs(ratio - 0.25) <= 0.01  # the lab's check: reference 0.25, tolerance 0.01
+    for m in q.modules():
+        if isinstance(m, QDQLayer):
+            m.qweight = m.qweight.to(torch.int32)  # the fault: codes kept in 32-bit integers
+    wide = saved_bytes(deployable_tensors(q), tmp_path / "wide.safetensors") / fp32
+    assert wide > 0.26 + 0.7 and abs(int8_bytes(q) / sum(p.numel() * 4 for p in fold_batchnorm(cnn).parameters()) - 0.25) < 0.01

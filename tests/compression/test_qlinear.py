@@ -77,6 +77,21 @@ def test_int8_weight_only_error_and_size():
     assert model_bytes(q) == 64 * 32 + 4 * 32 + 4 * 32  # int8 weights, fp32 scales, fp32 bias
 
 
+def test_model_bytes_reads_the_stored_dtype_so_a_wide_int8_store_fails_the_size_check(tmp_path):
+    """The lab's SmolLM2 size check (int8 / fp32 = 0.25 ± 0.01) counts the bytes of the real tensors: they equal
+    what safetensors writes, and codes kept in int32 instead of int8 fail it."""
+    from safetensors.torch import save_file
+
+    lin = nn.Linear(512, 512, bias=False)
+    q = Int8WeightOnlyLinear(lin)
+    save_file(dict(q.state_dict()), str(tmp_path / "q.safetensors"))
+    header = int.from_bytes((tmp_path / "q.safetensors").read_bytes()[:8], "little")
+    assert model_bytes(q) == (tmp_path / "q.safetensors").stat().st_size - 8 - header
+    assert abs(model_bytes(q) / model_bytes(lin) - 0.25) <= 0.01
+    q.qweight = q.qweight.to(torch.int32)  # the fault
+    assert model_bytes(q) / model_bytes(lin) > 0.26
+
+
 def test_int4_symmetric_matches_torchao_intx_weight_only():
     os.environ.setdefault("TORCHAO_FORCE_SKIP_LOADING_SO_FILES", "1")
     with warnings.catch_warnings():

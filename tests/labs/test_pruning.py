@@ -24,3 +24,43 @@ def test_pruning_lab_outcomes(quick_result):
     assert v("heads/removed_0.25/params_removed") > 0
     assert v("heads/removed_0.25/cosine") >= v("heads/removed_0.25/random_cosine")
     assert v("heads/removed_0.25/recall") >= v("heads/retrieval_recall_at_1_unpruned") - 0.05
+
+
+def test_structured_parameter_check_fails_when_a_layer_is_not_pruned():
+    """The lab's check: parameters of the pruned CNN = those of a CNN built at the kept widths. A pruning that
+    forgets a layer (the hidden Linear keeps all its units) fails it."""
+    import torch
+
+    from modelbook.compression.structured import kept_units, prune_sequential
+    from modelbook.compression.workbench import n_params, small_cnn
+
+    torch.manual_seed(0)
+    widths, keep = (8, 16, 64), 0.5
+    cnn = small_cnn(*widths)
+    reference = n_params(small_cnn(*kept_units(widths, keep)))
+    assert n_params(prune_sequential(cnn, keep)) == reference
+    forgot_fc1 = prune_sequential(cnn, {0: keep, 3: keep})  # positions of the two convs only
+    assert n_params(forgot_fc1) != reference
+    assert n_params(prune_sequential(cnn, 0.6)) != reference
+
+
+def test_head_parameter_check_fails_when_w_o_is_not_shrunk(single_thread):
+    """The lab's check: parameters removed with k heads = k · head_parameters(d_model, d_head), counted on the two
+    models. A removal that leaves W_O's columns fails it."""
+    import copy
+
+    import torch
+
+    from modelbook.compression.structured import head_parameters, remove_heads_
+    from modelbook.nn.bert import BertEncoder
+
+    torch.manual_seed(0)
+    bert = BertEncoder(vocab_size=50, d_model=32, n_layers=2, n_heads=4, d_ff=64)
+    heads = {0: [1], 1: [0, 3]}
+    count = sum(p.numel() for p in bert.parameters())
+    pruned = copy.deepcopy(bert)
+    remove_heads_(pruned, heads)
+    per_head = head_parameters(32, bert.layers[0].head_dim)
+    assert count - sum(p.numel() for p in pruned.parameters()) == 3 * per_head
+    pruned.layers[1].out = copy.deepcopy(bert.layers[1].out)  # the fault: W_O keeps the removed heads' columns
+    assert count - sum(p.numel() for p in pruned.parameters()) != 3 * per_head

@@ -26,3 +26,19 @@ def test_quantization_lab_outcomes(quick_result):
     assert v("precision/fp16_gradients_lost_at_scale_2^0") > 0.5 > v("precision/fp16_gradients_lost_at_scale_2^16")
     assert v("precision/underflow_demo_accuracy/fp16_loss_scaling") > v("precision/underflow_demo_accuracy/fp16") + 0.05
     assert {"cnn_accuracy.png", "smollm2_table.png", "smollm2_sensitivity.png", "fp16_gradient_underflow.png"} <= set(result.artifacts)
+
+
+def test_loss_scaling_check_fails_without_a_working_scaler(single_thread):
+    """The paired fp16-vs-fp32 check: with loss scaling it holds; with a scaler stuck at 1 (no scaling, the guard
+    off) the tiny gradients flush to zero and the mean accuracy gap falls far below the margin."""
+    import numpy as np
+
+    from modelbook.compression import workbench as wb
+    from modelbook.compression.precision import DynamicLossScaler
+    from modelbook.labs.quantization import LOSS_SCALING_MARGIN, loss_scaling_pairs
+
+    split = wb.fashion_split(512, 500, 0)
+    good = loss_scaling_pairs(split, [0], epochs=1, lr=0.1)
+    stuck = loss_scaling_pairs(split, [0], epochs=1, lr=0.1, make_scaler=lambda: DynamicLossScaler(1.0, growth_factor=1.0))
+    assert np.mean(good[0]) - np.mean(good[1]) >= -LOSS_SCALING_MARGIN
+    assert np.mean(stuck[0]) - np.mean(stuck[1]) < -LOSS_SCALING_MARGIN - 0.1

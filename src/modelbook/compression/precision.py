@@ -35,6 +35,34 @@ FP16_MIN_NORMAL = 2.0**-14
 FP16_MIN_SUBNORMAL = 2.0**-24
 
 
+def float_extremes(dtype: torch.dtype = torch.float16) -> dict[str, float]:
+    """The extremes of a 16-bit float format, measured rather than looked up: all 65,536 bit patterns are
+    reinterpreted as `dtype` and cast to fp32. Returns the largest finite value, the smallest positive value (a
+    subnormal), and the smallest normal value: half the first positive value above which the spacing between
+    neighbours exceeds the smallest spacing (the subnormals and the first binade of normals share one spacing,
+    which doubles at 2 · smallest normal)."""
+    values = torch.arange(-2**15, 2**15, dtype=torch.int32).to(torch.int16).view(dtype).double()
+    positive = values[torch.isfinite(values) & (values > 0)].sort().values
+    gaps = positive.diff()  # gaps[i] = positive[i + 1] - positive[i]
+    first_wider = int(torch.nonzero(gaps > gaps[0])[0])
+    return {"max": float(values[torch.isfinite(values)].max()), "min_normal": float(positive[first_wider] / 2),
+            "min_subnormal": float(positive[0])}
+
+
+def ieee754_extremes(exponent_bits: int, significand_bits: int) -> dict[str, float]:
+    """The same extremes from the format's definition (IEEE 754-2008 §3.3; p counts the implicit leading bit):
+    emax = 2^(w−1) − 1, largest finite (2 − 2^(1−p)) · 2^emax, smallest normal 2^(1−emax), smallest subnormal
+    2^(1−emax−(p−1)). binary16: w = 5, p = 11; bfloat16 follows the same rule with w = 8, p = 8."""
+    emax = 2 ** (exponent_bits - 1) - 1
+    return {"max": (2 - 2.0 ** (1 - significand_bits)) * 2.0**emax, "min_normal": 2.0 ** (1 - emax),
+            "min_subnormal": 2.0 ** (1 - emax - (significand_bits - 1))}
+
+
+def worst_relative_error(measured: dict[str, float], defined: dict[str, float]) -> float:
+    """Largest |measured − defined| / defined over the keys of `defined`."""
+    return max(abs(measured[k] - v) / v for k, v in defined.items())
+
+
 def fraction_lost_in_fp16(values: torch.Tensor, scale: float = 1.0) -> float:
     """Fraction of the non-zero entries of `values` (fp32) that become 0 when (scale · values) is cast to fp16."""
     nz = values[values != 0].float()

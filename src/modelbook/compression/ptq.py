@@ -18,6 +18,7 @@ static PTQ, which runs real int8 fbgemm kernels on the same calibration data.
 from __future__ import annotations
 
 import copy
+from pathlib import Path
 
 import torch
 import torch.nn.functional as F
@@ -98,6 +99,25 @@ def int8_bytes(model: nn.Module) -> int:
         elif not list(m.children()):
             total += sum(p.numel() * p.element_size() for p in list(m.parameters(recurse=False)) + list(m.buffers(recurse=False)))
     return total
+
+
+def deployable_tensors(model: nn.Module) -> dict[str, torch.Tensor]:
+    """What a deployment ships: the state dict (int8 weights, float biases, the float layers) plus each
+    QDQLayer's weight scales and activation scale / zero point, which live outside the state dict."""
+    tensors = dict(model.state_dict())
+    for name, m in model.named_modules():
+        if isinstance(m, QDQLayer):
+            tensors[f"{name}.weight_scale"] = m.w_qparams.scale.float().reshape(-1)
+            tensors[f"{name}.input_scale_zero_point"] = torch.tensor([float(m.act_qparams.scale), float(m.act_qparams.zero_point)])
+    return tensors
+
+
+def saved_bytes(tensors: dict[str, torch.Tensor], path) -> int:
+    """Size on disk of `tensors` written as a safetensors file at `path` (raw tensor bytes + a JSON header)."""
+    from safetensors.torch import save_file
+
+    save_file({k: v.detach().contiguous().clone() for k, v in tensors.items()}, str(path))
+    return Path(path).stat().st_size
 
 
 @torch.no_grad()

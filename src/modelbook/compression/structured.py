@@ -77,6 +77,11 @@ def unit_scores(layer: nn.Module, norm: int = 1) -> torch.Tensor:
     return layer.weight.detach().flatten(1).norm(p=norm, dim=1)
 
 
+def kept_units(widths: tuple[int, ...], keep_fraction: float) -> tuple[int, ...]:
+    """How many units of each hidden layer prune_sequential keeps: round(keep_fraction · width), at least one."""
+    return tuple(max(1, round(keep_fraction * w)) for w in widths)
+
+
 def prune_sequential(model: nn.Sequential, keep_fraction: float | dict[int, float], norm: int = 1) -> nn.Sequential:
     """A smaller copy of a Sequential CNN/MLP: in every hidden Conv2d/Linear (not the last layer) keep the
     `keep_fraction` of units with the largest L_p norm, and cut the matching inputs of the next weighted
@@ -88,7 +93,7 @@ def prune_sequential(model: nn.Sequential, keep_fraction: float | dict[int, floa
     for pos, i in enumerate(weighted[:-1]):  # the output layer keeps its classes
         frac = keep_fraction.get(i, 1.0) if isinstance(keep_fraction, dict) else keep_fraction
         layer = new_layers[i]
-        n_keep = max(1, round(frac * layer.weight.shape[0]))
+        n_keep = kept_units((layer.weight.shape[0],), frac)[0]
         keep = torch.sort(torch.topk(unit_scores(layer, norm), n_keep).indices).values
         new_layers[i] = shrink_conv(layer, keep, 0) if isinstance(layer, nn.Conv2d) else shrink_linear(layer, keep, 0)
         spatial = None  # H·W per channel, once a Flatten sits between a conv and a Linear
@@ -124,6 +129,11 @@ def remove_heads_(encoder, heads: dict[int, list[int]]) -> None:
         layer.query, layer.key, layer.value = (shrink_linear(m, index, 0) for m in (layer.query, layer.key, layer.value))
         layer.out = shrink_linear(layer.out, index, 1)
         layer.n_heads = len(keep_heads)
+
+
+def head_parameters(d_model: int, d_head: int) -> int:
+    """Parameters of one attention head: d_head rows (and biases) of W_Q, W_K, W_V, d_head columns of W_O."""
+    return 4 * d_model * d_head + 3 * d_head
 
 
 def head_gates(order: list[int], k: int, n_layers: int, n_heads: int) -> torch.Tensor:

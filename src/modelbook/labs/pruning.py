@@ -56,7 +56,14 @@ from modelbook.compression.prune import (
     sparse_bytes,
     sparsity_of,
 )
-from modelbook.compression.structured import head_gates, head_importance, prune_sequential, remove_heads_
+from modelbook.compression.structured import (
+    head_gates,
+    head_importance,
+    head_parameters,
+    kept_units,
+    prune_sequential,
+    remove_heads_,
+)
 from modelbook.core import plots, progress
 from modelbook.core.measure import time_ratio
 from modelbook.core.result import LabResult
@@ -248,8 +255,14 @@ def _structured(result: LabResult, split: wb.Split, cfg: Config, out: Path) -> N
     result.metric("structured/unstructured_speedup", stats["dense"]["latency_ms"] / stats["unstructured"]["latency_ms"], "x", volatile=True)
     pr = result.metric("structured/params_ratio", stats["structured"]["params"] / stats["dense"]["params"])
     fr = result.metric("structured/flops_ratio", stats["structured"]["flops"] / stats["dense"]["flops"])
-    result.check(f"keeping {cfg.keep_fraction:.0%} of channels: parameters of the smaller model / dense", pr,
-                 reference=cfg.keep_fraction ** 2, tolerance=0.05, source="each weight matrix loses both rows and columns: ≈ keep² (arithmetic)")
+    widths = kept_units(cfg.cnn, cfg.keep_fraction)
+    built = result.metric("structured/params_of_cnn_built_at_kept_widths", wb.n_params(wb.small_cnn(*widths)))
+    result.check(f"keeping {cfg.keep_fraction:.0%} of channels: parameters of the pruned CNN vs a CNN built at the kept "
+                 f"widths {widths}", stats["structured"]["params"], reference=built, tolerance=0,
+                 source="torch: Module.parameters() of an independently built nn.Sequential (every pruned layer must lose "
+                 "its units and the next layer their inputs)")
+    result.note(f"Parameters of the pruned CNN / dense: {pr:.3f} (≈ keep² = {cfg.keep_fraction ** 2:.3f}: each weight "
+                "matrix loses rows and columns; the input channel and the 10 classes stay).")
     result.check("... and FLOPs per image / dense (torch.utils.flop_counter)", fr, reference=cfg.keep_fraction ** 2, tolerance=0.05,
                  source="Li et al. 2017: pruning filters removes their FLOPs and the next layer's input channels")
     result.check("structured-pruned CNN after fine-tuning vs dense accuracy", stats["structured"]["accuracy"],
@@ -374,12 +387,13 @@ def _heads(result: LabResult, cfg: Config, out: Path) -> None:
                 result.metric(f"heads/removed_{frac:.2f}/{key}", v, volatile=key == "latency_ratio")
     first = rows[cfg.head_fractions[0]]
     d_model, d_head = bert.layers[0].query.in_features, bert.layers[0].head_dim
-    per_head = 4 * d_model * d_head + 3 * d_head  # W_Q, W_K, W_V rows (+ biases) and W_O columns of one head
+    per_head = head_parameters(d_model, d_head)
     k0 = int(round(cfg.head_fractions[0] * L * H))
     result.check(f"removing {k0} heads physically = switching them off (max |Δ embedding|)", first["gated_vs_removed"], reference=0.0, tolerance=1e-5,
                  source="identity: a zero-gated head contributes nothing to W_O's input", kind="at_most")
-    result.check(f"parameters removed with {k0} heads", first["params_removed"], reference=k0 * per_head, tolerance=0,
-                 source=f"4·d_model·d_head + 3·d_head per head (arithmetic; all-MiniLM-L6-v2: d_model {d_model}, d_head {d_head})")
+    result.check(f"parameters removed with {k0} heads (counted on the two models)", first["params_removed"], reference=k0 * per_head, tolerance=0,
+                 source=f"4·d_model·d_head + 3·d_head per head (all-MiniLM-L6-v2: d_model {d_model}, d_head {d_head}); the "
+                 "measured side is Module.parameters() of the unpruned and the pruned encoder")
     result.check(f"removing the {k0} least important heads vs {k0} random heads: cosine of the embeddings to the unpruned "
                  "model's", first["cosine"], reference=first["random_cosine"], tolerance=0.0,
                  source="Michel, Levy & Neubig 2019: heads differ widely in importance; many can go at little cost", kind="at_least")

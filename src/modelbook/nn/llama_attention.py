@@ -78,3 +78,9 @@ class GroupedQueryAttention(nn.Module):
                     bias=attn.q_proj.bias is not None)
         layer.load_state_dict({k: v.clone() for k, v in attn.state_dict().items()})
         return layer
+
+
+def decode_one_by_one(attn: GroupedQueryAttention, x: torch.Tensor, cache: KVCache) -> torch.Tensor:
+    """Feed x (B, T, D) through attn one token at a time, each step appending its key and value to cache (as a
+    decoder generates); the (B, T, D) outputs. cache.nbytes() / T is then the cache's memory per token."""
+    return torch.cat([attn(x[:, t:t + 1], cache=cache) for t in range(x.size(1))], dim=1)

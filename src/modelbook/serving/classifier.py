@@ -45,6 +45,12 @@ def fashion_arrays(n_train: int, n_test: int, rng: np.random.Generator):
     return flat(data.x_train[tr]), data.y_train[tr], flat(data.x_test[te]), data.y_test[te]
 
 
+def fashion_test_images(n: int) -> np.ndarray:
+    """The first n Fashion-MNIST test images, pixels as float32 in [0, 1], shape (n, 784) (labels not needed)."""
+    x = fashion_mnist().x_test[:n]
+    return (x.reshape(len(x), -1) / 255.0).astype(np.float32)
+
+
 def train_classifier(x: np.ndarray, y: np.ndarray, hidden=(256, 128), n_epochs: int = 3, batch_size: int = 128,
                      lr: float = 1e-3, seed: int = 0, callbacks=(), loss_fn=None) -> nn.Sequential:
     """Train the MLP with Adam and cross-entropy through core.train.fit (or a custom loss_fn(model, batch))."""

@@ -41,11 +41,23 @@ def int8_dynamic(model: nn.Module) -> nn.Module:
         return torch.ao.quantization.quantize_dynamic(copy.deepcopy(model), {nn.Linear}, dtype=torch.qint8)
 
 
-def state_dict_bytes(model: nn.Module) -> int:
-    """Size of the serialized state dict (what a checkpoint of this variant takes on disk)."""
-    buf = io.BytesIO()
-    torch.save(model.state_dict(), buf)
-    return buf.tell()
+def state_dict_bytes(model: nn.Module, path: Path | None = None) -> int:
+    """Size of the serialized state dict (what a checkpoint of this variant takes on disk): written to `path` and
+    read back from the file system, or counted in memory when no path is given."""
+    if path is None:
+        buf = io.BytesIO()
+        torch.save(model.state_dict(), buf)
+        return buf.tell()
+    torch.save(model.state_dict(), path)
+    return Path(path).stat().st_size
+
+
+def agreement_lower_bound(agreeing: int, n: int, confidence: float = 0.95) -> float:
+    """One-sided Clopper-Pearson lower bound on the probability of agreement, from `agreeing` of `n` predictions:
+    the p at which seeing `agreeing` or more would have probability 1 - confidence (the exact binomial bound)."""
+    from scipy.stats import beta
+
+    return float(beta.ppf(1 - confidence, agreeing, n - agreeing + 1)) if agreeing > 0 else 0.0
 
 
 def export_onnx(model: nn.Module, path: Path, n_inputs: int = 784, exporter: str = "dynamo") -> Path:
