@@ -21,10 +21,11 @@ from tests.conftest import UNTUNED_SEED
 
 # "lab-name": "why, and the issue that tracks it" -- a lab that cannot meet a reference says so here.
 EXPECTED_FAILURES: dict[str, str] = {}
-# A quick preset takes under 15 s of CPU in this process (env["cpu_s"]: the labs run on one thread, so this is their
+# A quick preset takes under 20 s of CPU in this process (env["cpu_s"]: the labs run on one thread, so this is their
 # single-core time whatever the other test worker is doing), and under twice that on the wall clock (a lab that waits
-# on a subprocess or a sleep still shows up). Raise it only on a machine busy with other work.
-QUICK_SECONDS = float(os.environ.get("MODELBOOK_QUICK_LIMIT_S", "15"))
+# on a subprocess or a sleep still shows up). The slowest measured 14.2 CPU-s here (quantization; dialogue 13.3, nlp
+# 12.6) and CI's machine ran about 20% slower: see docs/decisions.md, "Quick presets budgeted by CPU seconds".
+QUICK_SECONDS = float(os.environ.get("MODELBOOK_QUICK_LIMIT_S", "20"))  # raise it only on a machine busy with other work
 
 
 def test_table_lists_every_lab_module():
