@@ -23,12 +23,16 @@ def _tiny_llama():
     return model
 
 
-def test_bench_plans_equal_quantize_linears_on_a_copy():
+def _bench_inputs(n_blocks: int, seed: int):
+    """A tiny Llama, an untouched copy, its Linear names, its 4 layers in n_blocks blocks, and 12 token ids."""
     model = _tiny_llama()
-    pristine = copy.deepcopy(model)
     names = [n for n, m in model.named_modules() if isinstance(m, torch.nn.Linear)]
-    blocks = np.array_split(np.arange(4), 2)
-    ids = torch.randint(0, 96, (1, 12), generator=torch.Generator().manual_seed(1))
+    ids = torch.randint(0, 96, (1, 12), generator=torch.Generator().manual_seed(seed))
+    return model, copy.deepcopy(model), names, np.array_split(np.arange(4), n_blocks), ids
+
+
+def test_bench_plans_equal_quantize_linears_on_a_copy():
+    model, pristine, names, blocks, ids = _bench_inputs(n_blocks=2, seed=1)
     with torch.no_grad():
         fp32_logits = model(ids).logits
     bench = PlanBench(model, names, group_size=32)
@@ -83,11 +87,7 @@ def test_evenly_spaced_blocks_and_unknown_rule():
 def test_block_sensitivity_equals_kl_of_each_plan_on_a_copy():
     from modelbook.compression.mixed import block_sensitivity
 
-    model = _tiny_llama()
-    pristine = copy.deepcopy(model)
-    names = [n for n, m in model.named_modules() if isinstance(m, torch.nn.Linear)]
-    blocks = np.array_split(np.arange(4), 3)
-    ids = torch.randint(0, 96, (1, 12), generator=torch.Generator().manual_seed(2))
+    model, pristine, names, blocks, ids = _bench_inputs(n_blocks=3, seed=2)
     seen = []
     with torch.no_grad():
         ours = block_sensitivity(PlanBench(model, names, group_size=32), names, blocks, ids, window=12,

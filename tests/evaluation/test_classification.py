@@ -178,3 +178,15 @@ def test_binormal_population_auc_is_exact():
     delta = binormal_delta(0.85)
     pos, neg = rng.normal(delta, 1, 40_000), rng.normal(0, 1, 40_000)
     assert roc_auc(np.r_[np.ones(40_000), np.zeros(40_000)], np.r_[pos, neg]) == pytest.approx(0.85, abs=0.004)
+
+
+def test_student_t_margin_equals_scipy_t_interval():
+    import scipy.stats
+
+    from modelbook.evaluation.uncertainty import student_t_margin
+
+    v = np.array([0.012, -0.004, 0.021, 0.007, -0.011, 0.015])
+    lo, hi = scipy.stats.t.interval(0.95, len(v) - 1, loc=v.mean(), scale=scipy.stats.sem(v))
+    assert student_t_margin(v, 0.975) == pytest.approx((hi - lo) / 2, rel=1e-12)
+    lower = scipy.stats.t.interval(0.90, len(v) - 1, loc=v.mean(), scale=scipy.stats.sem(v))[0]  # one-sided 95%
+    assert v.mean() - student_t_margin(v, 0.95) == pytest.approx(lower, rel=1e-12)

@@ -101,3 +101,12 @@ def auc_se_hanley_mcneil(auc: float, n_pos: int, n_neg: int) -> float:
     q1, q2 = auc / (2 - auc), 2 * auc**2 / (1 + auc)
     var = (auc * (1 - auc) + (n_pos - 1) * (q1 - auc**2) + (n_neg - 1) * (q2 - auc**2)) / (n_pos * n_neg)
     return float(np.sqrt(var))
+
+
+def student_t_margin(values, quantile: float) -> float:
+    """t_{quantile, n−1} · s / √n for the sample `values`: the half-width of a two-sided interval at quantile
+    0.975 (95%), or the distance from the mean to a one-sided lower bound at quantile = the confidence."""
+    from scipy import stats
+
+    v = np.asarray(values, dtype=float)
+    return float(stats.t.ppf(quantile, len(v) - 1)) * float(v.std(ddof=1)) / np.sqrt(len(v))

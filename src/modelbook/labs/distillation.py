@@ -48,7 +48,6 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
-from scipy import stats
 
 from modelbook.compression import workbench as wb
 from modelbook.compression.distill import UNLABELLED, distillation_loss_fn, kd_loss, soft_target_loss, teacher_logits
@@ -193,9 +192,11 @@ def compare_students(cfg: Config, transfer: wb.Split, soft: torch.Tensor) -> dic
 
 def paired_gain(a: np.ndarray, b: np.ndarray, confidence: float) -> tuple[float, float]:
     """Mean of the paired differences a − b and its one-sided Student-t lower bound at `confidence`."""
+    from modelbook.evaluation.uncertainty import student_t_margin
+
     d = np.asarray(a, float) - np.asarray(b, float)
     mean = float(d.mean())
-    return mean, mean - float(stats.t.ppf(confidence, len(d) - 1)) * float(d.std(ddof=1)) / np.sqrt(len(d))
+    return mean, mean - student_t_margin(d, confidence)
 
 
 def gain_check(result: LabResult, kd: np.ndarray, alone: np.ndarray, confidence: float):

@@ -246,10 +246,9 @@ def threshold_vs_weights(cfg: Config, Xtr: np.ndarray, ytr: np.ndarray, Xte: np.
 
 def mean_interval(values) -> tuple[float, float]:
     """Mean and the half-width of its two-sided 95% Student-t interval."""
-    from scipy import stats
+    from modelbook.evaluation.uncertainty import student_t_margin
 
-    v = np.asarray(values, dtype=float)
-    return float(v.mean()), float(stats.t.ppf(0.975, len(v) - 1) * v.std(ddof=1) / np.sqrt(len(v)))
+    return float(np.mean(values)), student_t_margin(values, 0.975)
 
 
 def _logistic(cfg: Config, method: str, X: np.ndarray, y: np.ndarray, Xte: np.ndarray, pos_weight: float) -> np.ndarray:
