@@ -18,7 +18,7 @@ def test_every_cartpole_method_learns(quick_result):
     assert 15 < v("cartpole/random_policy_return") < 30
     for name in ("reinforce", "dqn", "ppo"):
         assert v(f"cartpole/{name}/final_eval_return") > 3 * v("cartpole/random_policy_return"), name
-        assert v(f"cartpole/{name}/env_steps") <= 6500
+        assert v(f"cartpole/{name}/env_steps") <= 11_000                          # the quick budgets: 10,000-odd steps at most
         assert 0 < v(f"cartpole/{name}/final_eval_return_se") < 30                  # fresh episodes, not all alike
 
 
