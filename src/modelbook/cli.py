@@ -30,7 +30,7 @@ def _console(stderr: bool = False):
 @LANG
 @click.option("--labs", is_flag=True, help="list the labs instead of the topics")
 def list_cmd(lang, labs):
-    """The 40 topics (or the labs), with the labs that back them and their last result."""
+    """The 48 topics (1-40 from the source, 41-48 beyond it; or the labs), their labs and their last result."""
     from modelbook import views
 
     views.print_list(_console(), lang, show_labs=labs)
@@ -40,7 +40,7 @@ def list_cmd(lang, labs):
 @click.argument("target")
 @LANG
 def show(target, lang):
-    """A topic's entry (TARGET = 1..40) or a lab's description (TARGET = lab name)."""
+    """A topic's entry (TARGET = 1..48) or a lab's description (TARGET = lab name)."""
     from modelbook import views
 
     views.print_show(_console(), target, lang)
@@ -119,7 +119,7 @@ def serve(host, port, folder, models, batching, chat, allowed_host, threads, new
 
 @app.command()
 @click.argument("question", nargs=-1)
-@click.option("-k", "k", default=5, show_default=True, type=click.IntRange(1, 40), help="how many topics")
+@click.option("-k", "k", default=5, show_default=True, type=click.IntRange(1, 48), help="how many topics")
 @click.option("--lang", "-l", default=None, type=click.Choice(["en", "zh"]), help="search one language only (default: both)")
 @click.option("--method", default="rrf", show_default=True, type=click.Choice(["rrf", "bm25", "dense", "minmax"]),
               help="fused (rrf), one retriever alone, or min-max score fusion")
@@ -142,7 +142,7 @@ def ask(question, k, lang, method, as_json, evaluate):
 
 
 QUIZ_LANG = click.option("--lang", "-l", default="en", show_default=True, type=click.Choice(["en", "zh", "all"]), help="language of the cards")
-QUIZ_TOPICS = click.option("--topics", "-t", default=None, metavar="LIST", help="topics to practise, e.g. 2,27-28 (default: all)")
+QUIZ_TOPICS = click.option("--topics", "-t", default=None, metavar="LIST", help="topics to practise, e.g. 2,27-28 or 41-48 (default: all)")
 
 
 def _langs(lang: str) -> tuple[str, ...]:

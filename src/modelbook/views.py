@@ -24,7 +24,6 @@ def print_list(console, lang: str, show_labs: bool = False) -> None:
     from rich.table import Table
 
     from modelbook.core.registry import all_labs
-    from modelbook.handbook import all_topics
 
     store = _store()
     quick, full = store.latest("quick"), store.latest("full")
@@ -37,13 +36,33 @@ def print_list(console, lang: str, show_labs: bool = False) -> None:
                           _status(full.get(spec.name)))
         console.print(table)
         return
-    table = Table(title="modelbook: 40 topics" if lang == "en" else "modelbook：40 个主题", title_justify="left")
-    cols = ("#", "topic", "labs", "quick run", "full run") if lang == "en" else ("#", "主题", "实验", "quick 结果", "full 结果")
+    from modelbook.handbook.loader import BEYOND_BY_ID, PART_SPAN, PARTS, catalogue
+
+    zh = lang == "zh"
+    topics = catalogue()
+    written = sum(not t.planned for t in topics)
+    title = (f"modelbook：{len(topics)} 个主题（已写 {written} 个）" if zh
+             else f"modelbook: {len(topics)} topics ({written} written)")
+    table = Table(title=title, title_justify="left")
+    cols = ("#", "主题", "实验", "quick 结果", "full 结果") if zh else ("#", "topic", "labs", "quick run", "full run")
     for col in cols:
         table.add_column(col)
-    for topic in all_topics():
+    current = None
+    for topic in topics:
+        if topic.part != current:  # a heading row opens each part: 1–40 from the source, 41–48 beyond it
+            if current is not None:
+                table.add_section()
+            current = topic.part
+            table.add_row("", f"[bold]{PARTS[current][lang]}[/] [dim]({PART_SPAN[current]})[/]", "", "", "", end_section=True)
         if topic.alias_of:
             table.add_row(str(topic.id), topic.title[lang], f"→ see {topic.alias_of}", "", "")
+            continue
+        if topic.planned:
+            b = BEYOND_BY_ID[topic.id]
+            labs = ", ".join(topic.labs) or f"[dim]{b.lab} ({'计划中' if zh else 'planned'})[/]"
+            note = f"[dim]{'尚未编写' if zh else 'not written yet'} (issue {b.issue})[/]"
+            table.add_row(str(topic.id), f"{topic.title[lang]} — {note}", labs,
+                          _topic_status(topic.labs, quick) if topic.labs else "", _topic_status(topic.labs, full) if topic.labs else "")
             continue
         table.add_row(str(topic.id), topic.title[lang], ", ".join(topic.labs),
                       _topic_status(topic.labs, quick), _topic_status(topic.labs, full))
@@ -79,11 +98,13 @@ def _show_topic(console, n: int, lang: str) -> None:
     from rich.markdown import Markdown
 
     from modelbook.handbook import get_topic
-    from modelbook.handbook.loader import fill_values, value_names
+    from modelbook.handbook.loader import PART_SPAN, PARTS, fill_values, value_names
 
     zh = lang == "zh"
     asked = get_topic(n, resolve_alias=False)
     topic = get_topic(n)
+    if topic.part == "beyond":
+        console.print(f"[dim]{PARTS['beyond'][lang]} ({PART_SPAN['beyond']})[/]")
     if asked.alias_of:
         console.print(f"[dim]{'第 ' + str(n) + ' 题与第 ' + str(topic.id) + ' 题相同，显示第 ' + str(topic.id) + ' 题。' if zh else f'Topic {n} asks the same question as topic {topic.id}; showing {topic.id}.'}[/]\n")
     store = _store()

@@ -19,12 +19,14 @@ RECALL3 = 0.9
 RECALL1 = 0.8
 
 
-def test_evaluation_set_is_120_paraphrases_3_per_topic_in_both_languages():
+def test_evaluation_set_is_3_paraphrases_per_topic_in_both_languages():
     from modelbook.retrieval.text import Segmenter
 
     questions = ask.eval_questions()
-    assert len(questions) == 120
-    assert Counter(q["topic"] for q in questions) == {n: 3 for n in range(1, 41)}
+    per_topic = Counter(q["topic"] for q in questions)
+    # 1-40, and 41-48 as their questions are added: 3 each
+    assert set(range(1, 41)) <= set(per_topic) <= set(range(1, 49)) and set(per_topic.values()) == {3}
+    assert len(questions) == 3 * len(per_topic)
     langs = Counter(q["lang"] for q in questions)
     assert set(langs) == {"en", "zh"} and min(langs.values()) >= 50
     # written to differ in wording from the entries: no question shares most of its words with a title, a

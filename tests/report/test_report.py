@@ -24,10 +24,16 @@ def site(quick_result, tmp_path_factory):
 
 
 def test_site_has_an_index_a_page_per_topic_and_the_plots(site):
+    from modelbook.handbook.loader import all_topics
+
+    written = [t.id for t in all_topics()]  # 1-40, and 41-48 as they are written
     pages = sorted(p.name for p in site.glob("topic-*.html"))
-    assert len(pages) == 39 and "topic-23.html" not in pages  # 23 is 2
+    assert len(pages) == len(written) - 1 and "topic-23.html" not in pages  # 23 is 2
     index = (site / "index.html").read_text(encoding="utf-8")
-    assert index.count('class="topic-link"') == 40 and 'href="topic-02.html"' in index
+    assert index.count('class="topic-link"') == len(written) and 'href="topic-02.html"' in index
+    # two parts: 1-40 from the source, 41-48 beyond it (planned ones listed without a link)
+    assert index.index('id="part-source"') < index.index('id="row-40"') < index.index('id="part-beyond"') < index.index('id="row-48"')
+    assert all(f'id="row-{n}"' in index for n in range(1, 49))
     t4 = (site / "topic-04.html").read_text(encoding="utf-8")
     assert "Latest lab results" in t4 and "✓ pass" in t4 and "scikit-learn" in t4
     assert "{{" not in t4 and "not measured yet" not in t4  # quoted values filled from the metrics run

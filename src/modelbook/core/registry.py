@@ -47,18 +47,27 @@ def get(name: str) -> LabSpec:
 
 
 def for_topic(topic: int) -> tuple[LabSpec, ...]:
-    """The labs that back topic `topic` (1..40); an error if the topic does not exist."""
-    if not 1 <= topic <= 40:
-        raise ModelbookError(f"unknown topic {topic}: topics are numbered 1 to 40. See `modelbook list`.")
+    """The labs that back topic `topic` (1..48); an error if the topic does not exist."""
+    from modelbook.handbook.loader import LAST_TOPIC, unknown_topic  # the topic range lives with the topics
+
+    if not 1 <= topic <= LAST_TOPIC:
+        raise unknown_topic(topic)
     return tuple(spec for spec in all_labs() if topic in spec.topics)
 
 
 def resolve(target: str) -> tuple[LabSpec, ...]:
     """A lab name or a topic number -> the labs to run."""
     if target.strip().isdigit():
-        labs = for_topic(int(target))
+        from modelbook.handbook.loader import BEYOND_BY_ID
+
+        n = int(target)
+        labs = for_topic(n)
         if not labs:
-            raise ModelbookError(f"topic {int(target)} has no lab yet. See `modelbook list` for the topics that do.")
+            if n in BEYOND_BY_ID:
+                b = BEYOND_BY_ID[n]
+                raise ModelbookError(f"topic {n} has no lab yet: its lab `{b.lab}` is planned (issue {b.issue}). "
+                                     "See `modelbook list` for the topics that have one.")
+            raise ModelbookError(f"topic {n} has no lab yet. See `modelbook list` for the topics that do.")
         return labs
     return (get(target),)
 

@@ -15,7 +15,8 @@ to 0.44; docs/decisions.md).
 `{{lab:metric}}` quotes are dropped from the indexed text: their values change with every run, and the
 index must depend only on the topic files. The index (modelbook.retrieval.HybridIndex) is cached under
 $MODELBOOK_HOME/cache/ask/<key>, where the key hashes the topic files, the lab table, the MiniLM ONNX
-model's identity and this module's format; any change rebuilds it on the next query.
+model's identity and this module's format; any change (an entry of 41–48 written, edited or removed
+included) rebuilds it on the next query.
 """
 from __future__ import annotations
 
@@ -187,14 +188,15 @@ def print_answer(console, question: str, k: int = 5, lang: str | None = None, me
     if not results:
         console.print("No entry matches that question." if shown == "en" else "没有找到相关条目。")
         return
-    from modelbook.handbook.loader import get_topic
+    from modelbook.handbook.loader import PARTS, get_topic
 
     for th in results:
         topic = get_topic(th.topic)
         best = th.best
         where = ", ".join(dict.fromkeys(f"{topic.heading(h.doc.metadata['section'], h.doc.metadata['lang'])} ({h.doc.metadata['lang']})"
                                         for h in th.hits))
-        console.print(f"[bold]{th.rank}. [{th.topic}] {topic.title[shown]}[/]  [dim]score {best.score:.4f}[/]", highlight=False)
+        beyond = f" [dim]· {PARTS['beyond'][shown]}[/]" if topic.part == "beyond" else ""
+        console.print(f"[bold]{th.rank}. [{th.topic}] {topic.title[shown]}[/]{beyond}  [dim]score {best.score:.4f}[/]", highlight=False)
         console.print(f"   [dim]{where}[/]", highlight=False)
         console.print(f"   {snippet(best)}", highlight=False)
     note = " (index built now)" if built else ""
@@ -204,11 +206,13 @@ def print_answer(console, question: str, k: int = 5, lang: str | None = None, me
 def evaluation(index: HybridIndex, methods: tuple[str, ...] = ("bm25", "dense", "rrf", "minmax")) -> dict:
     """recall@1 and recall@3 of each method on ask_eval.yaml: over all questions, over the questions whose
     entry is written (not a draft), and per question language. Topic 23's questions count as topic 2's."""
-    from modelbook.handbook.loader import get_topic
+    from modelbook.handbook.loader import catalogue
     from modelbook.retrieval.evaluate import recall_at_k
 
     questions = eval_questions()
-    relevant = [get_topic(q["topic"]).id for q in questions]
+    # aliases resolved from the files read anyway (a planned topic of 41..48 has no file: it stays itself)
+    alias = {t.id: t.alias_of for t in all_topics() if t.alias_of}
+    relevant = [int(alias.get(q["topic"], q["topic"])) for q in questions]
     written = {t.id for t in all_topics() if not t.alias_of and t.status != "draft"}
     groups = {
         "all": range(len(questions)),
@@ -217,6 +221,7 @@ def evaluation(index: HybridIndex, methods: tuple[str, ...] = ("bm25", "dense", 
         "zh": [i for i, q in enumerate(questions) if q["lang"] == "zh"],
     }
     out: dict = {"n_questions": len(questions), "written_topics": sorted(written),
+                 "n_entries": sum(1 for t in catalogue() if not t.alias_of),
                  "n_written_questions": len(groups["written"]), "methods": {}}
     for method in methods:
         ranked = [[th.topic for th in ask(index, q["q"], k=3, method=method)] for q in questions]
@@ -234,7 +239,7 @@ def print_evaluation(console, data: dict) -> None:
     from rich.table import Table
 
     table = Table(title=f"modelbook ask on {data['n_questions']} paraphrased questions "
-                        f"({len(data['written_topics'])} of 39 entries written: {data['n_written_questions']} questions)",
+                        f"({len(data['written_topics'])} of {data['n_entries']} entries written: {data['n_written_questions']} questions)",
                   title_justify="left")
     table.add_column("method")
     for name in ("written", "all", "en", "zh"):

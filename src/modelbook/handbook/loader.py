@@ -1,8 +1,14 @@
-"""Read the 40 topic files in handbook/topics/NN-slug.md.
+"""Read the topic files in handbook/topics/NN-slug.md: 1–40 from the source, 41–48 beyond it.
 
 A file is YAML front matter (id, slug, title_en, title_zh, optional alias_of and status) followed by two
 halves, "# English" and "# 中文", each with the same sections in the same order (SECTIONS). T23 asks
 the same question as T2, so its file is only front matter with `alias_of: 2`.
+
+Topics 41–48 ("beyond the source", BEYOND) answer questions the source never asked, so there is no source to
+correct: their `source` section is headed "Common wrong answers" / "常见错误回答" instead of "Where the source
+goes wrong" / "原文哪里不对" (same key, so every reader of `sections` treats both alike; `section_headings(id)`
+gives the headings of one topic). A topic of 41–48 whose file does not exist yet is *planned*: `catalogue()`
+lists it (title and lab from BEYOND) and `get_topic` says which issue brings it.
 """
 from __future__ import annotations
 
@@ -28,6 +34,55 @@ SECTIONS = (
     ("labs", "Labs", "实验"),
 )
 
+LAST_SOURCE_TOPIC = 40
+"""Topics 1..40 answer the source article's questions."""
+LAST_TOPIC = 48
+"""Topics 41..48 go beyond the source."""
+BEYOND_SOURCE_HEADINGS = ("Common wrong answers", "常见错误回答")
+"""The `source` section's (English, Chinese) headings in topics 41..48."""
+PARTS = {
+    "source": {"en": "From the source", "zh": "原文题目"},
+    "beyond": {"en": "Beyond the source", "zh": "原文之外"},
+}
+PART_SPAN = {"source": f"1–{LAST_SOURCE_TOPIC}", "beyond": f"{LAST_SOURCE_TOPIC + 1}–{LAST_TOPIC}"}
+
+
+@dataclass(frozen=True)
+class BeyondTopic:
+    """One of topics 41..48 as TOPICS.md plans it: what `list` shows before its entry is written."""
+    id: int
+    slug: str
+    title: dict[str, str]
+    lab: str
+    """The name its lab will have (`modelbook run <lab>`)."""
+    issue: int
+    """The issue that brings the entry and the lab."""
+
+
+BEYOND = (
+    BeyondTopic(41, "tokenization", {"en": "Tokenization", "zh": "分词与 Tokenizer"}, "tokenization", 23),
+    BeyondTopic(42, "decoder-block", {"en": "The modern decoder block", "zh": "现代 Decoder 层的结构"}, "decoder-block", 23),
+    BeyondTopic(43, "moe", {"en": "Mixture of experts", "zh": "混合专家模型（MoE）"}, "moe", 23),
+    BeyondTopic(44, "scaling", {"en": "Scaling laws", "zh": "Scaling Law 与预训练预算"}, "scaling", 23),
+    BeyondTopic(45, "alignment", {"en": "Alignment", "zh": "对齐：SFT、奖励模型、DPO 与 GRPO"}, "alignment", 24),
+    BeyondTopic(46, "inference", {"en": "Inference engines", "zh": "推理引擎"}, "inference", 24),
+    BeyondTopic(47, "llm-eval", {"en": "Evaluating LLMs", "zh": "大模型评测"}, "llm-eval", 24),
+    BeyondTopic(48, "rag-tools", {"en": "RAG, tools, hallucination", "zh": "RAG、工具调用与幻觉"}, "rag-tools", 24),
+)
+BEYOND_BY_ID = {b.id: b for b in BEYOND}
+
+
+def part(topic_id: int) -> str:
+    """"source" for topics 1..40, "beyond" for 41..48 (keys of PARTS)."""
+    return "beyond" if topic_id > LAST_SOURCE_TOPIC else "source"
+
+
+def section_headings(topic_id: int) -> tuple[tuple[str, str, str], ...]:
+    """SECTIONS as topic `topic_id` heads them: (key, English heading, Chinese heading) in file order."""
+    if part(topic_id) == "source":
+        return SECTIONS
+    return tuple((key, *BEYOND_SOURCE_HEADINGS) if key == "source" else (key, en, zh) for key, en, zh in SECTIONS)
+
 
 @dataclass(frozen=True)
 class Topic:
@@ -40,8 +95,18 @@ class Topic:
     status: str = "complete"
     path: Path | None = None
 
+    @property
+    def part(self) -> str:
+        """"source" (1..40) or "beyond" (41..48)."""
+        return part(self.id)
+
+    @property
+    def planned(self) -> bool:
+        """A topic of 41..48 whose entry is not written yet (only from `catalogue()`)."""
+        return self.status == "planned"
+
     def heading(self, key: str, lang: str) -> str:
-        for k, en, zh in SECTIONS:
+        for k, en, zh in section_headings(self.id):
             if k == key:
                 return en if lang == "en" else zh
         raise KeyError(key)
@@ -124,24 +189,38 @@ def parse(text: str, path: Path | None = None) -> Topic:
     sections: dict[str, dict[str, str]] = {}
     halves = re.split(r"^# (English|中文)\s*$", body, flags=re.M)
     # halves = [preamble, "English", text, "中文", text]
-    for name, part in zip(halves[1::2], halves[2::2]):
+    try:
+        topic_id = int(meta["id"])
+    except ValueError:
+        raise ModelbookError(f"{where}: front matter 'id' is not a number: {meta['id']!r}") from None
+    if not 1 <= topic_id <= LAST_TOPIC:
+        raise ModelbookError(f"{where}: id {topic_id} is out of range: topics are numbered 1 to {LAST_TOPIC}")
+    for name, text_half in zip(halves[1::2], halves[2::2]):
         lang = "en" if name == "English" else "zh"
-        sections[lang] = _split_sections(part, lang, where)
+        sections[lang] = _split_sections(text_half, lang, where, topic_id)
     return Topic(
-        id=int(meta["id"]), slug=str(meta["slug"]),
+        id=topic_id, slug=str(meta["slug"]),
         title={"en": str(meta["title_en"]), "zh": str(meta["title_zh"])},
         sections=sections, alias_of=meta.get("alias_of"),
         status=str(meta.get("status", "complete")), path=path,
     )
 
 
-def _split_sections(part: str, lang: str, where: str) -> dict[str, str]:
-    by_heading = {(en if lang == "en" else zh): key for key, en, zh in SECTIONS}
+def _split_sections(half: str, lang: str, where: str, topic_id: int) -> dict[str, str]:
+    i = 1 if lang == "en" else 2
+    by_heading = {row[i]: row[0] for row in section_headings(topic_id)}
+    source_heading = dict(zip(("source", "beyond"), (SECTIONS[3][i], BEYOND_SOURCE_HEADINGS[i - 1])))
     out: dict[str, str] = {}
-    chunks = re.split(r"^## (.+?)\s*$", part, flags=re.M)
+    chunks = re.split(r"^## (.+?)\s*$", half, flags=re.M)
     for heading, text in zip(chunks[1::2], chunks[2::2]):
         key = by_heading.get(heading.strip())
         if key is None:
+            mine = part(topic_id)
+            other = "source" if mine == "beyond" else "beyond"
+            if heading.strip() == source_heading[other]:
+                span = f"41 to {LAST_TOPIC}" if mine == "beyond" else f"1 to {LAST_SOURCE_TOPIC}"
+                raise ModelbookError(f"{where}: topics {span} head that section '## {source_heading[mine]}', "
+                                     f"not '## {heading.strip()}'")
             raise ModelbookError(f"{where}: unknown {lang} section heading '## {heading}'")
         out[key] = text.strip()
     return out
@@ -155,11 +234,40 @@ def all_topics() -> tuple[Topic, ...]:
     return tuple(sorted(topics, key=lambda t: t.id))
 
 
+def planned_topic(n: int) -> Topic:
+    """The placeholder of a topic of 41..48 whose entry is not written yet: title from BEYOND, no sections."""
+    b = BEYOND_BY_ID[n]
+    return Topic(id=b.id, slug=b.slug, title=dict(b.title), status="planned")
+
+
+def catalogue() -> tuple[Topic, ...]:
+    """Every topic, 1..48, for listing: the written files (all_topics) and, for a topic of 41..48 with no file
+    yet, its planned placeholder (status "planned"). Readers of entries (quiz, ask) use all_topics()."""
+    have = {t.id: t for t in all_topics()}
+    return tuple(have[n] if n in have else planned_topic(n)
+                 for n in range(1, LAST_TOPIC + 1) if n in have or n in BEYOND_BY_ID)
+
+
+def unknown_topic(n) -> ModelbookError:
+    return ModelbookError(f"unknown topic {n}: topics are numbered 1 to {LAST_TOPIC}. See `modelbook list`.")
+
+
+def planned_message(n: int) -> str:
+    """One line: topic n (41..48) is planned, by which issue, with which lab."""
+    b = BEYOND_BY_ID[n]
+    return (f"topic {n} ({b.title['en']}) is planned, not written yet (issue {b.issue}; "
+            f"its lab will be `{b.lab}`). See `modelbook list`.")
+
+
 def get_topic(n: int, resolve_alias: bool = True) -> Topic:
-    """Topic n, read from its own file only (`show` should not parse all 40)."""
-    files = sorted(TOPICS_DIR.glob(f"{n:02d}-*.md")) if isinstance(n, int) and 1 <= n <= 40 else []
+    """Topic n, read from its own file only (`show` should not parse them all).
+
+    A topic of 41..48 with no file yet is planned: a one-line error naming its issue (exit 2)."""
+    files = sorted(TOPICS_DIR.glob(f"{n:02d}-*.md")) if isinstance(n, int) and 1 <= n <= LAST_TOPIC else []
     if not files:
-        raise ModelbookError(f"unknown topic {n}: topics are numbered 1 to 40. See `modelbook list`.")
+        if n in BEYOND_BY_ID:
+            raise ModelbookError(planned_message(n))
+        raise unknown_topic(n)
     topic = parse(files[0].read_text(encoding="utf-8"), files[0])
     if resolve_alias and topic.alias_of:
         return get_topic(int(topic.alias_of))

@@ -30,7 +30,7 @@ def build_package(cards, lookup=None):
     """A genanki.Package of `cards` (quiz.cards.Card), values quoted in answers filled through `lookup`."""
     import genanki
 
-    from modelbook.handbook.loader import fill_values
+    from modelbook.handbook.loader import fill_values, part
 
     model = genanki.Model(
         MODEL_ID, "modelbook card",
@@ -47,7 +47,7 @@ def build_package(cards, lookup=None):
         note = genanki.Note(
             model=model,
             fields=[markdown_to_html(c.front), markdown_to_html(back), _escape(topic), _escape(c.key)],
-            tags=["modelbook", f"topic-{c.topic}", c.lang, c.kind],
+            tags=["modelbook", f"topic-{c.topic}", c.lang, c.kind, *(["beyond-the-source"] if part(c.topic) == "beyond" else [])],
             guid=genanki.guid_for("modelbook", c.key),
         )
         decks[c.lang].add_note(note)

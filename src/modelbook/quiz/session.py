@@ -14,6 +14,7 @@ from collections import Counter, deque
 from datetime import datetime, timedelta
 
 from modelbook.core.errors import ModelbookError
+from modelbook.handbook.loader import LAST_SOURCE_TOPIC, LAST_TOPIC, PARTS
 from modelbook.quiz.cards import Card, all_cards
 from modelbook.quiz.progress import RATINGS, STATES, Progress, end_of_day, now, start_of_day
 
@@ -23,7 +24,7 @@ KIND = {"question": {"en": "question", "zh": "问题"}, "followup": {"en": "foll
 
 
 def parse_topics(spec: str | None) -> set[int] | None:
-    """"2,33" or "30-36" -> {2, 33} / {30..36}; 23 counts as 2 (the same question)."""
+    """"2,33" or "30-36" -> {2, 33} / {30..36}; 23 counts as 2 (the same question). 41-48: beyond the source."""
     if not spec:
         return None
     out: set[int] = set()
@@ -35,8 +36,8 @@ def parse_topics(spec: str | None) -> set[int] | None:
             a, b = int(lo), int(hi or lo)
         except ValueError:
             raise ModelbookError(f"--topics {spec!r}: use numbers and ranges, e.g. 2,27-28") from None
-        if not (1 <= a <= b <= 40):
-            raise ModelbookError(f"--topics {spec!r}: topics are numbered 1 to 40")
+        if not (1 <= a <= b <= LAST_TOPIC):
+            raise ModelbookError(f"--topics {spec!r}: topics are numbered 1 to {LAST_TOPIC}")
         out.update(range(a, b + 1))
     return {2 if n == 23 else n for n in out}
 
@@ -90,7 +91,8 @@ def run_session(console, langs: tuple[str, ...], topics: set[int] | None, new_pe
     while queue:
         card = queue.popleft()
         shown += 1
-        console.print(Rule(Text(f"{shown} · topic {card.topic} · {KIND[card.kind][card.lang]} · {card.lang}"), align="left"))
+        where = f"topic {card.topic}" + (f" ({PARTS['beyond'][card.lang]})" if card.topic > LAST_SOURCE_TOPIC else "")
+        console.print(Rule(Text(f"{shown} · {where} · {KIND[card.kind][card.lang]} · {card.lang}"), align="left"))
         console.print(Text(card.title, style="dim"))
         console.print(Markdown(card.front))
         started = time.monotonic()

@@ -1,6 +1,8 @@
 """`modelbook report`: the handbook as a static HTML site that opens from the file system (no server).
 
-    <out>/index.html            the 40 topics, their entry status and the status of their labs
+    <out>/index.html            the topics in two parts, 1-40 from the source and 41-48 beyond it (a topic of
+                                41-48 not written yet is listed as planned, without a page), their entry
+                                status and the status of their labs
     <out>/topic-33.html         one page per topic: the entry in English and Chinese (a switch picks one),
                                 {{lab:metric}} quotes filled from the latest runs, then per lab the latest
                                 results (measured vs reference, pass/fail, source), notes and plots
@@ -126,7 +128,7 @@ def _build_site(out: Path | None, store, say) -> Path:
     import jinja2
 
     from modelbook.core.store import Store
-    from modelbook.handbook.loader import LANGS, SECTIONS, fill_values
+    from modelbook.handbook.loader import BEYOND_BY_ID, LANGS, PART_SPAN, PARTS, SECTIONS, catalogue, fill_values
 
     out = Path(out) if out is not None else home() / "report"
     if out.exists() and not (out / MARKER).is_file():
@@ -143,23 +145,29 @@ def _build_site(out: Path | None, store, say) -> Path:
         env.filters["num"] = fmt_number
         by_id = {t.id: t for t in topics}
         pages = []
-        for t in topics:
+        for t in catalogue():  # the written topics, and the planned ones of 41-48 (no page yet)
             target = by_id[t.alias_of] if t.alias_of else t
+            planned = BEYOND_BY_ID[t.id] if t.planned else None
             pages.append({
-                "id": t.id, "file": f"topic-{target.id:02d}.html", "title": t.title, "alias_of": t.alias_of,
-                "status": target.status, "labs": [labs[n] for n in target.labs if n in labs],
+                "id": t.id, "file": None if planned else f"topic-{target.id:02d}.html", "title": t.title,
+                "alias_of": t.alias_of, "status": target.status, "part": t.part,
+                "labs": [labs[n] for n in target.labs if n in labs],
+                "planned_lab": planned.lab if planned else None, "issue": planned.issue if planned else None,
             })
+        parts = [{"key": key, "title": PARTS[key], "span": PART_SPAN[key],
+                  "pages": [p for p in pages if p["part"] == key]} for key in PARTS]
         (tmp / "static").mkdir()
         for f in STATIC.iterdir():
             shutil.copyfile(f, tmp / "static" / f.name)
-        (tmp / "index.html").write_text(env.get_template("index.html").render(pages=pages), encoding="utf-8")
+        (tmp / "index.html").write_text(env.get_template("index.html").render(parts=parts, n_topics=len(pages),
+                                                                                 n_written=len(topics)), encoding="utf-8")
         real = [t for t in topics if not t.alias_of]
         for i, t in enumerate(real):
             body = {lang: [(t.heading(key, lang), markdown_to_html(fill_values(t.sections.get(lang, {}).get(key, ""), lookup)))
                            for key, _, _ in SECTIONS if t.sections.get(lang, {}).get(key, "").strip()]
                     for lang in LANGS}
             html = env.get_template("topic.html").render(
-                topic=t, body=body, labs=[labs[n] for n in t.labs if n in labs],
+                topic=t, part=PARTS[t.part], span=PART_SPAN[t.part], body=body, labs=[labs[n] for n in t.labs if n in labs],
                 aliases=[p for p in pages if p["alias_of"] == t.id],
                 prev=real[i - 1] if i > 0 else None, next=real[i + 1] if i + 1 < len(real) else None,
             )
