@@ -1,0 +1,1 @@
+"""Tokenization building blocks: byte-level BPE (bpe.py), unigram Viterbi segmentation (unigram.py)."""
