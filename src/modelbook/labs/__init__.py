@@ -35,4 +35,5 @@ LABS = (
     LabSpec("privacy", topics=(21,), title="PII masking zh/en with checksums, k-anonymity (full-domain vs Mondrian), AES-GCM at rest, CKKS inference (TenSEAL)"),
     LabSpec("dp-federated", topics=(21,), title="DP-SGD = Opacus, RDP accountant, privacy-utility, membership inference vs the DP bound, FedAvg + secure aggregation"),
     LabSpec("tokenization", topics=(41,), title="Byte-level BPE from scratch = tokenizers; SentencePiece unigram; SmolLM2 on Chinese vs English; digits, round trip"),
+    LabSpec("moe", topics=(43,), title="Sparse MoE = Mixtral's block; Switch loss, V3 bias, capacity; router collapse; MoE vs dense; expert-parallel all-to-all"),
 )

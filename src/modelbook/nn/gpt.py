@@ -62,7 +62,11 @@ class Block(nn.Module):
             scores = scores.masked_fill(self.blocked[:T, :T], float("-inf"))
             y = scores.softmax(dim=-1) @ v
         x = x + self.proj(y.transpose(1, 2).reshape(B, T, d))
-        return x + self.fc2(F.gelu(self.fc1(self.ln2(x))))
+        return x + self.mlp(self.ln2(x))
+
+    def mlp(self, x: torch.Tensor) -> torch.Tensor:
+        """The feed-forward half (nn/moe.py's MoEBlock replaces it with a sparse mixture of experts)."""
+        return self.fc2(F.gelu(self.fc1(x)))
 
 
 class GPT(nn.Module):
