@@ -36,4 +36,5 @@ LABS = (
     LabSpec("dp-federated", topics=(21,), title="DP-SGD = Opacus, RDP accountant, privacy-utility, membership inference vs the DP bound, FedAvg + secure aggregation"),
     LabSpec("tokenization", topics=(41,), title="Byte-level BPE from scratch = tokenizers; SentencePiece unigram; SmolLM2 on Chinese vs English; digits, round trip"),
     LabSpec("moe", topics=(43,), title="Sparse MoE = Mixtral's block; Switch loss, V3 bias, capacity; router collapse; MoE vs dense; expert-parallel all-to-all"),
+    LabSpec("decoder-block", topics=(42,), title="Decoder layer = SmolLM2's LlamaDecoderLayer; pre- vs post-LN at depth; SwiGLU vs GELU; RoPE/ALiBi/learned past L; PI, NTK, YaRN"),
 )
