@@ -16,7 +16,7 @@ def test_gnn_lab_outcomes(quick_result):
     assert v("wordnet/gcn_test_accuracy") >= v("wordnet/mlp_test_accuracy") + 0.1
     assert v("wordnet/gat_test_accuracy") >= v("wordnet/mlp_test_accuracy") + 0.1
     # over-smoothing: deep plain stacks collapse, residual blocks do not
-    assert v("depth/plain_16_mean_cosine") > 0.9 > v("depth/residual_16_mean_cosine")
+    assert v("depth/plain_16_mean_cosine") > 0.8 > v("depth/residual_16_mean_cosine")
     assert v("depth/plain_16_dirichlet_energy") < v("depth/residual_16_dirichlet_energy")
     assert v("depth/residual_16_test_accuracy") > v("depth/plain_16_test_accuracy")
     # neighbour sampling: far less memory per step, accuracy close to full-batch
