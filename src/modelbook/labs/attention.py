@@ -172,24 +172,13 @@ def _why_sqrt_d(result: LabResult, gen, out: Path) -> None:
 # -- 3 and 4. SmolLM2: GQA layers and the KV cache -----------------------------------------------------
 def _smollm2_gqa_and_cache(result: LabResult, out: Path) -> None:
     from modelbook.models import load_smollm2
+    from modelbook.models.hooks import capture_io
 
     with progress.status("loading SmolLM2-135M"):
         model, tokenizer = load_smollm2()
     ids = tokenizer(SENTENCE, return_tensors="pt")["input_ids"]
-    captured: dict[int, tuple[torch.Tensor, torch.Tensor]] = {}
-
-    def capture(i):
-        def hook(module, args, kwargs, output):
-            captured[i] = (kwargs["hidden_states"].detach(), output[0].detach())
-        return hook
-
     layers = model.model.layers
-    handles = [layer.self_attn.register_forward_hook(capture(i), with_kwargs=True) for i, layer in enumerate(layers)]
-    try:
-        model(ids)
-    finally:
-        for h in handles:
-            h.remove()
+    captured = capture_io(model, [layer.self_attn for layer in layers], ids)     # (hidden states in, output) per layer
     abs_diff, rel_diff, ours_by_layer = 0.0, 0.0, {}
     for i, layer in enumerate(progress.track(layers, "SmolLM2 layers")):
         ours = GroupedQueryAttention.from_llama(layer.self_attn, model.config)

@@ -149,26 +149,13 @@ def run(cfg: Config, out: Path) -> LabResult:
 # -- 1. our layer = transformers' LlamaDecoderLayer on SmolLM2 -------------------------------------------------
 def _smollm2_layers(result: LabResult) -> None:
     from modelbook.models import load_smollm2
+    from modelbook.models.hooks import capture_io
 
     with progress.status("loading SmolLM2-135M"):
         model, tokenizer = load_smollm2()
     ids = tokenizer(SENTENCE, return_tensors="pt")["input_ids"]
-    captured: dict[int, tuple[torch.Tensor, torch.Tensor]] = {}
-
-    def capture(i):
-        def hook(module, args, kwargs, output):
-            out = output[0] if isinstance(output, tuple) else output
-            captured[i] = (kwargs["hidden_states"].detach() if "hidden_states" in kwargs else args[0].detach(), out.detach())
-        return hook
-
     layers = model.model.layers
-    handles = [layer.register_forward_hook(capture(i), with_kwargs=True) for i, layer in enumerate(layers)]
-    try:
-        with torch.no_grad():
-            model(ids)
-    finally:
-        for h in handles:
-            h.remove()
+    captured = capture_io(model, layers, ids)                       # (hidden states in, output) per decoder layer
     config = model.config
     head_dim = config.head_dim
     base = config.rope_parameters["rope_theta"]
