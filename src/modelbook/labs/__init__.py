@@ -34,8 +34,8 @@ LABS = (
     LabSpec("interpret", topics=(22,), title="Filters, permutation vs SHAP, Integrated Gradients = Captum, LIME, MiniLM attention, deletion curves, sanity checks"),
     LabSpec("privacy", topics=(21,), title="PII masking zh/en with checksums, k-anonymity (full-domain vs Mondrian), AES-GCM at rest, CKKS inference (TenSEAL)"),
     LabSpec("dp-federated", topics=(21,), title="DP-SGD = Opacus, RDP accountant, privacy-utility, membership inference vs the DP bound, FedAvg + secure aggregation"),
-    LabSpec("moe", topics=(43,), title="Sparse MoE = Mixtral's block; Switch loss, V3 bias, capacity; router collapse; MoE vs dense; expert-parallel all-to-all"),
     LabSpec("tokenization", topics=(41,), title="Byte-level BPE from scratch = tokenizers; SentencePiece unigram; SmolLM2 on Chinese vs English; digits, round trip"),
     LabSpec("decoder-block", topics=(42,), title="Decoder layer = SmolLM2's LlamaDecoderLayer; pre- vs post-LN at depth; SwiGLU vs GELU; RoPE/ALiBi/learned past L; PI, NTK, YaRN"),
+    LabSpec("moe", topics=(43,), title="Sparse MoE = Mixtral's block; Switch loss, V3 bias, capacity; router collapse; MoE vs dense; expert-parallel all-to-all"),
     LabSpec("scaling", topics=(44,), title="GPT ladder (5+ widths × 4 budgets), Chinchilla Approach-3 fit + bootstrap, compute-optimal N/D vs 20 tokens/param, μP LR transfer"),
 )
