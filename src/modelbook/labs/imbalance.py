@@ -16,7 +16,7 @@ What this lab shows
   3. Minority-class augmentation on an imbalanced image set (Fashion-MNIST with a handful of sneakers among
      hundreds of other items), over several draws of the set with the gains paired per draw: plain training
      rarely predicts the rare class; oversampling it helps; augmenting the rare images (shifts, flips) instead of
-     repeating them helps on average (+0.1 recall measured over 40 draws) but by less than one draw's spread
+     repeating them helps on average (+0.13 recall measured over 40 draws) but by less than one draw's spread
      (sd ≈ 0.12), so the check is that it is no worse, and the mean gain is reported.
   4. Negative sampling where it belongs: implicit-feedback ranking on MovieLens (BPR matrix factorisation).
      Hard negatives (dynamic negative sampling) beat uniform negatives; popularity-weighted negatives
