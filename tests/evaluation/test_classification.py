@@ -190,3 +190,14 @@ def test_student_t_margin_equals_scipy_t_interval():
     assert student_t_margin(v, 0.975) == pytest.approx((hi - lo) / 2, rel=1e-12)
     lower = scipy.stats.t.interval(0.90, len(v) - 1, loc=v.mean(), scale=scipy.stats.sem(v))[0]  # one-sided 95%
     assert v.mean() - student_t_margin(v, 0.95) == pytest.approx(lower, rel=1e-12)
+
+
+def test_paired_lower_bound_is_the_one_sided_student_t_bound():
+    from scipy import stats
+
+    from modelbook.evaluation.uncertainty import paired_lower_bound
+
+    gains = [0.1, 0.3, -0.05, 0.2]
+    expected = np.mean(gains) - stats.t.ppf(0.95, 3) * np.std(gains, ddof=1) / 2
+    assert np.isclose(paired_lower_bound(gains), expected)
+    assert np.isclose(paired_lower_bound(gains, 0.99), np.mean(gains) - stats.t.ppf(0.99, 3) * np.std(gains, ddof=1) / 2)

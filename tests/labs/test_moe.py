@@ -48,8 +48,8 @@ def test_capacity_ordering_check_fails_with_swapped_labels(quick_result):
 def test_entropy_gain_check_fails_when_balancing_is_switched_off(single_thread):
     """Bite: with the balancing switched off (α = 0, γ = 0) the 'balanced' runs are just unbalanced runs from other
     inits; the 95% lower bound of their paired entropy gain over the unbalanced runs is not above 0."""
-    from modelbook.labs.moe import PRESETS, _data, _gpt, _switch_cfg, paired_gain, routed_loads, train_lm
-    from modelbook.nn.moe import load_entropy, moe_gpt
+    from modelbook.labs.moe import PRESETS, _data, _gpt, _switch_cfg, paired_gain, train_lm
+    from modelbook.nn.moe import load_entropy, moe_gpt, routed_loads
 
     cfg = PRESETS["quick"]
     vocab, train, val = _data(cfg)
@@ -98,9 +98,8 @@ def test_dropped_count_check_fails_for_an_off_by_one_buffer():
 def test_flops_check_fails_when_every_expert_is_counted():
     """Bite: torch's counter sees k experts per token; a formula charging all E (total instead of active parameters)
     misses it by far more than the check allows (0)."""
-    from modelbook.labs.moe import count_train_flops
     from modelbook.nn.gpt import GPTConfig
-    from modelbook.nn.moe import MoEConfig, moe_gpt, train_flops
+    from modelbook.nn.moe import MoEConfig, count_train_flops, moe_gpt, train_flops
 
     gpt = GPTConfig(vocab_size=20, block_size=8, n_layer=1, n_head=2, d_model=8, attention="math")
     moe = MoEConfig(8, 8, 4, 2)

@@ -110,3 +110,9 @@ def student_t_margin(values, quantile: float) -> float:
 
     v = np.asarray(values, dtype=float)
     return float(stats.t.ppf(quantile, len(v) - 1)) * float(v.std(ddof=1)) / np.sqrt(len(v))
+
+
+def paired_lower_bound(gains, confidence: float = 0.95) -> float:
+    """The one-sided Student-t lower bound at `confidence` for the mean of paired gains (one per seed, draw or init):
+    mean − t_{confidence, n−1} · s / √n."""
+    return float(np.mean(np.asarray(gains, dtype=float))) - student_t_margin(gains, confidence)

@@ -192,11 +192,10 @@ def compare_students(cfg: Config, transfer: wb.Split, soft: torch.Tensor) -> dic
 
 def paired_gain(a: np.ndarray, b: np.ndarray, confidence: float) -> tuple[float, float]:
     """Mean of the paired differences a − b and its one-sided Student-t lower bound at `confidence`."""
-    from modelbook.evaluation.uncertainty import student_t_margin
+    from modelbook.evaluation.uncertainty import paired_lower_bound
 
     d = np.asarray(a, float) - np.asarray(b, float)
-    mean = float(d.mean())
-    return mean, mean - student_t_margin(d, confidence)
+    return float(d.mean()), paired_lower_bound(d, confidence)
 
 
 def gain_check(result: LabResult, kd: np.ndarray, alone: np.ndarray, confidence: float):

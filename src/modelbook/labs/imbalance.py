@@ -61,6 +61,7 @@ from modelbook.data import (
 )
 from modelbook.data.augment import augment
 from modelbook.evaluation import average_precision, balanced_accuracy, precision_recall_curve, recall_at_precision
+from modelbook.evaluation.uncertainty import paired_lower_bound
 from modelbook.nn.logistic import logistic_newton
 from modelbook.nn.losses import binary_focal_loss
 from modelbook.nn.mlp import mlp
@@ -333,13 +334,6 @@ def image_draw(cfg: Config, rng, draw: int, augment_fn=augment) -> dict[str, np.
     return recalls
 
 
-def paired_lower_bound(gains) -> float:
-    """Lower end of the one-sided 95% Student-t interval for the mean of paired gains (one per draw)."""
-    from modelbook.evaluation.uncertainty import student_t_margin
-
-    return float(np.mean(gains)) - student_t_margin(gains, IMAGE_CONFIDENCE)
-
-
 def _images(result: LabResult, cfg: Config, rng, ax) -> None:
     draws = [image_draw(cfg, rng, d) for d in range(cfg.img_draws)]
     rare = {m: np.array([d[m][SNEAKER] for d in draws]) for m in IMAGE_METHODS}
@@ -351,9 +345,9 @@ def _images(result: LabResult, cfg: Config, rng, ax) -> None:
     augmentation = rare["oversampling + augmentation"] - rare["oversampling"]
     for name, gains in (("oversampling_minus_plain", oversampling), ("augmentation_minus_duplicates", augmentation)):
         result.metric(f"images/{name}/mean", gains.mean())
-        result.metric(f"images/{name}/lower95", paired_lower_bound(gains))
+        result.metric(f"images/{name}/lower95", paired_lower_bound(gains, IMAGE_CONFIDENCE))
     result.check(f"images: oversampling the rare class raises its recall (gain over plain, lower end of the one-sided 95% "
-                 f"interval over {cfg.img_draws} paired draws)", paired_lower_bound(oversampling), reference=0.0, tolerance=0.0,
+                 f"interval over {cfg.img_draws} paired draws)", paired_lower_bound(oversampling, IMAGE_CONFIDENCE), reference=0.0, tolerance=0.0,
                  source="Buda, Maki & Mazurowski 2018, A systematic study of the class imbalance problem in CNNs "
                  "(Neural Networks 106), §4: oversampling is the method that helps", kind="at_least")
     per_draw = (f"mean gain {augmentation.mean():+.3f}, per draw {', '.join(f'{g:+.2f}' for g in augmentation)}: label-preserving "
@@ -361,7 +355,7 @@ def _images(result: LabResult, cfg: Config, rng, ax) -> None:
     if cfg.img_draws >= AUGMENTATION_MIN_DRAWS:
         result.check(f"images: augmenting the oversampled rare images is no worse than plain duplicates (recall gain, lower end "
                      f"of the one-sided 95% interval over {cfg.img_draws} paired draws, ≥ −{AUGMENTATION_MARGIN})",
-                     paired_lower_bound(augmentation), reference=-AUGMENTATION_MARGIN, tolerance=0.0,
+                     paired_lower_bound(augmentation, IMAGE_CONFIDENCE), reference=-AUGMENTATION_MARGIN, tolerance=0.0,
                      source="Shorten & Khoshgoftaar 2019, A survey on Image Data Augmentation (J. Big Data 6:60), §on imbalance",
                      kind="at_least", note=per_draw)
     else:

@@ -59,19 +59,23 @@ import torch
 from modelbook.core import plots, progress
 from modelbook.core.result import LabResult
 from modelbook.core.train import Callback, fit
-from modelbook.evaluation.uncertainty import student_t_margin
+from modelbook.evaluation.uncertainty import paired_lower_bound
 from modelbook.nlp.charlm import CharVocab, RandomWindows, evaluate
 from modelbook.nn.gpt import GPTConfig
 from modelbook.nn.moe import (
+    BiasUpdate,
     MoEConfig,
     active_params,
     aux_loss,
     capacity,
+    count_train_flops,
     load_entropy,
     mixtral_params,
     moe_gpt,
     moe_layers,
     route,
+    routed_loads,
+    seeded_init,
     switch_loss,
     train_flops,
 )
@@ -241,39 +245,11 @@ def _equal_to_mixtral(result: LabResult, cfg: Config) -> None:
 
 
 # -- 2. balancing: collapse shown and fixed -----------------------------------------------------------------------
-class BiasUpdate(Callback):
-    """DeepSeek-V3's step after every optimizer step: every MoE layer's selection bias follows its last load."""
-
-    def __init__(self, gamma: float):
-        self.gamma = gamma
-
-    def on_step_end(self, state, loss, grad_norm) -> None:
-        for layer in moe_layers(state.model):
-            layer.update_bias(self.gamma)
-
-
-def seeded_init(model, stream: int) -> None:
-    """Initialise from `stream`: everything outside the MoE layers first (embeddings, attention, norms, head), then the
-    routers and experts from stream + MOE_INIT_STREAM. Models that differ only in their MoE layers (a dense baseline is one expert)
-    then start from the same attention and embedding weights: common random numbers, so paired differences measure
-    the MoE layers and not the luck of the rest of the init."""
-    inside = {id(m) for layer in moe_layers(model) for m in layer.modules()}
-    torch.manual_seed(stream)
-    for m in model.modules():
-        if hasattr(m, "reset_parameters") and id(m) not in inside:
-            m.reset_parameters()
-    torch.manual_seed(stream + MOE_INIT_STREAM)
-    for layer in moe_layers(model):
-        for m in layer.modules():
-            if hasattr(m, "reset_parameters"):
-                m.reset_parameters()
-
-
 def train_lm(model, train: torch.Tensor, block: int, batch: int, steps: int, lr: float, stream: int,
              alpha: float = 0.0, gamma: float = 0.0, callbacks=(), description: str = "training"):
     """Train a moe_gpt from a seeded init on seeded windows; `stream` seeds both (so variants trained with the same
     stream start from the same weights and see the same batches). alpha: Switch's loss weight; gamma: V3's bias step."""
-    seeded_init(model, stream)
+    seeded_init(model, stream, MOE_INIT_STREAM)
     opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.0)
     cbs = list(callbacks) + ([BiasUpdate(gamma)] if gamma else [])
 
@@ -286,19 +262,10 @@ def train_lm(model, train: torch.Tensor, block: int, batch: int, steps: int, lr:
     return model
 
 
-@torch.no_grad()
-def routed_loads(model, val: torch.Tensor, block: int) -> list[torch.Tensor]:
-    """Each MoE layer's expert counts over the whole validation text in one forward."""
-    model.eval()
-    n = len(val) // block
-    model(val[:n * block].view(n, block))
-    return [layer.stats.counts.clone() for layer in moe_layers(model)]
-
-
 def paired_gain(gains) -> dict[str, float]:
     """Mean paired gain over inits and its one-sided lower bound (Student t, ONE_SIDED)."""
     g = np.asarray(gains, dtype=float)
-    return {"mean": float(g.mean()), "lower": float(g.mean() - student_t_margin(g, ONE_SIDED)), "min": float(g.min())}
+    return {"mean": float(g.mean()), "lower": paired_lower_bound(g, ONE_SIDED), "min": float(g.min())}
 
 
 def _balancing(result: LabResult, cfg: Config, vocab, train, val, out: Path) -> dict:
@@ -440,16 +407,6 @@ def _with_capacity(moe_cfg: MoEConfig, cf: float | None) -> MoEConfig:
 
 
 # -- 4. FLOPs: formula vs torch's counter -------------------------------------------------------------------------
-def count_train_flops(model, ids: torch.Tensor) -> int:
-    """torch.utils.flop_counter's count of one forward + backward of a moe_gpt on ids (also the targets)."""
-    from torch.utils.flop_counter import FlopCounterMode
-
-    counter = FlopCounterMode(display=False)
-    with counter:
-        model(ids, ids).backward()
-    return counter.get_total_flops()
-
-
 def _flops(result: LabResult, cfg: Config, vocab: int) -> None:
     gpt = _gpt(cfg, vocab, lm=True, attention="math")
     ids = torch.randint(0, vocab, (2, cfg.lm_block), generator=torch.Generator().manual_seed(cfg.seed + 2))  # FLOPs only

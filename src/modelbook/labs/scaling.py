@@ -56,7 +56,7 @@ from modelbook.core.result import LabResult
 from modelbook.nlp.charlm import CharVocab
 from modelbook.nn.gpt import GPTConfig, n_params
 from modelbook.scaling.fit import BESIROGLU_2024, HOFFMANN_2022, ScalingLaw, bootstrap, fit_scaling_law
-from modelbook.scaling.flops import CHINCHILLA_TOKENS_PER_PARAM
+from modelbook.scaling.flops import CHINCHILLA_TOKENS_PER_PARAM, counted_flops
 from modelbook.scaling.ladder import StackedTrainer, gpt_train_flops, windows, wsd_ladder
 from modelbook.scaling.mup import MuGPT, coordinate_check, lr_multipliers, param_groups
 
@@ -171,7 +171,6 @@ def _gpt(vocab: CharVocab, cfg: Config, width: int, layers: int, attention: str 
 # -- 1. the ladder ---------------------------------------------------------------------------------------
 def _ladder(result: LabResult, cfg: Config, vocab, train, heldout) -> dict[str, np.ndarray]:
     """Train every width once with warmup-stable-decay branches; returns arrays N, D, L, C_exact per run."""
-    from torch.utils.flop_counter import FlopCounterMode
 
     gen = torch.Generator().manual_seed(cfg.seed + LADDER_DATA_OFFSET)
     starts = torch.randint(0, len(train) - cfg.seq - 1, (max(cfg.budgets), cfg.ladder_batch), generator=gen)
@@ -195,10 +194,7 @@ def _ladder(result: LabResult, cfg: Config, vocab, train, heldout) -> dict[str, 
     gcfg = _gpt(vocab, cfg, cfg.ladder_widths[-1], cfg.ladder_layers)
     model = MuGPT(gcfg, base_width=base)
     x, y = windows(train, starts[0], cfg.seq)
-    counter = FlopCounterMode(display=False)
-    with counter:
-        model(x, y).backward()
-    counted = counter.get_total_flops()
+    counted = counted_flops(lambda: model(x, y).backward())
     ours = gpt_train_flops(gcfg, cfg.ladder_batch, cfg.seq)
     result.metric("flops/step_counted_largest", counted, "FLOP")
     result.check("FLOPs of one training step of the largest rung: our count vs torch.utils.flop_counter",

@@ -46,6 +46,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from modelbook.core.errors import ModelbookError
+from modelbook.core.train import Callback
 from modelbook.nn.gpt import GPT, Block, GPTConfig
 
 SCORES = ("softmax", "sigmoid")
@@ -276,3 +277,48 @@ def train_flops(cfg: GPTConfig, moe: MoEConfig, batch: int, seq: int) -> dict[st
     per_token = L * (2 * 4 * d * d + 2 * d * moe.n_experts + moe.top_k * 2 * 3 * d * moe.d_expert) + 2 * d * cfg.vocab_size
     attention = L * batch * 2 * 2 * seq * seq * d
     return {"linear": 3 * per_token * N, "attention": 3 * attention, "total": 3 * (per_token * N + attention)}
+
+
+# -- training helpers: DeepSeek-V3's bias step as a fit() callback, paired inits, loads, FLOPs -------------
+class BiasUpdate(Callback):
+    """DeepSeek-V3's step after every optimizer step: every MoE layer's selection bias follows its last load."""
+
+    def __init__(self, gamma: float):
+        self.gamma = gamma
+
+    def on_step_end(self, state, loss, grad_norm) -> None:
+        for layer in moe_layers(state.model):
+            layer.update_bias(self.gamma)
+
+
+def seeded_init(model, stream: int, moe_offset: int) -> None:
+    """Initialise from `stream`: everything outside the MoE layers first (embeddings, attention, norms, head), then the
+    routers and experts from stream + moe_offset. Models that differ only in their MoE layers (a dense baseline is one expert)
+    then start from the same attention and embedding weights: common random numbers, so paired differences measure
+    the MoE layers and not the luck of the rest of the init."""
+    inside = {id(m) for layer in moe_layers(model) for m in layer.modules()}
+    torch.manual_seed(stream)
+    for m in model.modules():
+        if hasattr(m, "reset_parameters") and id(m) not in inside:
+            m.reset_parameters()
+    torch.manual_seed(stream + moe_offset)
+    for layer in moe_layers(model):
+        for m in layer.modules():
+            if hasattr(m, "reset_parameters"):
+                m.reset_parameters()
+
+
+@torch.no_grad()
+def routed_loads(model, val: torch.Tensor, block: int) -> list[torch.Tensor]:
+    """Each MoE layer's expert counts over the whole validation text in one forward."""
+    model.eval()
+    n = len(val) // block
+    model(val[:n * block].view(n, block))
+    return [layer.stats.counts.clone() for layer in moe_layers(model)]
+
+
+def count_train_flops(model, ids: torch.Tensor) -> int:
+    """torch.utils.flop_counter's count of one forward + backward of a moe_gpt on ids (also the targets)."""
+    from modelbook.scaling.flops import counted_flops
+
+    return counted_flops(lambda: model(ids, ids).backward())

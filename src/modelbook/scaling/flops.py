@@ -106,16 +106,21 @@ def gpu_days(flops: float, peak_flops_per_s: float, mfu: float) -> float:
     return flops / (peak_flops_per_s * mfu) / 86_400
 
 
-def counted_train_flops(model, ids) -> int:
-    """FLOPs that torch.utils.flop_counter counts in one forward + backward of a transformers causal LM on `ids`
-    (batch × T token ids, which are also the labels). The caller picks the attention implementation ("eager"
-    makes Q·Kᵀ and P·V visible to the counter) and the train/eval mode; the gradients are left in place."""
+def counted_flops(step) -> int:
+    """FLOPs that torch.utils.flop_counter counts while `step()` runs (a forward + backward, say)."""
     from torch.utils.flop_counter import FlopCounterMode
 
     counter = FlopCounterMode(display=False)
     with counter:
-        model(input_ids=ids, labels=ids).loss.backward()
+        step()
     return counter.get_total_flops()
+
+
+def counted_train_flops(model, ids) -> int:
+    """FLOPs that torch.utils.flop_counter counts in one forward + backward of a transformers causal LM on `ids`
+    (batch × T token ids, which are also the labels). The caller picks the attention implementation ("eager"
+    makes Q·Kᵀ and P·V visible to the counter) and the train/eval mode; the gradients are left in place."""
+    return counted_flops(lambda: model(input_ids=ids, labels=ids).loss.backward())
 
 
 def meta_train_flops(config, seq: int) -> int:
