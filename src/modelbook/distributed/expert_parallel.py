@@ -30,7 +30,7 @@ import torch
 import torch.distributed as dist
 import torch.nn.functional as F
 
-from modelbook.core.paths import atomic_write_text
+from modelbook.distributed.worker import gather, write_and_close
 from modelbook.nn.moe import MoEConfig, SparseMoE, route
 
 
@@ -124,14 +124,8 @@ def main(config_path: str) -> None:
     rank, world = dist.get_rank(), dist.get_world_size()
     out = {"world": world}
     for name, collapsed in (("even", False), ("collapsed", True)):
-        mine = _case(cfg, rank, world, collapsed)
-        gathered: list = [None] * world
-        dist.all_gather_object(gathered, mine)
-        out[name] = gathered
-    if rank == 0:
-        atomic_write_text(Path(cfg["result"]), json.dumps(out))
-    dist.barrier()
-    dist.destroy_process_group()
+        out[name] = gather(_case(cfg, rank, world, collapsed), world)
+    write_and_close(cfg, rank, out)
 
 
 if __name__ == "__main__":

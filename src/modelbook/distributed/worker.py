@@ -285,6 +285,21 @@ PARTS = {"ddp": part_ddp, "accumulation": part_accumulation, "tensor": part_tens
          "zero": part_zero, "throughput": part_throughput}
 
 
+def gather(mine, world: int) -> list:
+    """Every rank's `mine` (any picklable object), in rank order, on every rank."""
+    gathered: list = [None] * world
+    dist.all_gather_object(gathered, mine)
+    return gathered
+
+
+def write_and_close(cfg: dict, rank: int, out: dict) -> None:
+    """Rank 0 writes `out` as JSON to the launcher's result file (atomically); then every rank leaves the group."""
+    if rank == 0:
+        atomic_write_text(Path(cfg["result"]), json.dumps(out))
+    dist.barrier()
+    dist.destroy_process_group()
+
+
 def main(config_path: str) -> None:
     cfg = json.loads(Path(config_path).read_text())
     torch.set_num_threads(1)
@@ -297,13 +312,8 @@ def main(config_path: str) -> None:
     for name in cfg["parts"]:
         t0 = time.perf_counter()
         mine = PARTS[name](cfg, x, y, rank, world)
-        gathered: list = [None] * world
-        dist.all_gather_object(gathered, mine)
-        out["parts"][name], out["seconds"][name] = gathered, time.perf_counter() - t0
-    if rank == 0:
-        atomic_write_text(Path(cfg["result"]), json.dumps(out))
-    dist.barrier()
-    dist.destroy_process_group()
+        out["parts"][name], out["seconds"][name] = gather(mine, world), time.perf_counter() - t0
+    write_and_close(cfg, rank, out)
 
 
 if __name__ == "__main__":
