@@ -53,7 +53,9 @@ def show(target, lang):
 @click.option("--seed", type=int, default=None, help="seed (default: the preset's)")
 @click.option("--set", "set_", multiple=True, metavar="KEY=VALUE", help="override a config field (repeatable)")
 @click.option("--json", "as_json", is_flag=True, help="print the result as JSON on stdout")
-def run(target, all_, preset, seed, set_, as_json):
+@click.option("--workers", "-w", default=1, show_default=True, type=click.IntRange(1, 64),
+              help="labs run at once, each in its own process (each lab uses its Config.threads cores)")
+def run(target, all_, preset, seed, set_, as_json, workers):
     """Run a lab, every lab of a topic, or --all; exit 1 if a reference comparison fails."""
     from modelbook import views
     from modelbook.core import registry
@@ -62,7 +64,8 @@ def run(target, all_, preset, seed, set_, as_json):
     if all_ == (target is not None):
         raise ModelbookError("give a lab name or topic number, or --all (not both)")
     specs = registry.all_labs() if all_ else registry.resolve(target)
-    ok = views.run_labs(_console(stderr=as_json), specs, preset, seed, tuple(set_), as_json, show_progress=sys.stderr.isatty())
+    ok = views.run_labs(_console(stderr=as_json), specs, preset, seed, tuple(set_), as_json, show_progress=sys.stderr.isatty(),
+                        workers=workers)
     sys.exit(0 if ok else 1)
 
 

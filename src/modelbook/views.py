@@ -178,30 +178,49 @@ def _show_lab(console, name: str) -> None:
 
 
 # -- run --------------------------------------------------------------------------------------------
-def run_labs(console, specs, preset: str, seed, overrides, as_json: bool, show_progress: bool) -> bool:
-    """Run each lab in turn; print a result table per lab on `console`, or with `as_json` the results as JSON on
-    stdout (then `console` should write to stderr). True if every check passed."""
+def run_labs(console, specs, preset: str, seed, overrides, as_json: bool, show_progress: bool, workers: int = 1) -> bool:
+    """Run each lab, in turn or `workers` at a time in separate processes, and print a result table per lab on
+    `console` as soon as the labs before it in the table have printed (so the order is the table's either way);
+    with `as_json`, the results as JSON on stdout (then `console` should write to stderr). True if every check
+    passed."""
     from modelbook.core import progress, runner
 
+    specs = list(specs)
+    done: dict[str, tuple] = {}  # lab -> (result, run_dir), or (None, error message) for a lab that could not run
     out, failed = [], []
     ok = True
-    with progress.session(enabled=show_progress):
-        for spec in progress.track(list(specs), "labs") if len(specs) > 1 else specs:
-            try:
-                with progress.status(f"running {spec.name} ({preset})"):
-                    result, run_dir = runner.run(spec.name, preset=preset, seed=seed, overrides=overrides)
-            except ModelbookError as e:
-                if len(specs) == 1:
-                    raise
-                console.print(f"[bold red]error[/]: {spec.name}: {e}")  # one lab's problem does not stop the others
-                failed.append(spec.name)
+
+    def emit_ready() -> None:  # print every finished lab whose predecessors in the table have printed
+        nonlocal ok
+        while len(out) + len(failed) < len(specs) and specs[len(out) + len(failed)].name in done:
+            name = specs[len(out) + len(failed)].name
+            result, run_dir = done[name]
+            if result is None:
+                console.print(f"[bold red]error[/]: {name}: {run_dir}")
+                failed.append(name)
                 ok = False
                 continue
             ok &= result.passed
-            if as_json:
-                out.append(result.to_dict())
-            else:
+            out.append(result.to_dict() if as_json else None)
+            if not as_json:
                 print_result(console, result, run_dir)
+
+    with progress.session(enabled=show_progress):
+        if workers > 1 and len(specs) > 1:
+            outcomes = runner.run_parallel([s.name for s in specs], preset, seed, overrides, workers)
+            for name, result, run_dir, error in progress.track(outcomes, f"labs ({workers} processes)", total=len(specs)):
+                done[name] = (result, run_dir) if error is None else (None, error)
+                emit_ready()
+        else:
+            for spec in progress.track(specs, "labs") if len(specs) > 1 else specs:
+                try:
+                    with progress.status(f"running {spec.name} ({preset})"):
+                        done[spec.name] = runner.run(spec.name, preset=preset, seed=seed, overrides=overrides)
+                except ModelbookError as e:
+                    if len(specs) == 1:
+                        raise
+                    done[spec.name] = (None, str(e))  # one lab's problem does not stop the others
+                emit_ready()
     if as_json:
         print(json.dumps(out[0] if len(out) == 1 else out, indent=2, ensure_ascii=False, default=str))
     elif len(specs) > 1:

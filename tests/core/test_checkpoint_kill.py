@@ -1,18 +1,20 @@
 """kill -9 while checkpoints are written (core.train's resumable checkpoint and CheckpointBest, both through
 atomic_write_bytes): over many trials, every checkpoint file present loads, and no temp file is left visible
-under the checkpoint's own name."""
+under the checkpoint's own name. Each writer is a child forked by tests/forkserver.py (imports paid once)."""
 import os
 import signal
-import subprocess
-import sys
 import time
 
 import pytest
 
-WRITER = """
-import sys, torch
+IMPORTS = """
+import torch
 from torch.utils.data import DataLoader, TensorDataset
 from modelbook.core.train import CheckpointBest, fit
+torch.optim.Adam([torch.nn.Parameter(torch.zeros(1))])  # the optimizer's first use imports torch._dynamo (seconds)
+"""
+WRITER = """
+import sys
 d = sys.argv[1]
 torch.manual_seed(0)
 model = torch.nn.Sequential(torch.nn.Linear(256, 2048), torch.nn.ReLU(), torch.nn.Linear(2048, 2))  # ~2 MB of weights
@@ -32,20 +34,20 @@ def test_kill_9_during_checkpoint_writes_never_corrupts(tmp_path):
     import torch
     from safetensors.torch import load_file
 
-    from modelbook.core.procs import child_env
+    from tests.forkserver import ForkServer
 
     rnd = random.Random(1)
-    for trial in range(15):
-        proc = subprocess.Popen([sys.executable, "-c", WRITER, str(tmp_path)], stdout=subprocess.PIPE, text=True, env=child_env())
-        proc.stdout.readline()
-        deadline = time.time() + 60
-        while not (tmp_path / "last.pt").exists() and time.time() < deadline:
-            time.sleep(0.02)
-        time.sleep(rnd.uniform(0.0, 0.4))  # somewhere in the middle of later epochs' writes
-        os.kill(proc.pid, signal.SIGKILL)
-        proc.wait()
-        payload = torch.load(tmp_path / "last.pt", weights_only=True)  # never half a file
-        assert payload["epoch"] >= 1 and set(payload) >= {"model", "optimizer", "rng"}
-        assert load_file(str(tmp_path / "best.safetensors"))["0.weight"].shape == (2048, 256)
-        for leftover in tmp_path.glob(".*.tmp"):  # a killed writer's temp file: invisible under the real name
-            leftover.unlink()
+    with ForkServer(IMPORTS) as server:
+        for trial in range(15):
+            pid, _ = server.start(WRITER, [str(tmp_path)])
+            deadline = time.time() + 60
+            while not (tmp_path / "last.pt").exists() and time.time() < deadline:
+                time.sleep(0.02)
+            time.sleep(rnd.uniform(0.0, 0.4))  # somewhere in the middle of later epochs' writes
+            os.kill(pid, signal.SIGKILL)
+            server.reap(pid)
+            payload = torch.load(tmp_path / "last.pt", weights_only=True)  # never half a file
+            assert payload["epoch"] >= 1 and set(payload) >= {"model", "optimizer", "rng"}
+            assert load_file(str(tmp_path / "best.safetensors"))["0.weight"].shape == (2048, 256)
+            for leftover in tmp_path.glob(".*.tmp"):  # a killed writer's temp file: invisible under the real name
+                leftover.unlink()

@@ -2,8 +2,6 @@
 import os
 import shutil
 import signal
-import subprocess
-import sys
 import time
 
 import pytest
@@ -72,10 +70,13 @@ def test_refusals_name_what_is_wrong(reg):
         registry.load("m", 9, verifier)
 
 
-WRITER = """
-import sys, torch
+IMPORTS = """
+import torch
 from modelbook.serving.registry import ModelRegistry
 from modelbook.serving.signing import load_signer
+"""
+WRITER = """
+import sys
 root, key = sys.argv[1], sys.argv[2]
 registry, signer = ModelRegistry(root), load_signer(key)
 v = max(registry.versions("m"), default=0)
@@ -91,24 +92,24 @@ while True:
 @pytest.mark.timeout(600)
 def test_kill_9_during_publish_never_leaves_a_corrupt_version(reg):
     """Kill a publisher (2.4 MB versions, ACTIVE rewritten after each) at random moments, 15 times: every
-    version listed loads and verifies, ACTIVE always names a complete version, and temp folders are swept."""
+    version listed loads and verifies, ACTIVE always names a complete version, and temp folders are swept. Each
+    publisher is a child forked by tests/forkserver.py (imports paid once)."""
     import random
 
-    from modelbook.core.procs import child_env
+    from tests.forkserver import ForkServer
 
     registry, _, verifier, tmp = reg
     rnd = random.Random(0)
-    for trial in range(15):
-        proc = subprocess.Popen([sys.executable, "-c", WRITER, str(registry.root), str(tmp / "keys" / "signing.key")],
-                                stdout=subprocess.PIPE, text=True, env=child_env())
-        proc.stdout.readline()  # at least one version published in this trial
-        time.sleep(rnd.uniform(0.0, 0.3))
-        os.kill(proc.pid, signal.SIGKILL)
-        proc.wait()
-        versions = registry.versions("m")
-        for v in versions:
-            assert registry.load("m", v, verifier).config == {"v": v}
-        assert registry.active("m") in versions
-        registry.sweep()
-        assert not list((registry.root / "m").glob(".tmp-*"))
+    with ForkServer(IMPORTS) as server:
+        for trial in range(15):
+            pid, _ = server.start(WRITER, [str(registry.root), str(tmp / "keys" / "signing.key")])  # one version out
+            time.sleep(rnd.uniform(0.0, 0.3))
+            os.kill(pid, signal.SIGKILL)
+            server.reap(pid)
+            versions = registry.versions("m")
+            for v in versions:
+                assert registry.load("m", v, verifier).config == {"v": v}
+            assert registry.active("m") in versions
+            registry.sweep()
+            assert not list((registry.root / "m").glob(".tmp-*"))
     assert len(registry.versions("m")) >= 15

@@ -82,6 +82,40 @@ def run(name: str, preset: str = "quick", seed: int | None = None, overrides: tu
         raise
 
 
+def run_parallel(names: list[str], preset: str, seed: int | None, overrides: tuple[str, ...], workers: int):
+    """Run labs `workers` at a time, each in a worker process, storing each run as run() does.
+
+    Yields (name, result, run_dir, error) as each lab finishes (completion order): error is the one-line message
+    of a lab that could not run (result and run_dir are then None). Every lab seeds itself and pins its own threads
+    inside run(), so the metrics are the serial run's; only the volatile ones (times) differ. Workers are fresh
+    interpreters (spawn), never forks of a process whose torch thread pools may already be running.
+    """
+    import concurrent.futures as cf
+    import json
+    import multiprocessing
+
+    context = multiprocessing.get_context("spawn")
+    with cf.ProcessPoolExecutor(max_workers=min(workers, len(names)), mp_context=context) as pool:
+        futures = [pool.submit(_run_in_worker, name, preset, seed, overrides) for name in names]
+        try:
+            for future in cf.as_completed(futures):
+                name, result_json, run_dir, error = future.result()
+                result = LabResult.from_dict(json.loads(result_json)) if result_json else None
+                yield name, result, Path(run_dir) if run_dir else None, error
+        finally:
+            for future in futures:  # an error or Ctrl-C here: labs not started yet are not started
+                future.cancel()
+
+
+def _run_in_worker(name: str, preset: str, seed: int | None, overrides: tuple[str, ...]):
+    """run() in a worker process; the result travels back as JSON (plain data, whatever numbers a lab stored)."""
+    try:
+        result, run_dir = run(name, preset=preset, seed=seed, overrides=overrides)
+    except ModelbookError as e:
+        return name, None, None, str(e)
+    return name, result.to_json(indent=None), str(run_dir), None
+
+
 def environment(seed: int, duration: float, started: dt.datetime, threads: int | None = None) -> dict:
     """What a reader needs to reproduce the run: seed, threads, versions, git hash, time taken."""
     import_versions = {}
