@@ -14,7 +14,13 @@ from modelbook.scaling.flops import (
     llama_params,
     train_flops_llama,
 )
-from modelbook.scaling.memory import gpt_activation_bytes, korthikanti_activation_bytes, model_state_bytes, training_peak_bytes
+from modelbook.scaling.memory import (
+    MasterWeightsAdamW,
+    gpt_activation_bytes,
+    korthikanti_activation_bytes,
+    model_state_bytes,
+    training_peak_bytes,
+)
 
 pytestmark = pytest.mark.usefixtures("single_thread")
 
@@ -59,13 +65,15 @@ def test_gpt3_and_gpu_days():
     assert gpu_days(86_400 * 1e15, 1e15, 0.5) == pytest.approx(2.0)
 
 
+@pytest.mark.parametrize("precision", ["fp32", "mixed"])
 @pytest.mark.parametrize("attention", ["sdpa", "math"])
 @pytest.mark.parametrize("shape", [(64, 2, 2, 3, 40), (96, 3, 4, 2, 17)])
-def test_activation_estimate_equals_the_tensors_autograd_saves(attention, shape):
+def test_activation_estimate_equals_the_tensors_autograd_saves(attention, shape, precision):
+    """fp32, and the bf16 model of mixed precision: every saved value in 2 bytes except sdpa's fp32 log-sum-exp."""
     d, L, h, B, T = shape
     cfg = GPTConfig(vocab_size=300, block_size=64, n_layer=L, n_head=h, d_model=d, attention=attention)
     torch.manual_seed(0)
-    model = GPT(cfg)
+    model = GPT(cfg) if precision == "fp32" else GPT(cfg).to(torch.bfloat16)
     assert sum(p.numel() for p in model.parameters()) == n_params(cfg)
     owned = {t.untyped_storage().data_ptr() for t in [*model.parameters(), *model.buffers()]}
     saved = {}
@@ -78,8 +86,8 @@ def test_activation_estimate_equals_the_tensors_autograd_saves(attention, shape)
 
     idx = torch.randint(0, 300, (B, T))
     with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
-        model(idx, idx)
-    assert sum(saved.values()) == pytest.approx(gpt_activation_bytes(cfg, B, T), rel=1e-3)
+        model(idx, torch.randint(0, 300, (B, T)))   # targets apart from the inputs, as the estimator counts them
+    assert sum(saved.values()) == pytest.approx(gpt_activation_bytes(cfg, B, T, precision), rel=1e-3)
 
 
 def test_state_bytes_and_peak_phases():
@@ -90,3 +98,33 @@ def test_state_bytes_and_peak_phases():
     assert est["peak"] == max(est["backward_start"], est["optimizer_step"]) < est["naive_sum"] + 2 * 4 * 8 * 64 * 256
     assert korthikanti_activation_bytes(1, 10, 2, 8, flash=False) == 34 * 8 * 10 + 5 * 2 * 64
     assert korthikanti_activation_bytes(4, 10, 2, 8, recompute=True) == 4 * 2 * 8 * 10
+    mixed = training_peak_bytes(cfg, 8, 64, precision="mixed")
+    n, largest = mixed["params"], 4 * 256 * 64                      # lm_head is the largest matrix here
+    assert mixed["optimizer_step"] == 16 * n + largest * 3 // 2       # 2 + 2 + 12 bytes, one tensor's fp32 grad + denominator
+    assert mixed["backward_start"] == 14 * n + gpt_activation_bytes(cfg, 8, 64, "mixed") + 2 * 2 * 8 * 64 * 256
+    tokens, integers = 8 * 64, 8 * (2 * 8 * 64 + 64)
+    # half of the fp32 values, except the log-sum-exp (2 heads × 2 layers per token) that stays fp32; integers unchanged
+    assert mixed["activations"] == (est["activations"] - integers) // 2 + 2 * (2 * 2) * tokens + integers
+
+
+@pytest.mark.parametrize("half", [torch.bfloat16, torch.float16])
+def test_master_weights_adamw_equals_torch_adamw(half):
+    """Three steps on fp32 master weights equal torch.optim.AdamW (single-tensor path) fed the same gradients cast
+    to fp32, bit for bit; the 16-bit model ends holding the master weights rounded, and no gradient is left."""
+    torch.manual_seed(0)
+    cfg = GPTConfig(vocab_size=64, block_size=16, n_layer=2, n_head=2, d_model=32)
+    model = GPT(cfg).to(half)
+    opt = MasterWeightsAdamW(model.parameters(), lr=1e-2, weight_decay=0.1)
+    ref = [p.detach().float().clone().requires_grad_() for p in model.parameters()]
+    torch_opt = torch.optim.AdamW(ref, lr=1e-2, weight_decay=0.1, foreach=False)
+    for _ in range(3):
+        idx = torch.randint(0, 64, (2, 16))
+        model(idx, idx).backward()
+        for r, p in zip(ref, model.parameters()):
+            r.grad = p.grad.float()
+        torch_opt.step()
+        opt.step()
+    assert all(torch.equal(w, r) for w, r in zip(opt.master, ref))
+    assert all(p.dtype == half and torch.equal(p, w.to(half)) for p, w in zip(model.parameters(), opt.master))
+    assert all(p.grad is None for p in model.parameters())
+    assert all(w.dtype == m.dtype == v.dtype == torch.float32 for w, m, v in zip(opt.master, opt.m, opt.v))

@@ -3,7 +3,8 @@
 Peak memory: PyTorch has no max_memory_allocated() for CPU, so we run the call under the profiler with
 profile_memory=True, take every allocation/free event in time order, and return the highest running total
 of live tensor bytes (tensors that existed before the call do not count). It sees tensor storage only,
-not Python objects or allocator caching, which is what "memory of the algorithm" means here.
+not Python objects or allocator caching, which is what "memory of the algorithm" means here. `memory_marks`
+also reads that running total at named moments inside the call (`mark("after backward")`).
 
 Timing: machines are shared and noisy, so `time_ratio` times two functions interleaved, repeats, and
 reports medians and their ratio; tests never assert speedups (the CPU in CI may differ).
@@ -18,16 +19,36 @@ from typing import Callable
 
 def peak_memory_bytes(fn: Callable[[], object]) -> int:
     """Peak bytes of tensor memory allocated while `fn()` runs, above what was live before it."""
+    return memory_marks(fn)[0]
+
+
+MARK = "mark:"   # prefix of the record_function names that memory_marks reads
+
+
+def mark(name: str) -> None:
+    """Note the current moment, under `name`, for memory_marks (an empty profiler range; allocates nothing)."""
+    from torch.profiler import record_function
+
+    with record_function(MARK + name):
+        pass
+
+
+def memory_marks(fn: Callable[[], object]) -> tuple[int, dict[str, int]]:
+    """peak_memory_bytes(fn) and, for each `mark(name)` fn calls, the tensor bytes live at that moment (above what
+    was live before fn; a name marked twice keeps its last moment). Same running total as peak_memory_bytes."""
     from torch.profiler import ProfilerActivity, profile
 
     with profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof:
         fn()
     events = sorted(prof.events(), key=lambda e: e.time_range.start)
     live = peak = 0
+    marks = {}
     for e in events:  # self usage: allocations an op made itself (+) and frees outside any op (−)
+        if e.name.startswith(MARK):
+            marks[e.name[len(MARK):]] = int(live)
         live += e.self_cpu_memory_usage
         peak = max(peak, live)
-    return int(peak)
+    return int(peak), marks
 
 
 def median_time(fn: Callable[[], object], repeats: int = 5, warmup: int = 1) -> float:

@@ -13,6 +13,13 @@ What this lab shows
   3. Memory. An estimator (modelbook.scaling.memory: weights + gradients + Adam state + the activations each op
      saves, per phase of the step) against the peak tensor memory measured by the profiler for small GPTs of
      several widths and depths: within a few percent. The textbook "states + activations" sum is also shown.
+     Mixed precision, measured: the same GPTs in bf16 with fp32 master weights and AdamW state (scaling.memory.
+     MasterWeightsAdamW). The live tensor bytes at five moments of two steps, fitted against the parameter count
+     across the sizes, give the per-parameter table: 2 (bf16 weights) + 2 (bf16 gradients) + 4 (fp32 master) +
+     8 (m, v) = 16 bytes, ZeRO's 2 + 2 + 12, derived from the measurement; the estimator's mixed-precision peak
+     (2-byte activations) is within 10% of the measured one. torch.autocast, measured the same way, keeps fp32
+     weights and casts per op: its table is the fp32 row 4 + 4 + 8 (the 16-bit casts are saved tensors, i.e.
+     activations), so "mixed precision = 2 + 2 + 12" describes the master-weights layout, not autocast.
   4. Budgets for 1B / 7B / 70B (TinyLlama-1.1B, Llama-2-7B and -70B shapes): model states for fp32 and mixed-
      precision Adam (16 bytes per parameter either way, as ZeRO counts), activations, the number of 80 GB GPUs the
      states alone need, FLOPs and GPU-days at 20 tokens per parameter (Chinchilla) on H100s at a stated MFU, and
@@ -27,7 +34,7 @@ Differences from the references
   - FLOPs are counted on a 135M model and a short sequence, not measured on a cluster; MFU and GPU-days are
     extrapolations from the stated peak and utilisation, checked once against Llama 2's published GPU-hours at an
     MFU measured by others (Megatron-LM's), not fitted to those hours.
-  - The estimator is exact for the GPT in modelbook.nn.gpt (fp32, CPU); the 1B/7B/70B activation column uses
+  - The estimator is exact for the GPT in modelbook.nn.gpt (fp32 or a 16-bit model, CPU); the 1B/7B/70B activation column uses
     Korthikanti et al.'s 16-bit formula for a Megatron GPT layer instead (a Llama layer's constant differs).
   - Pretraining pipelines (CCNet, the Pile, RefinedWeb) run the same steps on billions of web pages with word
     shingles; Chinese reviews have no spaces, so the shingles here are character 3-grams.
@@ -36,6 +43,10 @@ Design notes
   - The memory estimate goes by phase, on a model written to be counted. The textbook "weights + grads + optimizer
     + activations" overestimates (gradients appear as activations are freed); the estimator takes the larger of
     the start-of-backward and optimizer-step totals, for `nn/gpt.py`, whose saved tensors a test counts exactly.
+  - The mixed-precision step converts gradients to fp32 one tensor at a time, as a fused master-weights Adam does,
+    so the states are 16 bytes per parameter plus one tensor's temporaries. Frameworks that accumulate gradients
+    in a whole-model fp32 buffer hold more (Megatron-LM's distributed-optimizer guide: 18 bytes for bf16
+    parameters with fp32 gradients). bf16 and fp16 have the same bytes (`--set half=float16` gives the same table).
   - MinHash is compatible with datasketch: our signatures use datasketch 2.x's affine32 permutations, so a test
     compares them bit for bit. The quick preset samples 4,000 unique reviews, too few to contain many true near-
     duplicate pairs, so it adds edited copies of known Jaccard as the labelled pairs for recall; the full preset
@@ -43,7 +54,8 @@ Design notes
 
 Building blocks: modelbook/scaling/flops.py, modelbook/scaling/memory.py, modelbook/scaling/budget.py,
                  modelbook/nn/gpt.py, modelbook/corpus/dedup.py, modelbook/corpus/filters.py, modelbook/core/measure.py
-Cross-checks:    tests/scaling (parameter counts vs transformers; saved tensors = estimator), tests/nn/test_gpt.py,
+Cross-checks:    tests/scaling (parameter counts vs transformers; saved tensors = estimator, fp32 and bf16;
+                 MasterWeightsAdamW = torch.optim.AdamW bit for bit), tests/core/test_measure_marks.py, tests/nn/test_gpt.py,
                  tests/corpus/test_dedup.py (MinHash and LSH equal datasketch; the all-pairs search equals a
                  brute-force loop), tests/labs/test_training_cost.py
 """
@@ -52,13 +64,14 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import ClassVar
+from typing import ClassVar, Literal
 
 import numpy as np
 import torch
 
 from modelbook.core import plots, progress
-from modelbook.core.measure import peak_memory_bytes
+from modelbook.core.errors import ModelbookError
+from modelbook.core.measure import mark, memory_marks, peak_memory_bytes
 from modelbook.core.result import LabResult
 from modelbook.core.seed import rng as make_rng
 from modelbook.corpus.dedup import (
@@ -93,7 +106,7 @@ from modelbook.scaling.flops import (
     non_embedding_params,
     train_flops_llama,
 )
-from modelbook.scaling.memory import model_state_bytes, training_peak_bytes
+from modelbook.scaling.memory import STATE_BYTES, MasterWeightsAdamW, model_state_bytes, training_peak_bytes
 
 KAPLAN = "Kaplan et al. 2020, Scaling Laws for Neural Language Models, §2.1 and Table 1 (C ≈ 6NT)"
 ZERO = "Rajbhandari et al. 2020, ZeRO, §3.1: mixed-precision Adam = 2Ψ + 2Ψ + 12Ψ bytes (7.5B params → 120 GB)"
@@ -114,6 +127,9 @@ BYTE_VOCAB = 256       # the memory GPTs read bytes: the vocabulary only sizes t
 MEMORY_LR = 1e-3       # AdamW step size of the memory GPTs (two steps; only the memory is measured)
 THROUGHPUT_LR = 1e-5   # AdamW step size of the timed SmolLM2 steps (small: timing only, the weights barely move)
 MINHASH_SEED = 1       # datasketch's default seed, so our signatures equal the library's (tests/corpus/test_dedup.py)
+MIXED_PEAK_TOLERANCE = 0.10   # relative: forgetting the fp32 master copy moves the estimate by 11-24% on the quick sizes
+STATE_TOLERANCE = 0.25        # bytes per parameter: a half-precision master copy would be 2 off, a missing one 4
+HALF = {"bfloat16": torch.bfloat16, "float16": torch.float16}
 
 
 @dataclass(frozen=True)
@@ -132,6 +148,12 @@ class Config:
     """(d_model, n_layer, n_head) of the GPTs whose peak memory is measured"""
     mem_batch: int = 8
     mem_seq: int = 128
+    half: Literal["bfloat16", "float16"] = "bfloat16"
+    """16-bit format of the mixed-precision GPTs ("bfloat16" or "float16": the same bytes; fp16 would also need loss
+    scaling to train well, which changes no memory)"""
+    autocast_sizes: int = 4
+    """torch.autocast's layout (fp32 weights, per-op 16-bit casts) is also measured on the first this-many GPT sizes
+    (0: not measured; a slope needs at least 2)"""
     gpu_mfu: float = 0.40
     """model FLOPs utilisation assumed for the H100-days of the budget table (a stated assumption, not a measurement)"""
     act_seq: int = 4096
@@ -156,7 +178,7 @@ class Config:
 
 PRESETS = {
     "quick": Config(seq_len=32, throughput_steps=0, mem_sizes=((32, 2, 2), (64, 2, 4), (96, 3, 4)), mem_batch=4,
-                    mem_seq=32, dedup_lines=4000, synthetic_pairs=150),
+                    mem_seq=32, autocast_sizes=2, dedup_lines=4000, synthetic_pairs=150),
     "full": Config(),
 }
 
@@ -165,6 +187,7 @@ def run(cfg: Config, out: Path) -> LabResult:
     result = LabResult("training-cost", cfg)
     tokens_per_s = _flops(result, cfg, out)
     _memory(result, cfg, out)
+    _mixed_memory(result, cfg, out)
     _gpt3(result)
     _budgets(result, cfg, tokens_per_s, out)
     _dedup(result, cfg, out)
@@ -303,6 +326,131 @@ def _memory(result: LabResult, cfg: Config, out: Path) -> None:
     ax.set_xticklabels([r[0] for r in rows])
     ax.legend(fontsize=8)
     result.artifact(plots.save(fig, out / "memory_estimate_vs_measured.png"))
+
+
+# -- 3b. mixed precision: a 16-bit model, fp32 master weights and Adam state ----------------------------------
+STATE_ROWS = ("weights", "gradients", "optimizer")   # ZeRO's three model states, in STATE_BYTES' order
+
+
+def mixed_step_memory(gcfg: GPTConfig, idx: torch.Tensor, half: torch.dtype = torch.bfloat16,
+                      optimizer=MasterWeightsAdamW, autocast: bool = False) -> tuple[int, dict[str, int]]:
+    """Peak bytes of two mixed-precision AdamW steps of a GPT built inside the measurement, and the live bytes at
+    five moments: the model alone, + the optimizer's fp32 master copy, + the first step's gradients, after the
+    first step (m and v exist, gradients freed) and at the second step's optimizer call (every model state).
+    Default: a `half` model stepped by `optimizer` on fp32 master weights. autocast=True: torch's recipe instead,
+    an fp32 model whose forward runs under torch.autocast("cpu", half), stepped by torch.optim.AdamW."""
+    def two_steps():
+        model = GPT(gcfg) if autocast else GPT(gcfg).to(half)
+        mark("weights")
+        opt = torch.optim.AdamW(model.parameters(), lr=MEMORY_LR) if autocast else optimizer(model.parameters(), lr=MEMORY_LR)
+        mark("master")
+        for step in range(2):
+            with torch.autocast("cpu", dtype=half, enabled=autocast):
+                loss = model(idx, idx)
+            loss.backward()
+            del loss
+            mark(("first_" if step == 0 else "") + "gradients")
+            opt.step()
+            if autocast:
+                opt.zero_grad(set_to_none=True)
+            if step == 0:
+                mark("first_step_done")
+    return memory_marks(two_steps)
+
+
+def state_bytes_per_param(params: list[int], marks: list[dict[str, int]]) -> dict[str, float]:
+    """Bytes per parameter of each model state, fitted across the GPT sizes: the slope (least squares, with an
+    intercept for the mask buffers and small tensors) of the live-byte difference that state adds, vs N."""
+    def slope(values):
+        return float(np.polyfit(np.asarray(params, float), np.asarray(values, float), 1)[0])
+    return {"weights": slope([m["weights"] for m in marks]),
+            "master": slope([m["master"] - m["weights"] for m in marks]),
+            "gradients": slope([m["first_gradients"] - m["master"] for m in marks]),
+            "adam_m_v": slope([m["first_step_done"] - m["master"] for m in marks]),
+            "optimizer": slope([m["first_step_done"] - m["weights"] for m in marks]),
+            "total": slope([m["gradients"] for m in marks])}
+
+
+def state_table_errors(table: dict[str, float], per_param: tuple[int, int, int] | None = None) -> dict[str, float]:
+    """|measured − counted| bytes per parameter for weights, gradients, optimizer and their total; the counted
+    layout is the estimator's (STATE_BYTES["mixed", "adam"], ZeRO's 2 + 2 + 12) unless another is given."""
+    counted = dict(zip(STATE_ROWS, per_param or STATE_BYTES[("mixed", "adam")]))
+    counted["total"] = sum(counted.values())
+    return {k: abs(table[k] - v) for k, v in counted.items()}
+
+
+def _mixed_memory(result: LabResult, cfg: Config, out: Path) -> None:
+    if len(cfg.mem_sizes) < 2 or cfg.autocast_sizes == 1:
+        raise ModelbookError(f"mem_sizes has {len(cfg.mem_sizes)} GPT size(s), autocast_sizes={cfg.autocast_sizes}: a bytes-per-parameter "
+                             "slope needs at least 2 sizes (autocast_sizes 0 skips torch.autocast)")
+    gen = torch.Generator().manual_seed(cfg.seed + 1)   # the mixed-precision batches, separate from the fp32 ones
+    half = HALF[cfg.half]
+    params, marks, rows = [], [], []
+    for d, L, h in progress.track(cfg.mem_sizes, f"mixed-precision ({cfg.half}) training memory"):
+        gcfg = GPTConfig(vocab_size=BYTE_VOCAB, block_size=cfg.mem_seq, n_layer=L, n_head=h, d_model=d)
+        idx = torch.randint(0, BYTE_VOCAB, (cfg.mem_batch, cfg.mem_seq), generator=gen)
+        measured, at = mixed_step_memory(gcfg, idx, half)
+        est = training_peak_bytes(gcfg, cfg.mem_batch, cfg.mem_seq, precision="mixed")
+        name = f"d{d}_L{L}"
+        result.metric(f"memory_mixed/{name}/measured_peak_MB", measured / 1e6, "MB", volatile=True)   # allocator-dependent
+        result.metric(f"memory_mixed/{name}/estimated_peak_MB", est["peak"] / 1e6, "MB")
+        result.metric(f"memory_mixed/{name}/estimated_over_measured", est["peak"] / measured, volatile=True)
+        fp32_ratio = result.metric(f"memory_mixed/{name}/fp32_estimate_over_mixed_measured",
+                                   training_peak_bytes(gcfg, cfg.mem_batch, cfg.mem_seq)["peak"] / measured, volatile=True)
+        result.check(f"GPT d={d}, {L} layers, batch {cfg.mem_batch}×{cfg.mem_seq}, mixed precision ({cfg.half} model, fp32 master "
+                     "weights + AdamW): estimated / measured peak training memory", est["peak"] / measured, reference=1.0,
+                     tolerance=MIXED_PEAK_TOLERANCE, relative=True, source=ZERO + "; 2-byte activations (the saved-tensor census, "
+                     "tests/scaling); measured with torch.profiler (core.measure.memory_marks)")
+        params.append(est["params"])
+        marks.append(at)
+        rows.append((name, measured, est, fp32_ratio))
+    for label, (_, measured, est, fp32_ratio) in (("smallest", rows[0]), ("largest", rows[-1])):   # the same names in every preset
+        result.metric(f"memory_mixed/{label}/estimated_over_measured", est["peak"] / measured, volatile=True)
+        result.metric(f"memory_mixed/{label}/fp32_estimate_over_mixed_measured", fp32_ratio, volatile=True)
+    table = state_bytes_per_param(params, marks)
+    for key, value in table.items():
+        result.metric(f"memory_mixed/bytes_per_param/{key}", value, "B")
+    errors = state_table_errors(table)
+    counted = dict(zip(STATE_ROWS, STATE_BYTES[("mixed", "adam")]))
+    for key, what in (("weights", f"{cfg.half} weights"), ("gradients", f"{cfg.half} gradients"),
+                      ("optimizer", "optimizer states (fp32 master + Adam m + v: ZeRO's K)")):
+        result.check(f"mixed precision, measured bytes per parameter of the {what} (slope over the GPT sizes) − ZeRO's {counted[key]}",
+                     errors[key], reference=0.0, tolerance=STATE_TOLERANCE, kind="at_most", unit="B",
+                     source=ZERO + "; live tensor bytes at named moments of two steps (core.measure.memory_marks)")
+    result.check("mixed precision, measured model-state bytes per parameter at the optimizer step (slope over the GPT sizes) − "
+                 f"ZeRO's {sum(counted.values())}", errors["total"], reference=0.0, tolerance=STATE_TOLERANCE, kind="at_most", unit="B",
+                 source=ZERO + "; live tensor bytes after the second backward (core.measure.memory_marks)")
+    result.note(f"mixed precision, measured (slopes of live bytes vs parameters over {len(params)} GPT sizes): {cfg.half} weights "
+                f"{table['weights']:.2f} + {cfg.half} gradients {table['gradients']:.2f} + fp32 master {table['master']:.2f} + Adam m, v "
+                f"{table['adam_m_v']:.2f} = {table['total']:.2f} bytes per parameter at the optimizer step; fp32 training holds the "
+                "same 16 (4 + 4 + 8): mixed precision saves activation memory, not model-state memory. The step converts one tensor's "
+                "gradient to fp32 at a time (scaling.memory.MasterWeightsAdamW); an fp32 gradient copy of the whole model, as a "
+                "flat fp32 gradient buffer would hold, adds 4 more")
+    if cfg.autocast_sizes:
+        sizes = cfg.mem_sizes[:cfg.autocast_sizes]
+        auto = state_bytes_per_param(params[:len(sizes)], [
+            mixed_step_memory(GPTConfig(vocab_size=BYTE_VOCAB, block_size=cfg.mem_seq, n_layer=L, n_head=h, d_model=d), idx, half,
+                              autocast=True)[1] for d, L, h in sizes])
+        for key, value in auto.items():
+            result.metric(f"memory_autocast/bytes_per_param/{key}", value, "B")
+        result.check(f"torch.autocast (CPU, {cfg.half}), measured bytes per parameter vs the fp32 layout 4 + 4 + 8 (largest error of "
+                     "weights, gradients, optimizer, total): autocast casts per op and keeps the fp32 weights",
+                     max(state_table_errors(auto, STATE_BYTES[("fp32", "adam")]).values()), reference=0.0,
+                     tolerance=STATE_TOLERANCE, kind="at_most", unit="B", source="PyTorch AMP documentation (torch.autocast: ops "
+                     "run in the lower precision, the model's parameters are not converted); " + ZERO)
+        result.note(f"torch.autocast on CPU ({cfg.half}) measured: weights {auto['weights']:.2f} + gradients {auto['gradients']:.2f} + "
+                    f"Adam m, v {auto['adam_m_v']:.2f} = {auto['total']:.2f} bytes per parameter, the fp32 layout: the fp32 weights "
+                    "are the master copy, and the per-op 16-bit casts of each matrix are saved for backward, so they are "
+                    "activations (2 bytes per matmul weight, freed by the backward), not a model state")
+    fig, ax = plots.figure()
+    x = np.arange(len(rows))
+    ax.bar(x - 0.2, [e["peak"] / 1e6 for _, _, e, _ in rows], 0.4, label="estimated peak (mixed)")
+    ax.bar(x + 0.2, [m / 1e6 for _, m, _, _ in rows], 0.4, color="k", alpha=0.6, label="measured peak (mixed)")
+    ax.scatter(x, [m * r / 1e6 for _, m, _, r in rows], marker="_", s=400, color="r", label="fp32 estimate, same model")
+    ax.set(xticks=x, ylabel="MB", title=f"Mixed-precision ({cfg.half} + fp32 master, AdamW) step memory, batch {cfg.mem_batch}×{cfg.mem_seq}")
+    ax.set_xticklabels([r[0] for r in rows])
+    ax.legend(fontsize=8)
+    result.artifact(plots.save(fig, out / "memory_mixed_precision.png"))
 
 
 # -- 4. budgets for 1B / 7B / 70B -------------------------------------------------------------------------

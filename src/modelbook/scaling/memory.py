@@ -33,14 +33,26 @@ Peak of a training step (after the first, when Adam's state exists), the larger 
 The textbook sum weights + gradients + optimizer + activations overestimates: gradients are allocated layer
 by layer while the activations of that layer are freed.
 
-Cross-checks: tests/scaling/test_memory.py (saved-tensor census of the real GPT equals gpt_activation_bytes;
-parameter counts equal transformers' Llama models on the meta device); the training-cost lab compares
-training_peak_bytes with the peak measured by modelbook.core.measure.peak_memory_bytes.
+Mixed precision (precision="mixed": a bf16 or fp16 model stepped by MasterWeightsAdamW): every saved value is
+2 bytes except the fused attention kernel's log-sum-exp (fp32), the loss-gradient buffers are 2-byte, the
+states are 2 + 2 + 12, and the step's temporary is one tensor's fp32 gradient and Adam denominator less its
+freed 16-bit gradient (6 bytes per element of the largest tensor). torch.autocast is another layout: fp32
+weights and gradients (the fp32 row) plus per-op 16-bit casts of the weights, saved for backward.
+
+Cross-checks: tests/scaling/test_flops_memory.py (saved-tensor census of the real GPT, fp32 and bf16, equals
+gpt_activation_bytes; parameter counts equal transformers' Llama models on the meta device; MasterWeightsAdamW
+equals torch.optim.AdamW bit for bit); the training-cost lab compares training_peak_bytes with the peak measured
+by modelbook.core.measure.peak_memory_bytes / memory_marks, and fits the per-parameter table from the latter.
 """
 from __future__ import annotations
 
+import math
+
+import torch
+
 from modelbook.nn.gpt import GPTConfig, n_params
 
+VALUE_BYTES = {"fp32": 4, "mixed": 2}   # bytes of one activation value (mixed: bf16 or fp16 compute)
 STATE_BYTES = {  # (weights, gradients, optimizer) bytes per parameter
     ("fp32", "adam"): (4, 4, 8),
     ("mixed", "adam"): (2, 2, 12),
@@ -54,24 +66,30 @@ def model_state_bytes(n: int, precision: str = "fp32", optimizer: str = "adam") 
     return {"weights": w * n, "gradients": g * n, "optimizer": o * n, "total": (w + g + o) * n}
 
 
-def gpt_activation_bytes(cfg: GPTConfig, batch: int, seq: int) -> int:
-    """Bytes saved for backward by one forward pass of modelbook.nn.gpt.GPT with targets (fp32)."""
+def gpt_activation_bytes(cfg: GPTConfig, batch: int, seq: int, precision: str = "fp32") -> int:
+    """Bytes saved for backward by one forward pass of modelbook.nn.gpt.GPT with targets, in fp32 or, for
+    "mixed", with the model in bf16/fp16 (every saved value 2 bytes except the fused kernel's log-sum-exp, which
+    torch keeps in fp32)."""
     d, h, V, tokens = cfg.d_model, cfg.n_head, cfg.vocab_size, batch * seq
-    attention = h if cfg.attention == "sdpa" else h * seq
-    per_layer = 16 * d + 4 + attention
-    top = 2 * d + 2 + V
+    value = VALUE_BYTES[precision]
+    attention = 4 * h if cfg.attention == "sdpa" else value * h * seq     # bytes per token and layer
+    per_layer = value * (16 * d + 4) + attention
+    top = value * (2 * d + 2 + V)
     integers = 8 * (2 * tokens + seq)
-    return 4 * tokens * (cfg.n_layer * per_layer + top) + integers
+    return tokens * (cfg.n_layer * per_layer + top) + integers
 
 
-def training_peak_bytes(cfg: GPTConfig, batch: int, seq: int, optimizer: str = "adam") -> dict[str, int]:
-    """Estimated peak bytes of a steady-state training step of the GPT (fp32), with its two candidate moments."""
+def training_peak_bytes(cfg: GPTConfig, batch: int, seq: int, optimizer: str = "adam", precision: str = "fp32") -> dict[str, int]:
+    """Estimated peak bytes of a steady-state training step of the GPT (fp32, or "mixed": a 16-bit model stepped
+    by MasterWeightsAdamW), with its two candidate moments."""
     n = n_params(cfg)
-    states = model_state_bytes(n, "fp32", optimizer)
-    acts = gpt_activation_bytes(cfg, batch, seq)
-    largest = 4 * max(cfg.vocab_size * cfg.d_model, 4 * cfg.d_model * cfg.d_model)       # lm_head or an MLP matrix
-    backward = states["weights"] + states["optimizer"] + acts + 2 * 4 * batch * seq * cfg.vocab_size
-    step = states["total"] + largest
+    states = model_state_bytes(n, precision, optimizer)
+    acts = gpt_activation_bytes(cfg, batch, seq, precision)
+    largest = 4 * max(cfg.vocab_size * cfg.d_model, 4 * cfg.d_model * cfg.d_model)       # lm_head or an MLP matrix, fp32
+    # mixed: the step's fp32 copy of one tensor's gradient and its Adam denominator, less its freed 16-bit gradient
+    step_temporary = largest if precision == "fp32" else largest * 3 // 2
+    backward = states["weights"] + states["optimizer"] + acts + 2 * VALUE_BYTES[precision] * batch * seq * cfg.vocab_size
+    step = states["total"] + step_temporary
     return {"params": n, "activations": acts, "backward_start": backward, "optimizer_step": step,
             "peak": max(backward, step), "naive_sum": states["total"] + acts}
 
@@ -85,3 +103,44 @@ def korthikanti_activation_bytes(n_layer: int, d: int, n_head: int, seq: int, ba
         return n_layer * 2 * seq * batch * d
     per_layer = 34 * seq * batch * d + (0 if flash else 5 * n_head * seq * seq * batch)
     return n_layer * per_layer
+
+
+class MasterWeightsAdamW:
+    """AdamW for a 16-bit model on fp32 master weights, the layout ZeRO counts (2 + 2 + 12 bytes per parameter):
+    the model holds bf16/fp16 weights and receives 16-bit gradients; this optimizer holds an fp32 master copy of
+    every weight (made from the 16-bit weights, as Megatron-LM does) and Adam's fp32 m and v (created at the
+    first step). step() goes tensor by tensor: gradient to fp32 (freeing the 16-bit one), torch's single-tensor
+    AdamW update of the master, master rounded back into the model's weight. So beyond the 16 bytes per
+    parameter it needs one tensor's fp32 gradient and Adam denominator at a time, not an fp32 gradient of the
+    whole model. No loss scaling: bf16 has fp32's range (fp16 would add a scaler, compression/precision.py).
+
+    The arithmetic is torch.optim.AdamW's (foreach=False) on the fp32 gradients; tests/scaling compares them."""
+
+    def __init__(self, params, lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
+                 weight_decay: float = 1e-2):
+        self.params = [p for p in params if p.requires_grad]
+        self.master = [p.detach().to(torch.float32, copy=True) for p in self.params]   # fp32 copies, 4 bytes per parameter
+        self.m: list[torch.Tensor] = []
+        self.v: list[torch.Tensor] = []
+        self.lr, self.betas, self.eps, self.weight_decay, self.steps = lr, betas, eps, weight_decay, 0
+
+    @torch.no_grad()
+    def step(self) -> None:
+        if not self.m:                                               # Adam's state, fp32, at the first step
+            self.m = [torch.zeros_like(w) for w in self.master]
+            self.v = [torch.zeros_like(w) for w in self.master]
+        self.steps += 1
+        (b1, b2), lr = self.betas, self.lr
+        step_size = lr / (1 - b1 ** self.steps)
+        bias_correction2_sqrt = math.sqrt(1 - b2 ** self.steps)
+        for p, w, m, v in zip(self.params, self.master, self.m, self.v):
+            if p.grad is None:
+                continue
+            g = p.grad.float()
+            p.grad = None                                           # the 16-bit gradient is freed tensor by tensor
+            w.mul_(1 - lr * self.weight_decay)
+            m.lerp_(g, 1 - b1)
+            v.mul_(b2).addcmul_(g, g, value=1 - b2)
+            denom = v.sqrt().div_(bias_correction2_sqrt).add_(self.eps)   # torch's (√v / √bc2) + eps, one temporary
+            w.addcdiv_(m, denom, value=-step_size)
+            p.copy_(w)                                              # round the master into the 16-bit weight
