@@ -10,14 +10,14 @@ from modelbook.marl.mpe_batch import BatchedMPE  # noqa: E402
 
 
 def _mpe2(scenario):
-    from mpe2 import simple_adversary_v3, simple_speaker_listener_v4, simple_spread_v3
+    from mpe2 import simple_adversary_v3, simple_speaker_listener_v4, simple_spread_v3, simple_tag_v3
 
     module = {"spread": simple_spread_v3, "speaker_listener": simple_speaker_listener_v4,
-              "adversary": simple_adversary_v3}[scenario]
+              "adversary": simple_adversary_v3, "tag": simple_tag_v3}[scenario]
     return module.parallel_env(continuous_actions=True)
 
 
-@pytest.mark.parametrize("scenario", ["spread", "speaker_listener", "adversary"])
+@pytest.mark.parametrize("scenario", ["spread", "speaker_listener", "adversary", "tag"])
 def test_batched_world_equals_mpe2(scenario):
     env = _mpe2(scenario)
     ours = BatchedMPE(scenario, 1, np.random.default_rng(0))
@@ -33,6 +33,9 @@ def test_batched_world_equals_mpe2(scenario):
             if scenario == "spread" and t % 5 == 0:              # push agents together to exercise collisions
                 actions = [np.array([[0, 0, 1, 0, 1]], np.float32) if i == 0 else
                            np.array([[0, 1, 0, 1, 0]], np.float32) for i in range(3)]
+            if scenario == "tag" and t % 3 == 0:                 # everyone runs at the prey: captures, obstacles, speed caps
+                prey = ours.agent_pos[0, -1] - ours.agent_pos[0]
+                actions = [np.array([[0, *np.maximum([-d[0], d[0], -d[1], d[1]], 0)]], np.float32) * 50 for d in prey]
             obs, rew, term, trunc, _ = env.step({n: a[0] for n, a in zip(ours.names, actions)})
             our_obs, our_rew, done = ours.step(actions)
             for i, name in enumerate(ours.names):
@@ -41,6 +44,30 @@ def test_batched_world_equals_mpe2(scenario):
             world = env.unwrapped.world
             np.testing.assert_allclose(ours.agent_pos[0], [a.state.p_pos for a in world.agents], atol=1e-12)
             assert done == all(trunc.values())
+
+
+def test_tag_captures_and_rewards_over_many_episodes():
+    """tag: chasing predators catch the prey in some steps; every capture pays +10 to each predator, −10 to the prey,
+    and our capture count equals mpe2's benchmark_data summed over the predators."""
+    from mpe2 import simple_tag_v3
+
+    env = simple_tag_v3.parallel_env(continuous_actions=True, benchmark_data=True)
+    ours = BatchedMPE("tag", 1, np.random.default_rng(0))
+    caught = 0
+    for episode in range(4):
+        env.reset(seed=100 + episode)
+        ours.load_mpe2(env.unwrapped.world)
+        while env.agents:
+            chase = ours.agent_pos[0, -1] - ours.agent_pos[0]           # predators at the prey, the prey stays
+            acts = [np.array([[0, *np.maximum([-d[0], d[0], -d[1], d[1]], 0)]], np.float32) for d in chase]
+            acts[-1] = np.zeros((1, 5), np.float32)
+            _, rew, _, _, infos = env.step({n: a[0] for n, a in zip(ours.names, acts)})
+            _, our_rew, _ = ours.step(acts)
+            n_caught = ours.captures()[0]
+            assert n_caught == sum(infos[f"adversary_{i}"]["benchmark_data"] for i in range(3))
+            assert our_rew[0, 0] == pytest.approx(rew["adversary_0"]) == pytest.approx(10 * n_caught)
+            caught += n_caught
+    assert caught > 0
 
 
 def test_spread_collisions_and_coverage_match_mpe2_benchmark_data():

@@ -20,7 +20,8 @@ import numpy as np
 
 os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
 
-ENVS = {"spread": "simple_spread_v3", "speaker_listener": "simple_speaker_listener_v4", "adversary": "simple_adversary_v3"}
+ENVS = {"spread": "simple_spread_v3", "speaker_listener": "simple_speaker_listener_v4", "adversary": "simple_adversary_v3",
+        "tag": "simple_tag_v3"}
 
 
 def make_env(scenario: str):
@@ -44,24 +45,28 @@ class EpisodeStats:
     occupied: np.ndarray          # (E,) spread: landmarks with an agent within 0.1 at the last step
     collisions: np.ndarray        # (E,) spread: agent pairs in contact, summed over the steps
     goal_distance: np.ndarray     # (E, N) speaker_listener / adversary: each agent's distance to the goal, last step
+    captures: np.ndarray | None = None   # (E,) tag: predator–prey pairs in contact, summed over the steps
 
     @staticmethod
     def concat(parts: list["EpisodeStats"]) -> "EpisodeStats":
         return EpisodeStats(*(np.concatenate([getattr(p, f) for p in parts]) for f in
-                              ("returns", "coverage", "occupied", "collisions", "goal_distance")))
+                              ("returns", "coverage", "occupied", "collisions", "goal_distance", "captures")))
 
 
 def run_episodes(scenario: str, params: list[list[np.ndarray]] | None, seeds: list[int],
-                 comm_ablation: bool = False) -> EpisodeStats:
-    """Play one episode per seed on mpe2. params=None plays uniformly random actions (seeded by the episode)."""
+                 comm_ablation: bool = False, prey_thrust: float | None = None) -> EpisodeStats:
+    """Play one episode per seed on mpe2. params=None plays uniformly random actions (seeded by the episode).
+    tag with prey_thrust: the prey flees by script (mpe_batch.flee_action), params (or random) move the predators."""
+    from modelbook.marl.mpe_batch import flee_action
+
     env = make_env(scenario)
     names = env.possible_agents
-    returns, coverage, occupied, collisions, goal_d = [], [], [], [], []
+    returns, coverage, occupied, collisions, goal_d, captures = [], [], [], [], [], []
     for seed in seeds:
         obs, _ = env.reset(seed=seed)
         rng = np.random.default_rng(seed)
         world = env.unwrapped.world
-        total, cover, touching = np.zeros(len(names)), [], 0
+        total, cover, touching, caught = np.zeros(len(names)), [], 0, 0
         while env.agents:
             actions = {}
             for i, name in enumerate(names):
@@ -70,7 +75,9 @@ def run_episodes(scenario: str, params: list[list[np.ndarray]] | None, seeds: li
                     o = o.copy()
                     o[-3:] = 0.0
                 d_act = env.action_space(name).shape[0]
-                if params is None:
+                if scenario == "tag" and prey_thrust is not None and name.startswith("agent"):
+                    actions[name] = flee_action(o[None], prey_thrust)[0]
+                elif params is None:
                     actions[name] = rng.random(d_act).astype(np.float32)
                 else:
                     d_in = params[i][0].shape[0]
@@ -85,8 +92,14 @@ def run_episodes(scenario: str, params: list[list[np.ndarray]] | None, seeds: li
                 d_aa = np.linalg.norm(pos[:, None] - pos[None], axis=-1)
                 sizes = np.array([a.size for a in world.agents])
                 touching += int(np.triu(d_aa < sizes[:, None] + sizes[None, :], 1).sum())
+            if scenario == "tag":   # mpe2's benchmark_data for each predator: the good agents it touches
+                bench = env.unwrapped.scenario.benchmark_data
+                caught += sum(bench(a, world) for a in world.agents if a.adversary)
         returns.append(total)
-        if scenario == "spread":
+        captures.append(caught)
+        if scenario == "tag":
+            coverage.append(0.0), occupied.append(0), collisions.append(0), goal_d.append(np.zeros(len(names)))
+        elif scenario == "spread":
             coverage.append(np.mean(cover))
             occupied.append(int((d_al.min(0) < 0.1).sum()))
             collisions.append(touching)
@@ -97,38 +110,47 @@ def run_episodes(scenario: str, params: list[list[np.ndarray]] | None, seeds: li
             coverage.append(0.0), occupied.append(0), collisions.append(0)
     env.close()
     return EpisodeStats(np.array(returns), np.array(coverage), np.array(occupied), np.array(collisions),
-                        np.array(goal_d))
+                        np.array(goal_d), np.array(captures))
 
 
 def batched_episodes(scenario: str, params: list[list[np.ndarray]] | None, n_episodes: int, seed: int,
-                     comm_ablation: bool = False) -> EpisodeStats:
+                     comm_ablation: bool = False, prey_thrust: float | None = None) -> EpisodeStats:
     """The same statistics from the batched worlds (mpe_batch.py, equal to mpe2 step for step): all episodes at
-    once, so a thousand evaluation episodes cost about as much as a few on mpe2."""
-    from modelbook.marl.mpe_batch import BatchedMPE
+    once, so a thousand evaluation episodes cost about as much as a few on mpe2. tag with prey_thrust: the prey flees
+    by script and params (or random actions) move the predators."""
+    from modelbook.marl.mpe_batch import BatchedMPE, flee_action
 
     rng = np.random.default_rng(seed)
     env = BatchedMPE(scenario, n_episodes, rng)
     obs = env.reset()
+    scripted = scenario == "tag" and prey_thrust is not None
+    movers = env.n_agents - 1 if scripted else env.n_agents
     returns = np.zeros((n_episodes, env.n_agents))
-    cover, touching, done = [], np.zeros(n_episodes), False
+    cover, touching, caught, done = [], np.zeros(n_episodes), np.zeros(n_episodes), False
     while not done:
         if comm_ablation and scenario == "speaker_listener":
             obs[1][:, -3:] = 0.0
         if params is None:
-            acts = [rng.random((n_episodes, d)) for d in env.act_dims]
+            acts = [rng.random((n_episodes, d)) for d in env.act_dims[:movers]]
         else:
             acts = [numpy_actor(p, np.pad(o.astype(np.float64), ((0, 0), (0, p[0].shape[0] - o.shape[1]))))[:, :d]
-                    for p, o, d in zip(params, obs, env.act_dims)]
+                    for p, o, d in zip(params, obs[:movers], env.act_dims)]
+        if scripted:
+            acts.append(flee_action(obs[-1], prey_thrust))
         obs, rewards, done = env.step([a.astype(np.float32) for a in acts])
         returns += rewards
         if scenario == "spread":
             cover.append(env.coverage_distance())
             touching += np.triu(env.collisions_matrix(), 1).sum((1, 2))
+        if scenario == "tag":
+            caught += env.captures()
+    zeros = np.zeros(n_episodes)
     if scenario == "spread":
         d = env._landmark_dists().min(1)
-        return EpisodeStats(returns, np.mean(cover, 0), (d < 0.1).sum(1), touching, np.zeros_like(returns))
-    zeros = np.zeros(n_episodes)
-    return EpisodeStats(returns, zeros, zeros, zeros, env.goal_distances())
+        return EpisodeStats(returns, np.mean(cover, 0), (d < 0.1).sum(1), touching, np.zeros_like(returns), zeros)
+    if scenario == "tag":
+        return EpisodeStats(returns, zeros, zeros, zeros, np.zeros_like(returns), caught)
+    return EpisodeStats(returns, zeros, zeros, zeros, env.goal_distances(), zeros)
 
 
 def parallel_episodes(scenario: str, params, seeds: list[int], n_workers: int,
