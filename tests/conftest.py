@@ -135,6 +135,12 @@ def pinned(module: str):
 
 def run_cli(monkeypatch, capsys, *args) -> tuple[int, str]:
     """Run the real `modelbook` entry point in-process with these arguments: (exit code, stderr)."""
+    code, _, err = run_cli_captured(monkeypatch, capsys, *args)
+    return code, err
+
+
+def run_cli_captured(monkeypatch, capsys, *args) -> tuple[int, str, str]:
+    """Run the real `modelbook` entry point in-process with these arguments: (exit code, stdout, stderr)."""
     import sys
 
     from modelbook.cli import main
@@ -145,4 +151,5 @@ def run_cli(monkeypatch, capsys, *args) -> tuple[int, str]:
         main()
     except SystemExit as e:
         code = e.code if isinstance(e.code, int) else 1
-    return code, capsys.readouterr().err
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err

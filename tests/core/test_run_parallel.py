@@ -2,9 +2,10 @@
 order, and store every run."""
 import json
 import math
-import sys
 
 import pytest
+
+from tests.conftest import run_cli_captured as modelbook
 
 # Two of the cheapest quick presets (about 2 CPU-s each): the claim is about the runner, not the labs.
 LABS = ("privacy", "monitoring")
@@ -16,20 +17,6 @@ def two_labs(monkeypatch):
 
     specs = [registry.get(name) for name in LABS]
     monkeypatch.setattr(registry, "all_labs", lambda: specs)  # --all means these two
-
-
-def modelbook(monkeypatch, capsys, *args) -> tuple[int, str, str]:
-    """The real entry point in-process: (exit code, stdout, stderr)."""
-    from modelbook.cli import main
-
-    monkeypatch.setattr(sys, "argv", ["modelbook", *args])
-    code = 0
-    try:
-        main()
-    except SystemExit as e:
-        code = e.code if isinstance(e.code, int) else 1
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
 
 
 def test_workers_give_the_serial_metrics_in_table_order(two_labs, monkeypatch, capsys, quick_result):
