@@ -202,14 +202,17 @@ def quiz_export(anki, lang, topics):
 
 @app.command()
 @click.option("--out", "-o", default=None, metavar="DIR", help="where to write the site (default: $MODELBOOK_HOME/report)")
-def report(out):
-    """Write the handbook as a static HTML site: the entries, the latest lab results and plots."""
+@click.option("--pdf", is_flag=True, help="also write the whole handbook as one PDF per language (modelbook-en.pdf, modelbook-zh.pdf)")
+def report(out, pdf):
+    """Write the handbook as a static HTML site (searchable, from disk): the entries, the latest lab results and plots."""
     from pathlib import Path
 
     from modelbook.report.build import build_site
 
-    index = build_site(Path(out) if out else None, say=lambda msg: print(msg, file=sys.stderr))
+    index = build_site(Path(out) if out else None, say=lambda msg: print(msg, file=sys.stderr), pdf=pdf)
     print(f"wrote {index.parent}/ (open {index.resolve().as_uri()})")
+    for f in sorted(index.parent.glob("modelbook-*.pdf")) if pdf else ():
+        print(f"wrote {f}")
 
 
 def main() -> None:

@@ -95,10 +95,9 @@ def print_show(console, target: str, lang: str) -> None:
 def _show_topic(console, n: int, lang: str) -> None:
     """The entry, with every {{lab:metric}} quote filled from the latest run of its lab, then a table of the
     latest results of the topic's labs (measured vs reference, pass/fail, source) after the Labs section."""
-    from rich.markdown import Markdown
-
     from modelbook.handbook import get_topic
     from modelbook.handbook.loader import PART_SPAN, PARTS, fill_values, value_names
+    from modelbook.report.markdown import terminal  # the site's parser: emphasis beside 中文 punctuation, $math$
 
     zh = lang == "zh"
     asked = get_topic(n, resolve_alias=False)
@@ -111,7 +110,7 @@ def _show_topic(console, n: int, lang: str) -> None:
     latest = store.latest()
     text = topic.markdown(lang)
     quoted = list(dict.fromkeys(lab for lab, _ in value_names(text)))
-    console.print(Markdown(fill_values(text, store.latest_value_lookup())))
+    console.print(terminal(fill_values(text, store.latest_value_lookup())))
     if quoted:
         runs = [f"{lab} ({_provenance(latest[lab])})" if lab in latest else f"{lab} ({'尚未运行' if zh else 'not run yet'})" for lab in quoted]
         console.print(f"[dim]{'文中的实测数字来自最近一次运行：' if zh else 'Measured numbers above come from the latest runs: '}{', '.join(runs)}[/]")

@@ -76,3 +76,27 @@ def test_quitting_keeps_what_was_answered(tmp_path):
     stats = subprocess.run([sys.executable, "-m", "modelbook", "quiz", "stats", "--json", "--lang", "zh"],
                            capture_output=True, text=True, env=env, timeout=60)
     assert json.loads(stats.stdout)["by_lang"]["zh"]["reviews_today"] == 1
+
+
+def test_answers_are_rendered_as_show_renders_them(tmp_path, monkeypatch):
+    """Markdown in a card is rendered, not printed raw: bold beside Chinese punctuation (which plain CommonMark
+    leaves as asterisks), lists and code, through the same reader as `modelbook show`."""
+    import io
+
+    from rich.console import Console
+
+    from modelbook.quiz.session import run_session
+
+    monkeypatch.setenv("MODELBOOK_HOME", str(tmp_path))
+    card = next(c for c in all_cards(("zh",), {33}) if c.kind == "question")
+    assert "**分组查询注意力（GQA）**让" in card.back  # the raw Markdown the card holds
+    answers = iter(["", "3"])
+    console = Console(file=io.StringIO(), width=200, color_system=None, legacy_windows=False)
+    saved = run_session(console, ("zh",), {33}, new_per_day=1, read=lambda prompt: next(answers, "q"))
+    shown = console.file.getvalue()
+    assert saved == 1 and "分组查询注意力（GQA）让" in shown and "**" not in shown
+
+    show = subprocess.run([sys.executable, "-m", "modelbook", "show", "33", "--lang", "zh"], capture_output=True, text=True,
+                          env={**os.environ, "MODELBOOK_HOME": str(tmp_path), "NO_COLOR": "1", "COLUMNS": "200"}, timeout=60)
+    line = next(ln for ln in show.stdout.splitlines() if "分组查询注意力（GQA）" in ln)
+    assert line.strip() in shown  # the same words on the same line as `show` prints them

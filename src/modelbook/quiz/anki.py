@@ -2,7 +2,8 @@
 
 The note type and deck ids are fixed constants and each note's guid is derived from the card key, so
 importing a newer export into Anki updates the notes already there instead of duplicating them. Markdown
-becomes HTML with markdown-it (raw HTML in the source is escaped, not passed through). One sub-deck per
+becomes HTML through the reader the site uses (report/markdown.py: raw HTML in the source is escaped, not passed
+through; bold works beside Chinese punctuation; $LaTeX$ becomes Unicode, which every Anki client shows). One sub-deck per
 language: "modelbook::English" and "modelbook::中文". The file is replaced atomically (core.paths.atomic_path).
 """
 from __future__ import annotations
@@ -21,9 +22,9 @@ td, th { border: 1px solid #ccc; padding: .2em .4em; }"""
 
 
 def markdown_to_html(text: str) -> str:
-    from markdown_it import MarkdownIt
+    from modelbook.report.markdown import to_html
 
-    return MarkdownIt("commonmark", {"html": False}).enable("table").render(text)
+    return to_html(text, math="unicode")
 
 
 def build_package(cards, lookup=None):

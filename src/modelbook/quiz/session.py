@@ -69,13 +69,16 @@ def _in_words(delta: timedelta) -> str:
 
 
 def run_session(console, langs: tuple[str, ...], topics: set[int] | None, new_per_day: int, read=input) -> int:
-    """The interactive loop. Returns the number of answers saved."""
-    from rich.markdown import Markdown
+    """The interactive loop. Returns the number of answers saved.
+
+    Questions and answers are rendered as `modelbook show` renders an entry (report.markdown.terminal: Markdown
+    with emphasis that works beside Chinese punctuation, $LaTeX$ as Unicode)."""
     from rich.rule import Rule
     from rich.text import Text
 
     from modelbook.core.store import Store
     from modelbook.handbook.loader import fill_values
+    from modelbook.report.markdown import terminal
 
     cards = select(langs, topics)
     progress = Progress()
@@ -94,11 +97,11 @@ def run_session(console, langs: tuple[str, ...], topics: set[int] | None, new_pe
         where = f"topic {card.topic}" + (f" ({PARTS['beyond'][card.lang]})" if card.topic > LAST_SOURCE_TOPIC else "")
         console.print(Rule(Text(f"{shown} · {where} · {KIND[card.kind][card.lang]} · {card.lang}"), align="left"))
         console.print(Text(card.title, style="dim"))
-        console.print(Markdown(card.front))
+        console.print(terminal(card.front))
         started = time.monotonic()
         if _ask(read, "[Enter] answer · q quit > ") == "q":
             break
-        console.print(Markdown(fill_values(card.back, lookup)))
+        console.print(terminal(fill_values(card.back, lookup)))
         while True:
             answer = _ask(read, "grade 1 again · 2 hard · 3 good · 4 easy · q quit > ")
             if answer == "q" or answer in GRADES:

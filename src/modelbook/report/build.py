@@ -28,6 +28,7 @@ from modelbook.core.format import fmt_number
 from modelbook.core.paths import fsync_dir, home
 
 MARKER = ".modelbook-report"
+SEARCH_INDEX = "search-index.js"
 TEMPLATES = Path(__file__).parent / "templates"
 STATIC = Path(__file__).parent / "static"
 
@@ -49,10 +50,20 @@ class LabView:
         return "pass" if self.result.passed else "fail"
 
 
-def markdown_to_html(text: str) -> str:
-    from markdown_it import MarkdownIt
+def markdown_to_html(text: str, math: str = "mathml") -> str:
+    """An entry's Markdown as HTML (report/markdown.py: CJK-friendly emphasis, $LaTeX$ as MathML or Unicode)."""
+    from modelbook.report.markdown import to_html
 
-    return MarkdownIt("commonmark", {"html": False, "typographer": False}).enable("table").render(text)
+    return to_html(text, math)
+
+
+def plain_text(html: str) -> str:
+    """The text of an HTML fragment, whitespace collapsed (what the search index holds)."""
+    import html as html_lib
+    import re
+
+    inline = re.sub(r"</?(?:strong|em|code|a|span|del|s)\b[^>]*>", "", html)  # inside a line: no space (中文)
+    return " ".join(html_lib.unescape(re.sub(r"<[^>]+>", " ", inline)).split())
 
 
 def collect(store, site: Path) -> tuple[list, dict[str, LabView]]:
@@ -77,6 +88,16 @@ def collect(store, site: Path) -> tuple[list, dict[str, LabView]]:
                     view.plots.append(dest.relative_to(site).as_posix())
         labs[spec.name] = view
     return list(all_topics()), labs
+
+
+def write_search_index(path: Path, entries: list[dict]) -> None:
+    """One entry per section of each entry, in both languages, as a script the pages load when a search starts
+    (a <script> works from file://, where fetch() of a JSON file does not). static/search.js reads it."""
+    import json
+
+    data = json.dumps(entries, ensure_ascii=False, separators=(",", ":")).replace("</", "<\\/")
+    path.write_text("// built by `modelbook report`: the search index (static/search.js reads it)\n"
+                    f"window.MODELBOOK_SEARCH = {data};\n", encoding="utf-8")
 
 
 def _generated_by_earlier_build(folder: Path) -> set[str] | None:
@@ -114,17 +135,24 @@ def _keep_foreign(old: Path, new: Path) -> list[str]:
     return kept
 
 
-def build_site(out: Path | None = None, store=None, say=None) -> Path:
-    """Write the site to `out` (default $MODELBOOK_HOME/report); returns the path of index.html."""
+def build_site(out: Path | None = None, store=None, say=None, pdf: bool = False, pdf_topics=None) -> Path:
+    """Write the site to `out` (default $MODELBOOK_HOME/report); returns the path of index.html.
+
+    pdf: also write modelbook-en.pdf and modelbook-zh.pdf, the whole handbook, beside index.html (pdf_topics, a
+    set of topic ids, limits them to those topics: for tests)."""
+    if pdf:
+        from modelbook.report.pdf import check_engine
+
+        check_engine()  # before anything is built: a missing engine is one line with the install command
     try:
-        return _build_site(out, store, say or (lambda msg: None))
+        return _build_site(out, store, say or (lambda msg: None), pdf, pdf_topics)
     except OSError as e:
         where = e.filename or out
         raise ModelbookError(f"cannot write the report to {out if out is not None else 'the report folder'} "
                              f"({e.strerror or e}: {where}); choose another --out") from None
 
 
-def _build_site(out: Path | None, store, say) -> Path:
+def _build_site(out: Path | None, store, say, pdf: bool = False, pdf_topics=None) -> Path:
     import jinja2
 
     from modelbook.core.store import Store
@@ -162,16 +190,31 @@ def _build_site(out: Path | None, store, say) -> Path:
         (tmp / "index.html").write_text(env.get_template("index.html").render(parts=parts, n_topics=len(pages),
                                                                                  n_written=len(topics)), encoding="utf-8")
         real = [t for t in topics if not t.alias_of]
+        search: list[dict] = []
         for i, t in enumerate(real):
-            body = {lang: [(t.heading(key, lang), markdown_to_html(fill_values(t.sections.get(lang, {}).get(key, ""), lookup)))
-                           for key, _, _ in SECTIONS if t.sections.get(lang, {}).get(key, "").strip()]
-                    for lang in LANGS}
+            body = {}
+            for lang in LANGS:
+                body[lang] = []
+                for key, _, _ in SECTIONS:
+                    text = fill_values(t.sections.get(lang, {}).get(key, ""), lookup)
+                    if not text.strip():
+                        continue
+                    body[lang].append((key, t.heading(key, lang), markdown_to_html(text)))
+                    search.append({"id": t.id, "file": f"topic-{t.id:02d}.html", "lang": lang, "key": key,
+                                   "title": t.title[lang], "heading": t.heading(key, lang),
+                                   "text": plain_text(markdown_to_html(text, math="unicode"))})
             html = env.get_template("topic.html").render(
                 topic=t, part=PARTS[t.part], span=PART_SPAN[t.part], body=body, labs=[labs[n] for n in t.labs if n in labs],
                 aliases=[p for p in pages if p["alias_of"] == t.id],
                 prev=real[i - 1] if i > 0 else None, next=real[i + 1] if i + 1 < len(real) else None,
             )
             (tmp / f"topic-{t.id:02d}.html").write_text(html, encoding="utf-8")
+        write_search_index(tmp / SEARCH_INDEX, search)
+        if pdf:
+            from modelbook.report.pdf import write_pdfs
+
+            for path, seconds, n_pages in write_pdfs(tmp, env, real, pages, labs, lookup, only=pdf_topics):
+                say(f"wrote {path.name}: {n_pages} pages in {seconds:.0f} s")
         written = sorted(p.relative_to(tmp).as_posix() for p in tmp.rglob("*") if p.is_file())
         (tmp / MARKER).write_text("# built by `modelbook report`; the next build replaces the files listed below"
                                   " and keeps any others\n" + "\n".join(written) + "\n", encoding="utf-8")
