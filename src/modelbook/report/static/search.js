@@ -6,19 +6,19 @@
 (function () {
   "use strict";
   var MAX = 12;
-  var box, panel, entries = null, loading = false, timer = null;
+  var box, panel, entries = null, waiting = null, timer = null;
 
   function lang() { return document.documentElement.getAttribute("data-lang") === "zh" ? "zh" : "en"; }
 
-  function load(then) {
+  function load(then) {  // every caller is answered once the index is in, however many ask while it loads
     if (entries) { then(); return; }
     if (window.MODELBOOK_SEARCH) { prepare(); then(); return; }
-    if (loading) { return; }
-    loading = true;
+    if (waiting) { waiting.push(then); return; }
+    waiting = [then];
     var script = document.createElement("script");
     script.src = "search-index.js";
-    script.onload = function () { prepare(); then(); };
-    script.onerror = function () { loading = false; show([], "index"); };
+    script.onload = function () { var calls = waiting; waiting = null; prepare(); calls.forEach(function (f) { f(); }); };
+    script.onerror = function () { waiting = null; show([], "index"); };
     document.head.appendChild(script);
   }
 
