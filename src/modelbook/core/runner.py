@@ -32,6 +32,14 @@ _TRACKED = {
 }
 
 
+def _warm_lazy_imports() -> None:
+    """Import, before the clock starts, what torch loads lazily on first use: the first optimizer a process builds
+    imports torch._dynamo (about 1.3 CPU-s here). Without this a lab's cpu_s depended on whether it was the first lab
+    in its process to build one (the test workers and `run --all` run many labs per process)."""
+    if "torch" in sys.modules:
+        import torch._dynamo  # noqa: F401
+
+
 def run(name: str, preset: str = "quick", seed: int | None = None, overrides: tuple[str, ...] = (),
         store: Store | None = None, keep: bool = True) -> tuple[LabResult, Path | None]:
     """Run one lab. Returns its result and, when stored, the folder holding its artifacts.
@@ -45,6 +53,7 @@ def run(name: str, preset: str = "quick", seed: int | None = None, overrides: tu
             raise ModelbookError(f"lab module {spec.module} breaks the lab contract: it has no {attr}")
     if "threads" not in {f.name for f in dataclasses.fields(module.Config)}:
         raise ModelbookError(f"lab module {spec.module} breaks the lab contract: its Config has no threads field")
+    _warm_lazy_imports()
     cfg = config_mod.apply_overrides(config_mod.preset(module, preset), overrides)
     if seed is not None:
         cfg = dataclasses.replace(cfg, seed=seed)

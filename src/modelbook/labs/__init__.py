@@ -38,4 +38,6 @@ LABS = (
     LabSpec("decoder-block", topics=(42,), title="Decoder layer = SmolLM2's LlamaDecoderLayer; pre- vs post-LN at depth; SwiGLU vs GELU; RoPE/ALiBi/learned past L; PI, NTK, YaRN"),
     LabSpec("moe", topics=(43,), title="Sparse MoE = Mixtral's block; Switch loss, V3 bias, capacity; router collapse; MoE vs dense; expert-parallel all-to-all"),
     LabSpec("scaling", topics=(44,), title="GPT ladder (5+ widths × 4 budgets), Chinchilla Approach-3 fit + bootstrap, compute-optimal N/D vs 20 tokens/param, μP LR transfer"),
+    LabSpec("image-gen", topics=(37,), title="MLP GAN, DCGAN, VAE (ELBO, IWAE), cGAN on Fashion-MNIST; FID = torchmetrics, precision/recall; DDPM/DDIM = diffusers"),
+    LabSpec("vision", topics=(11,), title="Fashion-MNIST CNN vs benchmark, augmentation, ViT vs CNN, EfficientNet probe; CenterNet + NMS, mAP = pycocotools; U-Net mIoU, skips"),
 )
