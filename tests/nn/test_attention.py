@@ -10,6 +10,7 @@ from modelbook.nn.attention import (
     scaled_dot_product_attention,
     softmax_jacobian_norm,
     tiled_attention,
+    tiled_attention_fast,
 )
 from modelbook.nn.llama_attention import GroupedQueryAttention, apply_rope, rope_cos_sin
 
@@ -78,6 +79,26 @@ def test_tiled_attention_equals_naive(causal, t, s, block):
     q, k, v = _qkv(t=t, s=s)
     torch.testing.assert_close(tiled_attention(q, k, v, causal=causal, block_q=block, block_k=block + 3),
                                scaled_dot_product_attention(q, k, v, causal=causal))
+
+
+@pytest.mark.parametrize("causal", [False, True])
+@pytest.mark.parametrize("t, s, block_q, block_k", [(33, 33, 8, 11), (5, 40, 16, 7), (64, 64, 64, 64), (17, 17, 1, 4),
+                                                    (300, 300, 64, 128), (40, 100, 16, 32)])
+def test_tiled_attention_fast_equals_the_reference_path(causal, t, s, block_q, block_k):
+    q, k, v = _qkv(t=t, s=s)
+    naive = scaled_dot_product_attention(q, k, v, causal=causal)
+    torch.testing.assert_close(tiled_attention_fast(q, k, v, causal=causal, block_q=block_q, block_k=block_k), naive)
+    torch.testing.assert_close(tiled_attention_fast(q, k, v, causal=causal, block_q=block_q, block_k=block_k),
+                               tiled_attention(q, k, v, causal=causal, block_q=block_q, block_k=block_k))
+    assert q.equal(_qkv(t=t, s=s)[0])  # inputs untouched by the in-place updates
+
+
+def test_tiled_attention_fast_float32_matches_torch_sdpa():
+    torch.manual_seed(3)
+    q, k, v = (torch.randn(2, 4, 1000, 64) for _ in range(3))
+    for causal in (False, True):
+        ref = torch.nn.functional.scaled_dot_product_attention(q, k, v, is_causal=causal)
+        assert (tiled_attention_fast(q, k, v, causal=causal) - ref).abs().max() < 1e-5
 
 
 def test_kv_cache_decode_equals_full_recompute():

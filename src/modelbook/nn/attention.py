@@ -14,6 +14,7 @@ From primitive to assembled:
                                  cross-attention (keys/values from another sequence)
   KVCache                        keys and values of past tokens, so decode step t reuses them
   tiled_attention                the same output computed block by block with an online softmax
+  tiled_attention_fast           the same online softmax arranged for CPU speed (in place, bigger tiles)
                                  (FlashAttention's idea): memory O(T·d) instead of O(T·S)
 Grouped-query attention with rotary positions (the Llama/SmolLM2 layer) is in nn/llama_attention.py.
 
@@ -183,4 +184,45 @@ def tiled_attention(q, k, v, causal: bool = False, block_q: int = 128, block_k: 
             acc = acc * correction + p @ v[..., j:j + block_k, :]
             m = m_new
         out[..., i:i + block_q, :] = acc / l
+    return out
+
+
+@torch.no_grad()
+def tiled_attention_fast(q, k, v, causal: bool = False, block_q: int = 256, block_k: int = 512):
+    """tiled_attention's arithmetic arranged for a CPU (inference only; read tiled_attention for the idea).
+
+    Same online softmax, same outputs up to float rounding (tests/nn/test_attention.py), and the same O(T·d)
+    memory for fixed tiles. What changes: larger tiles (fewer, bigger matmuls), the scale folded into q once and
+    K transposed once, the score tile turned into p in place (sub_, exp_) and the running sums updated in place,
+    and the causal mask built only for tiles that cross the diagonal (the others are entirely visible). At
+    T = 2048 on one thread this runs at about 1.4x torch's SDPA where tiled_attention takes about 2x
+    (benchmarks/attention.py).
+    """
+    t, s = q.size(-2), k.size(-2)
+    qs = q * (1.0 / math.sqrt(q.size(-1)))
+    kt = k.transpose(-2, -1)
+    out = torch.empty(*q.shape[:-1], v.size(-1), dtype=q.dtype, device=q.device)
+    offset = s - t  # bottom-right causal alignment, as in causal_mask
+    for i in range(0, t, block_q):
+        qi = qs[..., i:i + block_q, :]
+        rows = qi.size(-2)
+        m = torch.full((*qi.shape[:-1], 1), float("-inf"), dtype=q.dtype, device=q.device)
+        l = torch.zeros_like(m)
+        acc = torch.zeros(*qi.shape[:-1], v.size(-1), dtype=q.dtype, device=q.device)
+        last_key = s if not causal else min(s, i + rows + offset)
+        for j in range(0, last_key, block_k):
+            scores = qi @ kt[..., j:j + block_k]
+            cols = scores.size(-1)
+            if causal and j + cols - 1 > i + offset:  # the tile's last key is after its first query: it crosses the diagonal
+                qpos = torch.arange(i, i + rows, device=q.device)[:, None] + offset
+                kpos = torch.arange(j, j + cols, device=q.device)[None, :]
+                scores.masked_fill_(kpos > qpos, float("-inf"))
+            m_new = torch.maximum(m, scores.amax(dim=-1, keepdim=True))
+            m_safe = m_new.masked_fill(torch.isinf(m_new), 0.0)  # a row with no key yet
+            p = scores.sub_(m_safe).exp_()
+            correction = (m - m_safe).exp_()
+            l.mul_(correction).add_(p.sum(dim=-1, keepdim=True))
+            acc.mul_(correction).add_(p @ v[..., j:j + block_k, :])
+            m = m_new
+        out[..., i:i + block_q, :] = acc.div_(l)
     return out
