@@ -82,6 +82,20 @@ def results(name, run_id, limit, as_json):
 
 
 @app.command()
+@click.argument("name", required=False)
+@click.option("--quick", is_flag=True, help="small sizes and few repeats (all benchmarks in well under a minute)")
+@click.option("--json", "as_json", is_flag=True, help="print the results as JSON on stdout")
+def bench(name, quick, as_json):
+    """Side-by-side benchmarks (ours vs the library): median ratios of interleaved repeats, their spread, and how
+    time grows with size; stored with the lab runs (see `modelbook results`). NAME: one of them (default: all).
+    Exit 1 if a check fails (an exponent out of its band, a difference from the library)."""
+    from modelbook import views
+
+    ok = views.run_benches(_console(stderr=as_json), name, quick, as_json, show_progress=sys.stderr.isatty())
+    sys.exit(0 if ok else 1)
+
+
+@app.command()
 @click.option("--system", default=None, help="system message (default: the model's own)")
 @click.option("--max-new-tokens", default=256, show_default=True, type=click.IntRange(1, 4096), help="longest reply")
 @click.option("--context", default=2048, show_default=True, type=click.IntRange(64, 8192),

@@ -258,8 +258,6 @@ def print_result(console, result, run_dir=None) -> None:
 def print_results(console, name, run_id, limit: int, as_json: bool) -> None:
     from rich.table import Table
 
-    from modelbook.core.registry import get
-
     store = _store()
     if run_id is not None:
         row = store.run(run_id)  # a damaged row or result: one line naming the run (exit 2)
@@ -268,8 +266,12 @@ def print_results(console, name, run_id, limit: int, as_json: bool) -> None:
             print(result.to_json())
         else:
             print_result(console, result, row.run_dir if row is not None else None)
+            from modelbook import bench
+
+            if bench.is_bench(result.lab):
+                console.print(bench_table([result]))
         return
-    lab = get(name).name if name else None
+    lab = _results_name(name) if name else None
     rows = store.history(lab, limit)
     if as_json:
         print(json.dumps([{**r.__dict__, "run_dir": str(r.run_dir)} for r in rows], indent=2))
@@ -284,3 +286,77 @@ def print_results(console, name, run_id, limit: int, as_json: bool) -> None:
         table.add_row(str(r.id), r.lab, r.preset, str(r.seed), r.started_at.replace("T", " ").rstrip("Z"), f"{r.duration_s:.1f}",
                       f"{r.n_checks - r.n_failed}/{r.n_checks}", STATUS[r.passed], r.git)
     console.print(table)
+
+
+def _results_name(name: str) -> str:
+    """The stored name a `modelbook results NAME` asks for: a lab's, else a benchmark's ("bench-<name>")."""
+    from modelbook import bench
+    from modelbook.core.registry import all_labs, get
+
+    if name.strip().lower().replace("_", "-") not in {s.name for s in all_labs()}:
+        try:
+            return bench.PREFIX + bench.get(name).name
+        except ModelbookError:
+            pass
+    return get(name).name
+
+
+# -- bench ------------------------------------------------------------------------------------------
+def run_benches(console, name, quick: bool, as_json: bool, show_progress: bool = False) -> bool:
+    """Run one benchmark (or all), store each run, then print one table of ratios (or JSON on stdout). True if every
+    benchmark ran and every check passed."""
+    from modelbook import bench
+    from modelbook.core import progress
+
+    specs = [bench.get(name)] if name else list(bench.BENCHES)  # an unknown name: one line naming the known ones
+    results, failed = [], []
+    with progress.session(enabled=show_progress):
+        for spec in specs:
+            try:
+                with progress.status(f"bench {spec.name} ({'quick' if quick else 'full'})"):
+                    result, run_id = bench.run_bench(spec.name, quick)
+            except ModelbookError as e:
+                if len(specs) == 1:
+                    raise
+                console.print(f"[bold red]error[/]: bench {spec.name}: {e}")
+                failed.append(spec.name)
+                continue
+            results.append(result)
+            if not as_json:
+                console.print(f"[dim]bench {spec.name}: {result.env.get('duration_s', 0):.1f} s, run #{run_id}[/]")
+    ok = not failed and all(r.passed for r in results)
+    if as_json:
+        print(json.dumps([r.to_dict() for r in results], indent=2, ensure_ascii=False, default=str))
+        return ok
+    console.print(bench_table(results))
+    for r in results:
+        for c in r.checks:
+            mark = "[green]✓[/]" if c.passed else "[red]✗[/]"
+            console.print(f" {mark} {r.lab}: {c.name}: {fmt_number(c.measured)} [dim]({c.criterion()}, ref "
+                          f"{fmt_number(c.reference)}; {c.source})[/]", highlight=False)
+    env = results[0].env if results else {}
+    console.print(f"[dim]{env.get('cpu', '?')}, torch threads {env.get('threads')}, git {env.get('git', '?')}; "
+                  f"ratios are medians of interleaved repeats (ours / the other), spread over the same repeats[/]")
+    if failed:
+        console.print(f"[red]could not run: {', '.join(failed)}[/]")
+    return ok
+
+
+def bench_table(results):
+    """One table of every ratio and fitted exponent in `results` (bench LabResults)."""
+    from rich.table import Table
+
+    from modelbook.bench.harness import table_rows
+
+    table = Table(title="modelbook bench: time ratios (median of interleaved repeats; < 1: the first is faster) and "
+                        "fitted exponents of time or memory against size", title_justify="left")
+    table.add_column("bench", no_wrap=True)
+    table.add_column("comparison", overflow="fold")
+    table.add_column("size", no_wrap=True)
+    for col in ("median", "q25–q75", "min–max"):
+        table.add_column(col, justify="right", no_wrap=True)
+    for r in results:
+        for i, row in enumerate(table_rows(r)):
+            table.add_row(r.lab.removeprefix("bench-") if i == 0 else "", *row)
+        table.add_section()
+    return table

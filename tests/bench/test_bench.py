@@ -1,0 +1,113 @@
+"""`modelbook bench`: the harness's arithmetic, the one-line error for an unknown name, and the quick form of each
+benchmark measured, stored and read back (ratios are timings and never asserted; what is asserted can fail:
+exponents of deterministic memory, equality with the library, the stored record)."""
+import json
+import math
+import subprocess
+import sys
+
+import pytest
+
+from modelbook.bench import harness
+from tests.conftest import run_cli_captured
+
+
+def test_slope_spread_and_paired_ratios():
+    sizes = [100, 200, 400, 800]
+    assert harness.loglog_slope(sizes, [3e-6 * n**2 for n in sizes]) == pytest.approx(2.0)
+    assert harness.loglog_slope(sizes, [5.0 + 0 * n for n in sizes]) == pytest.approx(0.0)
+    with pytest.raises(ValueError):
+        harness.loglog_slope([1, 2], [1, 2])
+    s = harness.spread([5.0, 1.0, 3.0, 2.0, 4.0])
+    assert (s["median"], s["q25"], s["q75"], s["min"], s["max"]) == (3.0, 2.0, 4.0, 1.0, 5.0)
+    assert harness.paired_ratios([2.0, 9.0], [1.0, 3.0]) == [2.0, 3.0]
+
+
+def test_bench_record_and_its_table():
+    b = harness.Bench("x", True, {"n": 1})
+    b.ratio("ours/lib", "N=10", [2.0, 4.0, 3.0], [1.0, 2.0, 1.0])
+    b.exponent("ours vs N", [1, 2, 4], [1.0, 2.0, 4.0])
+    rows = harness.table_rows(b.result)
+    assert rows[0][:3] == ("ours/lib", "N=10", "2") and rows[0][4] == "2–3"
+    assert rows[1] == ("exponent ours vs N", "", "1.00", "", "")
+    assert b.result.lab == "bench-x" and b.result.preset == "quick"
+
+
+def test_unknown_benchmark_is_one_line_naming_the_known_ones(monkeypatch, capsys, tmp_path):
+    monkeypatch.setenv("MODELBOOK_HOME", str(tmp_path))
+    code, out, err = run_cli_captured(monkeypatch, capsys, "bench", "nope", "--quick")
+    assert code == 2 and out == ""
+    assert err.strip().count("\n") == 0 and "unknown benchmark 'nope'" in err
+    for name in ("attention", "gnn", "dp-sgd", "rl", "decode"):
+        assert name in err
+
+
+def test_bench_index_imports_no_torch():
+    code = "import sys, modelbook.bench, modelbook.cli; print('torch' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "False"
+
+
+def test_attention_quick_is_stored_and_read_back_by_results(monkeypatch, capsys, tmp_path):
+    monkeypatch.setenv("MODELBOOK_HOME", str(tmp_path))
+    monkeypatch.setenv("COLUMNS", "200")
+    code, out, err = run_cli_captured(monkeypatch, capsys, "bench", "attention", "--quick")
+    assert code == 0, err
+    assert "naive/sdpa" in out and "exponent memory naive vs T" in out
+    from modelbook.core.store import Store
+
+    store = Store(tmp_path)
+    (row,) = store.history()
+    assert row.lab == "bench-attention" and row.preset == "quick" and row.git
+    result = store.result(row.id)
+    assert result.env["cpu"] and result.env["threads"] == 1 and "torch" in result.env["versions"]
+    # deterministic (tensor memory for given shapes): the score matrix makes naive quadratic, tiles keep ours ≤ linear
+    assert 1.7 <= result.value("exponent memory naive vs T") <= 2.2
+    assert 0.3 <= result.value("exponent memory tiled vs T") <= 1.1
+    ratios = [m for m in result.metrics if m.unit == harness.RATIO]
+    assert len(ratios) == 3 * 3 * 5 and all(m.value > 0 and math.isfinite(m.value) for m in ratios)
+    assert result.passed
+    code, out, _ = run_cli_captured(monkeypatch, capsys, "results")
+    assert code == 0 and "bench-attention" in out
+    code, out, _ = run_cli_captured(monkeypatch, capsys, "results", "bench-attention", "--json")
+    assert code == 0 and [r["lab"] for r in json.loads(out)] == ["bench-attention"]
+    code, out, _ = run_cli_captured(monkeypatch, capsys, "results", "--run", str(row.id))
+    assert code == 0 and "tiled_fast/sdpa" in out and "exponent time naive vs T" in out
+
+
+def _quick(name):
+    from modelbook.bench import run_bench
+
+    result, run_id = run_bench(name, quick=True, keep=False)
+    assert run_id is None
+    return result
+
+
+def test_gnn_quick_layers_equal_pyg_and_grow_with_the_graph():
+    result = _quick("gnn")
+    assert result.checks[0].passed, result.checks[0]          # ours == PyG on the same parameters
+    for k in ("gcn ours", "gcn pyg", "gat ours", "gat pyg"):
+        assert 0.2 < result.value(f"exponent {k} vs N") < 3.0   # time grows with N (edges ∝ N); loose: a timing
+    assert result.value("edges @N=4000") > result.value("edges @N=1000") * 3
+
+
+def test_dp_sgd_quick_step_equals_opacus():
+    result = _quick("dp-sgd")
+    assert result.checks[0].passed, result.checks[0]
+    assert {m.name.rpartition(" @")[2] for m in result.metrics if m.unit == harness.RATIO} >= {"B=64", "B=128", "B=256"}
+
+
+@pytest.mark.slow
+def test_rl_quick_times_both_at_equal_steps():
+    result = _quick("rl")
+    for algo in ("ppo", "dqn"):
+        assert result.value(f"exponent {algo} ours vs steps") > 0.2
+        assert result.value(f"{algo} ours/sb3 @steps=512") > 0
+
+
+@pytest.mark.slow
+def test_decode_quick_our_step_keeps_fp32_tokens():
+    result = _quick("decode")
+    assert result.checks[0].passed, result.checks[0]      # our explicit-cache step == Hugging Face's greedy tokens
+    assert result.value("fp32 (HF eager): same greedy tokens as fp32") == 1.0
+    assert 0 < result.value("ours int8 W8A8 (_int_mm): share of roofline") < 1.5
