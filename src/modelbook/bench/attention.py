@@ -5,7 +5,8 @@ All variants run in one process on the same q, k, v; times are interleaved repea
 SDPA (the library) with their spread. Peak memory is tensor memory under the torch profiler
 (core.measure.peak_memory_bytes), which is deterministic for given shapes. Exponents: time and memory of each
 variant against T (naive memory ≈ 2: the score matrix; tiled memory at most 1: the O(T·d) output plus a constant
-tile scratch, measured with small fixed tiles, `memory_block`, so that the output soon dominates). One torch thread for every variant.
+tile scratch, measured with small fixed tiles, `memory_block`, so that the output soon dominates). One torch thread
+for every variant.
 """
 from __future__ import annotations
 

@@ -2,12 +2,12 @@
 
     modelbook bench decode [--quick]
 
-Every variant decodes the same prompt (32 tokens of held-out Shakespeare; 8 in the quick form) greedily with a KV cache, in this one
-process; the variants are built first and then timed interleaved (fp32, bf16, ..., fp32, bf16, ...), and each
-repeat gives every variant's time per new token (after the prompt is prefilled) as a ratio to fp32's in the same
-repeat (< 1: faster than fp32). The roofline: decoding one token reads every weight once, so
-tokens/s ≤ memory bandwidth / bytes of weights read per token; the bandwidth is measured here (a 256 MiB tensor
-sum). "same tokens" counts how many of the greedy tokens equal fp32's (quantization may flip a near-tie).
+Every variant decodes the same prompt (32 tokens of held-out Shakespeare; 4 in the quick form) greedily with a KV
+cache, in this one process; the variants are built first and then timed interleaved (fp32, bf16, ..., fp32, bf16,
+...), and each repeat gives every variant's time per new token (after the prompt is prefilled) as a ratio to fp32's
+in the same repeat (< 1: faster than fp32). The roofline: decoding one token reads every weight once, so tokens/s ≤
+memory bandwidth / bytes of weights read per token; the bandwidth is measured here (a 256 MiB tensor sum). "same
+tokens" counts how many of the greedy tokens equal fp32's (quantization may flip a near-tie).
 
 Variants: fp32 and bf16 (Hugging Face eager); torch.ao quantize_dynamic int8 (fbgemm W8A8 kernels);
 torchao Int8DynamicActivationInt8Weight eager, and on our explicit-cache decode step eager and under
@@ -38,7 +38,7 @@ from modelbook.compression.llm import memory_bandwidth_gbs  # noqa: E402
 from modelbook.compression.qlinear import QuantizedEmbedding, model_bytes, quantize_linears  # noqa: E402
 
 TITLE = "SmolLM2 decode variants vs fp32 and the roofline"
-QUICK = dict(prompt=8, tokens=6, repeats=3, full_set=False, compile=False, onnx=False)
+QUICK = dict(prompt=4, tokens=6, repeats=3, full_set=False, compile=False, onnx=False)
 FULL = dict(prompt=32, tokens=32, repeats=3, full_set=True, compile=True, onnx=True)
 THREADS = 1  # every variant on one thread (ONNX Runtime too): two threads on a shared 2-core machine thrash
 

@@ -123,8 +123,8 @@ def equal_steps(algo: str, steps: int, p: dict):
                             exploration_final_eps=0.04, policy_kwargs=dict(net_arch=[256, 256]), seed=0, device="cpu")
             else:
                 model = PPO("MlpPolicy", make_vec_env("CartPole-v1", n_envs=8, seed=0), n_steps=n_steps,
-                            batch_size=batch, gae_lambda=0.8, gamma=0.98, n_epochs=epochs, ent_coef=0.0, learning_rate=lambda f: 1e-3 * f,
-                            clip_range=lambda f: 0.2 * f, seed=0, device="cpu")
+                            batch_size=batch, gae_lambda=0.8, gamma=0.98, n_epochs=epochs, ent_coef=0.0,
+                            learning_rate=lambda f: 1e-3 * f, clip_range=lambda f: 0.2 * f, seed=0, device="cpu")
             model.learn(total_timesteps=steps)
 
     return ours, sb3
