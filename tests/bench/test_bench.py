@@ -111,3 +111,33 @@ def test_decode_quick_our_step_keeps_fp32_tokens():
     assert result.checks[0].passed, result.checks[0]      # our explicit-cache step == Hugging Face's greedy tokens
     assert result.value("fp32 (HF eager): same greedy tokens as fp32") == 1.0
     assert 0 < result.value("ours int8 W8A8 (_int_mm): share of roofline") < 1.5
+
+
+def _store_fake_bench(store, medians):
+    """A bench-attention run with one ratio per median given (no timing: the record's shape is what is tested)."""
+    import datetime as dt
+
+    b = harness.Bench("attention", True, {})
+    for m in medians:
+        b.ratio("tiled/sdpa", "T=256", [m, m, m], [1.0, 1.0, 1.0])
+    b.exponent("memory naive vs T", [1, 2, 4], [1.0, 4.0, 16.0], volatile=False)
+    b.result.env.update({"started_at": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"), "git": "abc",
+                         "cpu": "test cpu", "threads": 1, "duration_s": 1.0})
+    return store.save(b.result, store.new_run_dir())
+
+
+def test_report_has_a_bench_page_with_the_latest_ratios_and_their_history(tmp_path):
+    from modelbook.core.store import Store
+    from modelbook.report.build import build_site
+
+    store = Store(tmp_path / "home")
+    _store_fake_bench(store, [1.5])
+    _store_fake_bench(store, [1.25])
+    index = build_site(tmp_path / "site", store=store)
+    page = (index.parent / "bench.html").read_text(encoding="utf-8")
+    assert 'href="bench.html"' in index.read_text(encoding="utf-8")
+    section = page[page.index('id="bench-attention"'):page.index('id="bench-gnn"')]
+    assert "tiled/sdpa" in section and "1.25" in section and "test cpu" in section
+    assert section.index("#2 quick") < section.index("#1 quick")          # history, newest first
+    assert "<td>1.5</td>" in section and "<td>2.00</td>" in section       # the older run's median; the exponent
+    assert "not run yet" in page[page.index('id="bench-gnn"'):]          # the others: the command to run them

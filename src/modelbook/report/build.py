@@ -6,6 +6,7 @@
     <out>/topic-33.html         one page per topic: the entry in English and Chinese (a switch picks one),
                                 {{lab:metric}} quotes filled from the latest runs, then per lab the latest
                                 results (measured vs reference, pass/fail, source), notes and plots
+    <out>/bench.html            `modelbook bench`: each benchmark's latest ratios and exponents, and their history
     <out>/plots/<lab>/...       the plots of each lab's latest run, copied from $MODELBOOK_HOME/runs
     <out>/static/               style.css, switch.js (the language switch; the choice is remembered)
 
@@ -88,6 +89,27 @@ def collect(store, site: Path) -> tuple[list, dict[str, LabView]]:
                     view.plots.append(dest.relative_to(site).as_posix())
         labs[spec.name] = view
     return list(all_topics()), labs
+
+
+def bench_views(store, history: int = 6) -> list[dict]:
+    """Per benchmark (modelbook.bench): its latest stored run (row, result, table rows) and the medians of its last
+    `history` runs, by comparison label (bench.html)."""
+    from modelbook.bench import BENCHES, PREFIX
+    from modelbook.bench.harness import table_rows
+
+    views = []
+    for spec in BENCHES:
+        runs = []
+        for row in store.history(PREFIX + spec.name, limit=history):
+            result = store.result_or_none(row.id)  # damaged: warned about, left out
+            if result is not None:
+                rows = table_rows(result)
+                runs.append({"row": row, "result": result, "rows": rows,
+                             "medians": {f"{r[0]} @{r[1]}" if r[1] else r[0]: r[2] for r in rows}})
+        labels = list(dict.fromkeys(label for run in runs for label in run["medians"]))
+        views.append({"name": spec.name, "title": spec.title, "latest": runs[0] if runs else None, "history": runs,
+                      "labels": labels})
+    return views
 
 
 def write_search_index(path: Path, entries: list[dict]) -> None:
@@ -189,6 +211,7 @@ def _build_site(out: Path | None, store, say, pdf: bool = False, pdf_topics=None
             shutil.copyfile(f, tmp / "static" / f.name)
         (tmp / "index.html").write_text(env.get_template("index.html").render(parts=parts, n_topics=len(pages),
                                                                                  n_written=len(topics)), encoding="utf-8")
+        (tmp / "bench.html").write_text(env.get_template("bench.html").render(benches=bench_views(store)), encoding="utf-8")
         real = [t for t in topics if not t.alias_of]
         search: list[dict] = []
         for i, t in enumerate(real):
