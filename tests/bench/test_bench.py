@@ -38,7 +38,7 @@ def test_unknown_benchmark_is_one_line_naming_the_known_ones(monkeypatch, capsys
     code, out, err = run_cli_captured(monkeypatch, capsys, "bench", "nope", "--quick")
     assert code == 2 and out == ""
     assert err.strip().count("\n") == 0 and "unknown benchmark 'nope'" in err
-    for name in ("attention", "gnn", "dp-sgd", "rl", "decode"):
+    for name in ("attention", "gnn", "dp-sgd", "bm25", "rl", "decode"):
         assert name in err
 
 
@@ -141,3 +141,9 @@ def test_report_has_a_bench_page_with_the_latest_ratios_and_their_history(tmp_pa
     assert section.index("#2 quick") < section.index("#1 quick")          # history, newest first
     assert "<td>1.5</td>" in section and "<td>2.00</td>" in section       # the older run's median; the exponent
     assert "not run yet" in page[page.index('id="bench-gnn"'):]          # the others: the command to run them
+
+
+def test_bm25_quick_scores_equal_rank_bm25():
+    result = _quick("bm25")
+    assert result.checks[0].passed, result.checks[0]
+    assert all(result.value(f"query ours/rank_bm25 @N={n}") > 0 for n in (1000, 2000, 4000))

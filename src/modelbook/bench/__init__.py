@@ -35,6 +35,7 @@ BENCHES = (
     BenchSpec("attention", "naive vs tiled online-softmax attention (ours) vs torch SDPA: time, memory, exponents in T"),
     BenchSpec("gnn", "GCN and GAT layers (ours) vs PyG's GCNConv/GATConv on the same graph: time, exponent in nodes"),
     BenchSpec("dp-sgd", "DP-SGD step (ours, torch.func) vs Opacus's GradSampleModule + DPOptimizer: time, exponent in batch"),
+    BenchSpec("bm25", "BM25 query latency (ours, inverted index) vs rank_bm25, against index size (ask's keyword half)"),
     BenchSpec("rl", "PPO and DQN (ours) vs Stable-Baselines3 at equal env steps on CartPole-v1 (full: steps to solve)"),
     BenchSpec("decode", "SmolLM2-135M greedy decode: fp32, bf16, int8/int4 (library and ours), ONNX Runtime, vs the roofline"),
 )
