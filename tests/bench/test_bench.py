@@ -71,6 +71,8 @@ def test_attention_quick_is_stored_and_read_back_by_results(monkeypatch, capsys,
     assert code == 0 and "bench-attention" in out
     code, out, _ = run_cli_captured(monkeypatch, capsys, "results", "bench-attention", "--json")
     assert code == 0 and [r["lab"] for r in json.loads(out)] == ["bench-attention"]
+    code, out, _ = run_cli_captured(monkeypatch, capsys, "results", "attention", "--json")  # the lab's name: its runs
+    assert code == 0 and json.loads(out) == []
     code, out, _ = run_cli_captured(monkeypatch, capsys, "results", "--run", str(row.id))
     assert code == 0 and "tiled_fast/sdpa" in out and "exponent time naive vs T" in out
 
