@@ -83,7 +83,7 @@ def results(name, run_id, limit, as_json):
 
 @app.command()
 @click.argument("name", required=False)
-@click.option("--quick", is_flag=True, help="small sizes and few repeats (all benchmarks in well under a minute)")
+@click.option("--quick", is_flag=True, help="small sizes and few repeats (all six together in under a minute on 2 cores)")
 @click.option("--json", "as_json", is_flag=True, help="print the results as JSON on stdout")
 def bench(name, quick, as_json):
     """Side-by-side benchmarks (ours vs the library): median ratios of interleaved repeats, their spread, and how
