@@ -99,7 +99,7 @@ def test_dp_sgd_quick_step_equals_opacus():
     assert {m.name.rpartition(" @")[2] for m in result.metrics if m.unit == harness.RATIO} >= {"B=64", "B=128", "B=256"}
 
 
-@pytest.mark.slow
+@pytest.mark.full  # minutes of training on a shared 2-core machine: the full tier runs it
 def test_rl_quick_times_both_at_equal_steps():
     result = _quick("rl")
     for algo in ("ppo", "dqn"):
@@ -107,7 +107,7 @@ def test_rl_quick_times_both_at_equal_steps():
         assert result.value(f"{algo} ours/sb3 @steps=512") > 0
 
 
-@pytest.mark.slow
+@pytest.mark.full  # the token equality is also asserted by tests/decoding; the full tier runs the benchmark's path
 def test_decode_quick_our_step_keeps_fp32_tokens():
     result = _quick("decode")
     assert result.checks[0].passed, result.checks[0]      # our explicit-cache step == Hugging Face's greedy tokens

@@ -3,7 +3,7 @@
 Every lab in the table: has a module with a docstring, a frozen Config with a seed and threads, quick and full presets,
 and run(cfg, out); its quick preset measures something, checks it against sourced references, and every
 check passes on the default seed AND on a seed the lab was not tuned on; the same seed gives the same
-(non-machine-dependent) metrics; and it finishes in seconds.
+(non-machine-dependent) metrics (checked in the full tier); and it finishes in seconds.
 """
 import ast
 import dataclasses
@@ -62,6 +62,9 @@ def test_quick_preset_passes_every_check(spec, seed, quick_result):
         assert not failed, failed
 
 
+# A second run of every quick preset costs ~5 minutes of CPU at 28 labs: it runs in the full tier (./test.sh --full),
+# which the labs' issues require before they close; the default run keeps the two seeds above (docs/decisions.md, 51).
+@pytest.mark.full
 @pytest.mark.parametrize("spec", LABS, ids=lambda s: s.name)
 def test_same_seed_same_metrics(spec, quick_result):
     first, _ = quick_result(spec.name, None)
