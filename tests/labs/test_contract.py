@@ -62,7 +62,7 @@ def test_quick_preset_passes_every_check(spec, seed, quick_result):
         assert not failed, failed
 
 
-# A second run of every quick preset costs ~5 minutes of CPU at 28 labs: it runs in the full tier (./test.sh --full),
+# A second run of every quick preset costs ~6 minutes of CPU at 33 labs: it runs in the full tier (./test.sh --full),
 # which the labs' issues require before they close; the default run keeps the two seeds above (docs/decisions.md, 51).
 @pytest.mark.full
 @pytest.mark.parametrize("spec", LABS, ids=lambda s: s.name)
