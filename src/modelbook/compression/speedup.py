@@ -51,6 +51,9 @@ def median_interval(values: list[float], confidence: float = 0.95) -> tuple[floa
         raise ValueError(f"a {confidence:.0%} interval for a median needs at least 6 values, got {n}")
     xs = sorted(values)
     alpha = 1 - confidence
+    if 2 / 2 ** n > alpha:  # even (min, max) misses the median with probability 2 / 2^n
+        raise ValueError(f"{n} values cannot give a {confidence:.0%} interval for a median: the widest, min to max, "
+                         f"covers it with probability {1 - 2 / 2 ** n:.1%}")
     # largest j with 2·P(Bin(n, ½) ≤ j − 1) ≤ α (at least 1: the interval never goes past the extremes)
     j, tail = 1, comb(n, 0) / 2 ** n  # tail = P(Bin ≤ j − 1)
     while 2 * (tail + comb(n, j) / 2 ** n) <= alpha:
