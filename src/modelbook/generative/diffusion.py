@@ -188,3 +188,18 @@ def sample_ddim(model: nn.Module, s: Schedule, n: int, side: int, steps: int, ge
         t_prev = ts[i + 1] if i + 1 < len(ts) else -1
         x = ddim_step(s, model(x, torch.full((n,), t)), t, t_prev, x)
     return x
+
+
+def train_denoiser(model: nn.Module, s: Schedule, x: torch.Tensor, steps: int, batch: int, lr: float,
+                   generator: torch.Generator, track=lambda it, _: it) -> float:
+    """Adam on the ε-prediction loss, each step a random batch of x, a random t and noise, all from `generator`;
+    returns the last step's loss. `track` wraps the step range (a progress bar)."""
+    opt = torch.optim.Adam(model.parameters(), lr=lr)
+    model.train()
+    for _ in track(range(steps), "DDPM denoiser"):
+        loss = diffusion_loss(model, s, x[torch.randint(len(x), (batch,), generator=generator)], generator)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+    model.eval()
+    return loss.item()

@@ -113,3 +113,10 @@ def precision_recall(real_features: torch.Tensor, fake_features: torch.Tensor, k
     precision = coverage_of(fake_features, real_features, knn_radii(real_features, k))
     recall = coverage_of(real_features, fake_features, knn_radii(fake_features, k))
     return precision, recall
+
+
+@torch.no_grad()
+def consistency(clf, images: torch.Tensor, asked: torch.Tensor) -> float:
+    """Class consistency of a conditional generator: the share of its images the classifier assigns to the class they
+    were generated for (chance: 1 / classes for a generator that ignores the label)."""
+    return float((clf(images).argmax(1) == asked).float().mean())

@@ -103,3 +103,21 @@ def iwae_bounds(model: VAE, x: torch.Tensor, ks: tuple[int, ...], generator: tor
     K = max(ks)
     log_w = torch.cat([log_weights(model, x[i:i + batch], K, generator) for i in range(0, len(x), batch)])
     return iwae_from_log_weights(log_w, ks)
+
+
+def binarise(x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+    """Each pixel 1 with probability its grey level (a fixed stochastic binarisation, as binarised MNIST)."""
+    return (torch.rand(x.shape, generator=generator) < x).float()
+
+
+@torch.no_grad()
+def elbo_kl_gap(model: VAE, x: torch.Tensor, seed: int, kl=gaussian_kl) -> tuple[float, float]:
+    """Mean and standard error of ELBO(analytic KL) − log w(z) on the same z per image: the KL's Monte-Carlo error."""
+    mu, logvar = model.encode(x)
+    eps = torch.randn(mu.shape, generator=torch.Generator().manual_seed(seed))
+    z = mu + (0.5 * logvar).exp() * eps
+    log_px_z = bernoulli_log_likelihood(model.decode(z), x.flatten(1))
+    analytic = log_px_z - kl(mu, logvar)
+    log_w = log_weights(model, x, 1, torch.Generator().manual_seed(seed))[:, 0]  # the same ε, so the same z
+    d = analytic - log_w
+    return float(d.mean()), float(d.std() / math.sqrt(len(d)))

@@ -64,6 +64,8 @@ from modelbook.generative import diffusion as dif
 from modelbook.generative import fid as fidlib
 from modelbook.generative import image_gan as gan
 from modelbook.generative import vae as vaelib
+from modelbook.generative.fid import consistency
+from modelbook.generative.vae import binarise, elbo_kl_gap
 
 TORCHMETRICS = "torchmetrics 1.9.0 FrechetInceptionDistance(feature=<the lab's classifier>), same images"
 DIFFUSERS = "diffusers 0.42.1 DDPMScheduler / DDIMScheduler (linear betas, epsilon prediction, clip_sample), same tensors"
@@ -275,12 +277,6 @@ def _gans(result: LabResult, cfg: Config, data: dict, clf, evaluate: Evaluator, 
     return samples
 
 
-def consistency(clf, images: torch.Tensor, asked: torch.Tensor) -> float:
-    """Share of generated images the classifier assigns to the class they were generated for."""
-    with torch.no_grad():
-        return float((clf(images).argmax(1) == asked).float().mean())
-
-
 def _consistency(result: LabResult, cfg: Config, clf, images, asked) -> None:
     value = result.metric("cgan/class_consistency", consistency(clf, images, asked))
     result.check("cgan/consistency_above_chance", value - CHANCE, reference=cfg.cgan_consistency_lift, tolerance=0.0,
@@ -290,11 +286,6 @@ def _consistency(result: LabResult, cfg: Config, clf, images, asked) -> None:
 
 
 # -- 4. VAE -------------------------------------------------------------------------------------------------
-def binarise(x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
-    """Each pixel 1 with probability its grey level (a fixed stochastic binarisation, as binarised MNIST)."""
-    return (torch.rand(x.shape, generator=generator) < x).float()
-
-
 def vae_data(cfg: Config, data: dict) -> tuple[torch.Tensor, torch.Tensor]:
     """Binarised training images and the first n_vae_test binarised test images."""
     gb = torch.Generator().manual_seed(cfg.seed + 40)  # + 40: the binarisation draw
@@ -333,19 +324,6 @@ def _vae(result: LabResult, cfg: Config, data: dict, evaluate: Evaluator, out: P
     return imgs
 
 
-@torch.no_grad()
-def elbo_kl_gap(model: vaelib.VAE, x: torch.Tensor, seed: int, kl=vaelib.gaussian_kl) -> tuple[float, float]:
-    """Mean and standard error of ELBO(analytic KL) − log w(z) on the same z per image: the KL's Monte-Carlo error."""
-    mu, logvar = model.encode(x)
-    eps = torch.randn(mu.shape, generator=torch.Generator().manual_seed(seed))
-    z = mu + (0.5 * logvar).exp() * eps
-    log_px_z = vaelib.bernoulli_log_likelihood(model.decode(z), x.flatten(1))
-    analytic = log_px_z - kl(mu, logvar)
-    log_w = vaelib.log_weights(model, x, 1, torch.Generator().manual_seed(seed))[:, 0]  # the same ε, so the same z
-    d = analytic - log_w
-    return float(d.mean()), float(d.std() / math.sqrt(len(d)))
-
-
 # -- 6. diffusion -------------------------------------------------------------------------------------------
 def _diffusion(result: LabResult, cfg: Config, data: dict, evaluate: Evaluator) -> dict:
     s = dif.Schedule(cfg.diffusion_T, cfg.beta_start, cfg.beta_end)
@@ -373,22 +351,11 @@ def _diffusion(result: LabResult, cfg: Config, data: dict, evaluate: Evaluator) 
                  tolerance=1e-7, kind="at_most", source=DIFFUSERS)
     # -- training the denoiser --
     model = dif.TinyUNet(cfg.unet_channels)
-    opt = torch.optim.Adam(model.parameters(), lr=cfg.diffusion_lr)
     gt = torch.Generator().manual_seed(cfg.seed + 51)  # + 51: the denoiser's batches, steps and noise
-
-    def train():
-        model.train()
-        for _ in progress.track(range(cfg.diffusion_steps), "DDPM denoiser"):
-            loss = dif.diffusion_loss(model, s, x[torch.randint(len(x), (cfg.diffusion_batch,), generator=gt)], gt)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-        return loss.item()
-
-    last_loss, cpu = _timed(train)
+    last_loss, cpu = _timed(lambda: dif.train_denoiser(model, s, x, cfg.diffusion_steps, cfg.diffusion_batch, cfg.diffusion_lr,
+                                                       gt, track=progress.track))
     result.metric("diffusion/last_train_loss", last_loss)
     result.metric("train_cpu_s/ddpm", cpu, "s", volatile=True)
-    model.eval()
     # -- one sampling step of each kind vs diffusers, with the trained model's ε --
     probe = torch.randn(8, 1, cfg.side, cfg.side, generator=g)
     worst = 0.0

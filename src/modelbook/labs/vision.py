@@ -293,53 +293,19 @@ def _canvases(cfg: Config, seed_offset: int, split: str, n: int):
 
 
 def _detection(result: LabResult, cfg: Config, out: Path) -> None:
-    from modelbook.vision.cnn import Batches
-    from modelbook.vision.detection import (
-        CenterNet,
-        centernet_loss,
-        centernet_targets,
-        coco_map,
-        decode,
-        nms,
-        nms_reference,
-        pycocotools_map,
-    )
+    from modelbook.vision.detection import CenterNet, coco_map, decode, nms_mismatches, pycocotools_map, train_centernet
 
     train = _canvases(cfg, 4, "train", cfg.n_canvas_train)  # +4: training canvases, from training items
     test = _canvases(cfg, 5, "test", cfg.n_canvas_test)     # +5: test canvases, from test items
     torch.manual_seed(cfg.seed + 6)  # the detector's init
     model = CenterNet(len(CANVAS_CLASSES), width=cfg.det_width)
-    grid = cfg.canvas_size // model.stride
-    heat, rows = centernet_targets(train.boxes, train.labels, len(CANVAS_CLASSES), grid, model.stride)
-    index = torch.arange(len(train.images))
-    batches = Batches(index, index, cfg.batch_size, cfg.seed + 7)  # +7: canvas order; batches carry canvas indices
-
-    def loss_fn(model, batch):
-        idx = batch[0]
-        sel = torch.isin(rows[:, 0].long(), idx)
-        local = rows[sel].clone()
-        local[:, 0] = torch.searchsorted(idx.sort().values, local[:, 0].long()).float()
-        order = idx.sort().values
-        return centernet_loss(model(train.images[order]), heat[order], local)
-
-    from modelbook.core.schedules import cosine_with_warmup
-    from modelbook.core.train import LRSchedule, fit
-
-    opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr)
-    fit(model, batches, opt, cfg.det_epochs, loss_fn=loss_fn, description="detector",
-        callbacks=[LRSchedule(cosine_with_warmup(opt, 0, cfg.det_epochs * len(batches)), interval="step")])
-    model.eval()
+    train_centernet(model, train.images, train.boxes, train.labels, len(CANVAS_CLASSES), cfg.det_epochs, cfg.lr,
+                    cfg.batch_size, cfg.seed + 7)  # +7: canvas order
     with torch.no_grad():
         outputs = model(test.images)
     dets = decode(outputs, model.stride, top_k=TOP_K, iou_threshold=NMS_IOU)
     raw = decode(outputs, model.stride, top_k=TOP_K, use_nms=False)
-    mismatches = 0
-    for r in raw:  # our class-wise NMS vs the definition with pycocotools' IoU, class by class
-        for c in np.unique(r["labels"]):
-            sel = np.nonzero(r["labels"] == c)[0]
-            ours = sel[nms(torch.from_numpy(r["boxes"][sel]), torch.from_numpy(r["scores"][sel]), NMS_IOU).numpy()]
-            ref = sel[nms_reference(r["boxes"][sel], r["scores"][sel], NMS_IOU)]
-            mismatches += int(len(ours) != len(ref) or (ours != ref).any())
+    mismatches = nms_mismatches(raw, NMS_IOU)  # our class-wise NMS vs the definition with pycocotools' IoU
     result.metric("nms/mismatched_groups", mismatches)
     result.check("our NMS vs the greedy definition computed with pycocotools' IoU, every (canvas, class) group of decoded boxes",
                  mismatches, reference=0.0, tolerance=0.0, source="pycocotools 2.0.11 mask.iou (bbox); Python loops", kind="at_most")
@@ -378,8 +344,7 @@ def _plot_detections(result: LabResult, test, dets, out: Path) -> None:
 
 # -- 5. segmentation ---------------------------------------------------------------------------------------
 def _segmentation(result: LabResult, cfg: Config, out: Path) -> None:
-    from modelbook.vision.cnn import Batches
-    from modelbook.vision.segmentation import UNet, per_class_iou, predict_masks
+    from modelbook.vision.segmentation import UNet, per_class_iou, predict_masks, pycocotools_class_iou, train_unet
 
     train = _canvases(cfg, 4, "train", cfg.n_canvas_train)  # the detection canvases again (same offsets)
     test = _canvases(cfg, 5, "test", cfg.n_canvas_test)
@@ -388,7 +353,8 @@ def _segmentation(result: LabResult, cfg: Config, out: Path) -> None:
     for skips in (True, False):
         torch.manual_seed(cfg.seed + 8)  # the U-Net's init, the same for both variants
         model = UNet(n_classes, width=cfg.unet_width, skips=skips)
-        _train_seg(model, train.images, train.masks, cfg, Batches)
+        train_unet(model, train.images, train.masks, cfg.seg_epochs, cfg.lr, cfg.seg_batch_size, cfg.seed + 9,  # +9: canvas order
+                   weight_power=SEG_WEIGHT_POWER)
         pred = predict_masks(model, test.images)
         name = "skips" if skips else "no_skips"
         iou = per_class_iou(test.masks.numpy(), pred, n_classes)
@@ -398,7 +364,7 @@ def _segmentation(result: LabResult, cfg: Config, out: Path) -> None:
             for c, v in enumerate(iou):
                 result.metric(f"segmentation/iou_class_{c}", float(v))
             present = [c for c in range(n_classes) if not np.isnan(iou[c])]
-            ref = np.array([_pycocotools_iou(test.masks.numpy(), pred, c) for c in present])
+            ref = np.array([pycocotools_class_iou(test.masks.numpy(), pred, c) for c in present])
             diff = result.metric("segmentation/iou_max_abs_diff_vs_pycocotools", float(np.abs(iou[present] - ref).max()))
             result.check("our per-class IoU (confusion matrix) vs pycocotools' mask IoU (run-length encoded masks), every class, "
                          "max |diff|", diff, reference=0.0, tolerance=1e-9, source="pycocotools 2.0.11 mask.encode / mask.iou",
@@ -424,29 +390,3 @@ def _plot_masks(result: LabResult, test, masks: dict, out: Path) -> None:
         ax.set_title(title)
         ax.set_axis_off()
     result.artifact(plots.save(fig, out / "segmentation.png"))
-
-
-def _pycocotools_iou(target: np.ndarray, pred: np.ndarray, c: int) -> float:
-    """IoU of class c over all test canvases by the library: each side's class-c pixels as one binary mask (canvases
-    stacked into one tall image), run-length encoded, compared by pycocotools.mask.iou. (sklearn's jaccard_score
-    gives the same numbers, tests/vision/test_segmentation.py; importing it here would cost a second of CPU.)"""
-    from pycocotools import mask as mask_utils
-
-    def rle(m):
-        return mask_utils.encode(np.asfortranarray((m == c).reshape(-1, m.shape[-1]).astype(np.uint8)))
-
-    return float(mask_utils.iou([rle(pred)], [rle(target)], [0])[0, 0])
-
-
-def _train_seg(model, images, masks, cfg: Config, Batches) -> None:
-    from modelbook.core.schedules import cosine_with_warmup
-    from modelbook.core.train import LRSchedule, class_weights, fit
-    from modelbook.vision.segmentation import recalibrate_batchnorm
-
-    model.to(memory_format=torch.channels_last)  # NHWC: ~1.3x faster U-Net steps on one CPU thread
-    batches = Batches(images, masks, cfg.seg_batch_size, cfg.seed + 9)  # +9: canvas order for the U-Nets
-    opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr)
-    weights = class_weights(masks.flatten(), n_classes=int(masks.max()) + 1) ** SEG_WEIGHT_POWER  # background ~80% of pixels
-    fit(model, batches, opt, cfg.seg_epochs, criterion=torch.nn.CrossEntropyLoss(weight=weights), description="U-Net",
-        callbacks=[LRSchedule(cosine_with_warmup(opt, 0, cfg.seg_epochs * len(batches)), interval="step")])
-    recalibrate_batchnorm(model, images)

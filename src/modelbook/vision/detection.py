@@ -130,6 +130,42 @@ def centernet_loss(outputs, heat: torch.Tensor, rows: torch.Tensor, size_weight:
     return (pos_loss + neg_loss) / n + size_weight * size_loss + offset_loss
 
 
+def train_centernet(model: CenterNet, images: torch.Tensor, boxes: list[np.ndarray], labels: list[np.ndarray], n_classes: int,
+                    epochs: int, lr: float, batch_size: int, seed: int) -> None:
+    """AdamW with a cosine decay through the shared loop (core/train.py `fit`). Batches carry canvas indices (shuffled
+    by their own generator, `seed`), so each batch's per-object target rows are picked out and renumbered."""
+    from modelbook.core.schedules import cosine_with_warmup
+    from modelbook.core.train import LRSchedule, fit
+    from modelbook.vision.cnn import Batches
+
+    heat, rows = centernet_targets(boxes, labels, n_classes, images.shape[-1] // model.stride, model.stride)
+    index = torch.arange(len(images))
+    batches = Batches(index, index, batch_size, seed)
+
+    def loss_fn(model, batch):
+        order = batch[0].sort().values
+        local = rows[torch.isin(rows[:, 0].long(), order)].clone()
+        local[:, 0] = torch.searchsorted(order, local[:, 0].long()).float()
+        return centernet_loss(model(images[order]), heat[order], local)
+
+    opt = torch.optim.AdamW(model.parameters(), lr=lr)
+    fit(model, batches, opt, epochs, loss_fn=loss_fn, description="detector",
+        callbacks=[LRSchedule(cosine_with_warmup(opt, 0, epochs * len(batches)), interval="step")])
+    model.eval()
+
+
+def nms_mismatches(raw: list[dict], iou_threshold: float) -> int:
+    """(image, class) groups of undeduplicated detections where our NMS keeps other boxes than nms_reference."""
+    mismatches = 0
+    for r in raw:
+        for c in np.unique(r["labels"]):
+            sel = np.nonzero(r["labels"] == c)[0]
+            ours = sel[nms(torch.from_numpy(r["boxes"][sel]), torch.from_numpy(r["scores"][sel]), iou_threshold).numpy()]
+            ref = sel[nms_reference(r["boxes"][sel], r["scores"][sel], iou_threshold)]
+            mismatches += int(len(ours) != len(ref) or (ours != ref).any())
+    return mismatches
+
+
 @torch.no_grad()
 def decode(outputs, stride: int, top_k: int = 20, iou_threshold: float = 0.5, use_nms: bool = True) -> list[dict]:
     """Per image: {"boxes": (k, 4) xyxy pixels, "scores": (k,), "labels": (k,)} from the heads' outputs."""

@@ -86,3 +86,31 @@ def recalibrate_batchnorm(model: nn.Module, images: torch.Tensor, batch_size: in
 def predict_masks(model: nn.Module, images: torch.Tensor, batch_size: int = 256) -> np.ndarray:
     model.eval()
     return torch.cat([model(images[i:i + batch_size]).argmax(1) for i in range(0, len(images), batch_size)]).numpy()
+
+
+def train_unet(model: UNet, images: torch.Tensor, masks: torch.Tensor, epochs: int, lr: float, batch_size: int, seed: int,
+               weight_power: float = 0.5) -> None:
+    """AdamW, cosine decay, cross-entropy weighted by balanced class weights ** weight_power (full balancing drowns the
+    background, none ignores the objects), channels-last; BatchNorm statistics recalibrated on `images` at the end."""
+    from modelbook.core.schedules import cosine_with_warmup
+    from modelbook.core.train import LRSchedule, class_weights, fit
+    from modelbook.vision.cnn import Batches
+
+    model.to(memory_format=torch.channels_last)  # NHWC: ~1.3x faster U-Net steps on one CPU thread
+    batches = Batches(images, masks, batch_size, seed)
+    opt = torch.optim.AdamW(model.parameters(), lr=lr)
+    weights = class_weights(masks.flatten(), n_classes=int(masks.max()) + 1) ** weight_power
+    fit(model, batches, opt, epochs, criterion=nn.CrossEntropyLoss(weight=weights), description="U-Net",
+        callbacks=[LRSchedule(cosine_with_warmup(opt, 0, epochs * len(batches)), interval="step")])
+    recalibrate_batchnorm(model, images)
+
+
+def pycocotools_class_iou(target: np.ndarray, pred: np.ndarray, c: int) -> float:
+    """IoU of class c over all images by the library: each side's class-c pixels as one binary mask (images stacked
+    into one tall image), run-length encoded, compared by pycocotools.mask.iou."""
+    from pycocotools import mask as mask_utils
+
+    def rle(m):
+        return mask_utils.encode(np.asfortranarray((m == c).reshape(-1, m.shape[-1]).astype(np.uint8)))
+
+    return float(mask_utils.iou([rle(pred)], [rle(target)], [0])[0, 0])
