@@ -48,7 +48,6 @@ Cross-checks:    tests/compression/test_sensitivity.py (scan = each layer pruned
 from __future__ import annotations
 
 import copy
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar
@@ -71,7 +70,7 @@ from modelbook.compression.prune import (
     sparsity_of,
 )
 from modelbook.compression.sensitivity import allocate_sparsity, inverted_costs, sensitivity_scan
-from modelbook.compression.speedup import interleaved_ratios, median_interval
+from modelbook.compression.speedup import forward_speedup
 from modelbook.compression.structured import (
     head_gates,
     head_importance,
@@ -380,15 +379,8 @@ def speedup_check(result: LabResult, low: float, flops_ratio: float, cfg: Config
 
 
 def speedup_interval(dense: nn.Module, small: nn.Module, batch: torch.Tensor, pairs: int) -> tuple[float, float, float]:
-    """(median, low, high) of t_dense / t_small over `pairs` interleaved forward passes on `batch`, with the
-    order-statistic interval for the median at SPEEDUP_CONFIDENCE. t is CPU time of this process (one thread):
-    on a shared machine wall time also counts the waits for a core, which land on one call of a pair at random;
-    with the load average at 7 on 2 cores they pulled the interval's low end under 1 for a 3x faster model."""
-    dense.eval(), small.eval()
-    with torch.no_grad():
-        ratios = interleaved_ratios(lambda: dense(batch), lambda: small(batch), pairs, warmup=TIMING_WARMUP,
-                                    clock=time.process_time)
-    return median_interval(ratios, SPEEDUP_CONFIDENCE)
+    """compression.speedup.forward_speedup at this lab's warm-up and confidence."""
+    return forward_speedup(dense, small, batch, pairs, TIMING_WARMUP, SPEEDUP_CONFIDENCE)
 
 
 # -- 3. structured pruning of the CNN -----------------------------------------------------------------

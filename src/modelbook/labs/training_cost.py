@@ -71,7 +71,7 @@ import torch
 
 from modelbook.core import plots, progress
 from modelbook.core.errors import ModelbookError
-from modelbook.core.measure import mark, memory_marks, peak_memory_bytes
+from modelbook.core.measure import peak_memory_bytes
 from modelbook.core.result import LabResult
 from modelbook.core.seed import rng as make_rng
 from modelbook.corpus.dedup import (
@@ -106,7 +106,15 @@ from modelbook.scaling.flops import (
     non_embedding_params,
     train_flops_llama,
 )
-from modelbook.scaling.memory import STATE_BYTES, MasterWeightsAdamW, model_state_bytes, training_peak_bytes
+from modelbook.scaling.memory import (
+    STATE_BYTES,
+    STATE_ROWS,
+    mixed_step_memory,
+    model_state_bytes,
+    state_bytes_per_param,
+    state_table_errors,
+    training_peak_bytes,
+)
 
 KAPLAN = "Kaplan et al. 2020, Scaling Laws for Neural Language Models, §2.1 and Table 1 (C ≈ 6NT)"
 ZERO = "Rajbhandari et al. 2020, ZeRO, §3.1: mixed-precision Adam = 2Ψ + 2Ψ + 12Ψ bytes (7.5B params → 120 GB)"
@@ -329,56 +337,6 @@ def _memory(result: LabResult, cfg: Config, out: Path) -> None:
 
 
 # -- 3b. mixed precision: a 16-bit model, fp32 master weights and Adam state ----------------------------------
-STATE_ROWS = ("weights", "gradients", "optimizer")   # ZeRO's three model states, in STATE_BYTES' order
-
-
-def mixed_step_memory(gcfg: GPTConfig, idx: torch.Tensor, half: torch.dtype = torch.bfloat16,
-                      optimizer=MasterWeightsAdamW, autocast: bool = False) -> tuple[int, dict[str, int]]:
-    """Peak bytes of two mixed-precision AdamW steps of a GPT built inside the measurement, and the live bytes at
-    five moments: the model alone, + the optimizer's fp32 master copy, + the first step's gradients, after the
-    first step (m and v exist, gradients freed) and at the second step's optimizer call (every model state).
-    Default: a `half` model stepped by `optimizer` on fp32 master weights. autocast=True: torch's recipe instead,
-    an fp32 model whose forward runs under torch.autocast("cpu", half), stepped by torch.optim.AdamW."""
-    def two_steps():
-        model = GPT(gcfg) if autocast else GPT(gcfg).to(half)
-        mark("weights")
-        opt = torch.optim.AdamW(model.parameters(), lr=MEMORY_LR) if autocast else optimizer(model.parameters(), lr=MEMORY_LR)
-        mark("master")
-        for step in range(2):
-            with torch.autocast("cpu", dtype=half, enabled=autocast):
-                loss = model(idx, idx)
-            loss.backward()
-            del loss
-            mark(("first_" if step == 0 else "") + "gradients")
-            opt.step()
-            if autocast:
-                opt.zero_grad(set_to_none=True)
-            if step == 0:
-                mark("first_step_done")
-    return memory_marks(two_steps)
-
-
-def state_bytes_per_param(params: list[int], marks: list[dict[str, int]]) -> dict[str, float]:
-    """Bytes per parameter of each model state, fitted across the GPT sizes: the slope (least squares, with an
-    intercept for the mask buffers and small tensors) of the live-byte difference that state adds, vs N."""
-    def slope(values):
-        return float(np.polyfit(np.asarray(params, float), np.asarray(values, float), 1)[0])
-    return {"weights": slope([m["weights"] for m in marks]),
-            "master": slope([m["master"] - m["weights"] for m in marks]),
-            "gradients": slope([m["first_gradients"] - m["master"] for m in marks]),
-            "adam_m_v": slope([m["first_step_done"] - m["master"] for m in marks]),
-            "optimizer": slope([m["first_step_done"] - m["weights"] for m in marks]),
-            "total": slope([m["gradients"] for m in marks])}
-
-
-def state_table_errors(table: dict[str, float], per_param: tuple[int, int, int] | None = None) -> dict[str, float]:
-    """|measured − counted| bytes per parameter for weights, gradients, optimizer and their total; the counted
-    layout is the estimator's (STATE_BYTES["mixed", "adam"], ZeRO's 2 + 2 + 12) unless another is given."""
-    counted = dict(zip(STATE_ROWS, per_param or STATE_BYTES[("mixed", "adam")]))
-    counted["total"] = sum(counted.values())
-    return {k: abs(table[k] - v) for k, v in counted.items()}
-
-
 def _mixed_memory(result: LabResult, cfg: Config, out: Path) -> None:
     if len(cfg.mem_sizes) < 2 or cfg.autocast_sizes == 1:
         raise ModelbookError(f"mem_sizes has {len(cfg.mem_sizes)} GPT size(s), autocast_sizes={cfg.autocast_sizes}: a bytes-per-parameter "
@@ -389,7 +347,7 @@ def _mixed_memory(result: LabResult, cfg: Config, out: Path) -> None:
     for d, L, h in progress.track(cfg.mem_sizes, f"mixed-precision ({cfg.half}) training memory"):
         gcfg = GPTConfig(vocab_size=BYTE_VOCAB, block_size=cfg.mem_seq, n_layer=L, n_head=h, d_model=d)
         idx = torch.randint(0, BYTE_VOCAB, (cfg.mem_batch, cfg.mem_seq), generator=gen)
-        measured, at = mixed_step_memory(gcfg, idx, half)
+        measured, at = mixed_step_memory(gcfg, idx, half, lr=MEMORY_LR)
         est = training_peak_bytes(gcfg, cfg.mem_batch, cfg.mem_seq, precision="mixed")
         name = f"d{d}_L{L}"
         result.metric(f"memory_mixed/{name}/measured_peak_MB", measured / 1e6, "MB", volatile=True)   # allocator-dependent
@@ -430,7 +388,7 @@ def _mixed_memory(result: LabResult, cfg: Config, out: Path) -> None:
         sizes = cfg.mem_sizes[:cfg.autocast_sizes]
         auto = state_bytes_per_param(params[:len(sizes)], [
             mixed_step_memory(GPTConfig(vocab_size=BYTE_VOCAB, block_size=cfg.mem_seq, n_layer=L, n_head=h, d_model=d), idx, half,
-                              autocast=True)[1] for d, L, h in sizes])
+                              autocast=True, lr=MEMORY_LR)[1] for d, L, h in sizes])
         for key, value in auto.items():
             result.metric(f"memory_autocast/bytes_per_param/{key}", value, "B")
         result.check(f"torch.autocast (CPU, {cfg.half}), measured bytes per parameter vs the fp32 layout 4 + 4 + 8 (largest error of "

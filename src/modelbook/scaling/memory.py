@@ -48,6 +48,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import torch
 
 from modelbook.nn.gpt import GPTConfig, n_params
@@ -144,3 +145,59 @@ class MasterWeightsAdamW:
             denom = v.sqrt().div_(bias_correction2_sqrt).add_(self.eps)   # torch's (√v / √bc2) + eps, one temporary
             w.addcdiv_(m, denom, value=-step_size)
             p.copy_(w)                                              # round the master into the 16-bit weight
+
+
+# -- measuring what the estimator counts (the training-cost lab; tests/labs/test_training_cost.py) --------------
+STATE_ROWS = ("weights", "gradients", "optimizer")   # ZeRO's three model states, in STATE_BYTES' order
+
+
+def mixed_step_memory(gcfg: GPTConfig, idx: torch.Tensor, half: torch.dtype = torch.bfloat16,
+                      optimizer=None, autocast: bool = False, lr: float = 1e-3) -> tuple[int, dict[str, int]]:
+    """Peak bytes of two mixed-precision AdamW steps of a GPT built inside the measurement, and the live bytes at
+    five moments: the model alone, + the optimizer's fp32 master copy, + the first step's gradients, after the
+    first step (m and v exist, gradients freed) and at the second step's optimizer call (every model state).
+    Default: a `half` model stepped by `optimizer` on fp32 master weights. autocast=True: torch's recipe instead,
+    an fp32 model whose forward runs under torch.autocast("cpu", half), stepped by torch.optim.AdamW.
+    optimizer: a class like MasterWeightsAdamW (the default); lr only sets the steps' size (memory is what counts)."""
+    from modelbook.core.measure import mark, memory_marks
+    from modelbook.nn.gpt import GPT
+
+    optimizer = optimizer or MasterWeightsAdamW
+    def two_steps():
+        model = GPT(gcfg) if autocast else GPT(gcfg).to(half)
+        mark("weights")
+        opt = torch.optim.AdamW(model.parameters(), lr=lr) if autocast else optimizer(model.parameters(), lr=lr)
+        mark("master")
+        for step in range(2):
+            with torch.autocast("cpu", dtype=half, enabled=autocast):
+                loss = model(idx, idx)
+            loss.backward()
+            del loss
+            mark(("first_" if step == 0 else "") + "gradients")
+            opt.step()
+            if autocast:
+                opt.zero_grad(set_to_none=True)
+            if step == 0:
+                mark("first_step_done")
+    return memory_marks(two_steps)
+
+
+def state_bytes_per_param(params: list[int], marks: list[dict[str, int]]) -> dict[str, float]:
+    """Bytes per parameter of each model state, fitted across the GPT sizes: the slope (least squares, with an
+    intercept for the mask buffers and small tensors) of the live-byte difference that state adds, vs N."""
+    def slope(values):
+        return float(np.polyfit(np.asarray(params, float), np.asarray(values, float), 1)[0])
+    return {"weights": slope([m["weights"] for m in marks]),
+            "master": slope([m["master"] - m["weights"] for m in marks]),
+            "gradients": slope([m["first_gradients"] - m["master"] for m in marks]),
+            "adam_m_v": slope([m["first_step_done"] - m["master"] for m in marks]),
+            "optimizer": slope([m["first_step_done"] - m["weights"] for m in marks]),
+            "total": slope([m["gradients"] for m in marks])}
+
+
+def state_table_errors(table: dict[str, float], per_param: tuple[int, int, int] | None = None) -> dict[str, float]:
+    """|measured − counted| bytes per parameter for weights, gradients, optimizer and their total; the counted
+    layout is the estimator's (STATE_BYTES["mixed", "adam"], ZeRO's 2 + 2 + 12) unless another is given."""
+    counted = dict(zip(STATE_ROWS, per_param or STATE_BYTES[("mixed", "adam")]))
+    counted["total"] = sum(counted.values())
+    return {k: abs(table[k] - v) for k, v in counted.items()}
