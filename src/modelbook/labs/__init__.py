@@ -40,4 +40,7 @@ LABS = (
     LabSpec("scaling", topics=(44,), title="GPT ladder (5+ widths × 4 budgets), Chinchilla Approach-3 fit + bootstrap, compute-optimal N/D vs 20 tokens/param, μP LR transfer"),
     LabSpec("image-gen", topics=(37,), title="MLP GAN, DCGAN, VAE (ELBO, IWAE), cGAN on Fashion-MNIST; FID = torchmetrics, precision/recall; DDPM/DDIM = diffusers"),
     LabSpec("vision", topics=(11,), title="Fashion-MNIST CNN vs benchmark, augmentation, ViT vs CNN, EfficientNet probe; CenterNet + NMS, mAP = pycocotools; U-Net mIoU, skips"),
+    LabSpec("continual", topics=(26,), title="Prequential accuracy and Page-Hinkley drift delay on SEA; split Fashion-MNIST task/class-IL: fine-tune, EWC, LwF, replay, joint"),
+    LabSpec("meta", topics=(32,), title="MAML (2nd order via torch.func = autograd), FOMAML, Reptile vs pretraining on sinusoids; ProtoNets vs MAML vs attention learner on unseen glyphs"),
+    LabSpec("transfer", topics=(24,), title="Probe vs fine-tune vs scratch at 10/100/all labels, LoRA/QLoRA from scratch (merge, memory, = peft), zero-shot unseen classes, negative transfer"),
 )
