@@ -43,4 +43,5 @@ LABS = (
     LabSpec("continual", topics=(26,), title="Prequential accuracy and Page-Hinkley drift delay on SEA; split Fashion-MNIST task/class-IL: fine-tune, EWC, LwF, replay, joint"),
     LabSpec("meta", topics=(32,), title="MAML (2nd order via torch.func = autograd), FOMAML, Reptile vs pretraining on sinusoids; ProtoNets vs MAML vs attention learner on unseen glyphs"),
     LabSpec("transfer", topics=(24,), title="Probe vs fine-tune vs scratch at 10/100/all labels, LoRA/QLoRA from scratch (merge, memory, = peft), zero-shot unseen classes, negative transfer"),
+    LabSpec("finance", topics=(16,), title="Default detection: PR-AUC, cost threshold vs Bayes, profit curve; WoE/IV scorecard, KS/Gini; VaR/ES, GARCH = arch, Kupiec/Christoffersen; look-ahead bias, deflated Sharpe"),
 )

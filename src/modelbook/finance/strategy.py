@@ -1,0 +1,90 @@
+"""Walk-forward strategy backtests, transaction costs, Sharpe ratios and the deflated Sharpe ratio.
+
+Walk-forward: row t of the features is what is known at the close of day t; the target is r_{t+1}. At each refit
+day t₀ a model is fitted on the rows whose target is already known (t < t₀, from the last `train_window`), and
+it sets positions for the days t₀ … t₀ + refit_every − 1. A feature that uses r_{t+1} or later (a centred
+moving average, a restated figure) breaks that promise: look-ahead bias.
+
+Net return of a position w_t held over day t+1:  w_t·r_{t+1} − cost·|w_t − w_{t−1}|  (cost per unit traded).
+
+Sharpe ratio (per period) SR = mean/std; annualised ×√periods. Its standard error under iid returns with
+skewness γ₃ and kurtosis γ₄ (Mertens 2002; Bailey & López de Prado 2012):
+    σ(SR) = √[(1 − γ₃·SR + (γ₄ − 1)/4·SR²) / (T − 1)]
+Probabilistic Sharpe ratio PSR(SR*) = Φ((SR − SR*)/σ(SR)). Deflated Sharpe ratio (Bailey & López de Prado 2014):
+PSR against SR₀, the expected maximum of N trials' Sharpe ratios when none has skill,
+    SR₀ = √V[SR_n] · [(1 − γ)·Φ⁻¹(1 − 1/N) + γ·Φ⁻¹(1 − 1/(N·e))],   γ = 0.5772… (Euler–Mascheroni)
+
+Cross-checks: tests/finance/test_strategy.py (SR₀ vs a Monte Carlo maximum of N null Sharpe ratios; σ(SR)
+vs the spread of simulated Sharpe ratios; the walk-forward never fits on a row whose target lies ahead).
+"""
+from __future__ import annotations
+
+from typing import Callable
+
+import numpy as np
+from scipy import stats
+
+EULER_GAMMA = 0.5772156649015329
+
+
+def walk_forward(X: np.ndarray, y: np.ndarray, start: int, train_window: int, refit_every: int,
+                 fit_predict: Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray]) -> np.ndarray:
+    """Predictions for rows start … n−1; each block is predicted by a model fitted on rows [t₀ − window, t₀)
+    (rows whose target r_{t+1} is known by the close of day t₀ − 1 + 1 = t₀). NaN before `start`."""
+    n = len(y)
+    pred = np.full(n, np.nan)
+    for t0 in range(start, n, refit_every):
+        lo = max(0, t0 - train_window)
+        fit_rows = np.arange(lo, t0 - 1)        # row t0 − 1's target is r_{t0}: known only at the close of t0
+        block = np.arange(t0, min(n, t0 + refit_every))
+        pred[block] = fit_predict(X[fit_rows], y[fit_rows], X[block])
+    return pred
+
+
+def ridge_fit_predict(alpha: float) -> Callable:
+    """Ridge regression on standardised features (statistics of the training rows only)."""
+    def fp(Xtr, ytr, Xte):
+        m, s = Xtr.mean(0), Xtr.std(0) + 1e-12
+        A = (Xtr - m) / s
+        w = np.linalg.solve(A.T @ A + alpha * len(A) * np.eye(A.shape[1]), A.T @ (ytr - ytr.mean()))
+        return ytr.mean() + ((Xte - m) / s) @ w
+    return fp
+
+
+def net_returns(positions, next_returns, cost: float) -> tuple[np.ndarray, np.ndarray]:
+    """(gross, net) returns of holding positions[t] over next_returns[t], paying cost per unit of turnover."""
+    w = np.asarray(positions, dtype=float)
+    gross = w * np.asarray(next_returns, dtype=float)
+    turnover = np.abs(np.diff(np.r_[0.0, w]))
+    return gross, gross - cost * turnover
+
+
+def sharpe(returns, periods: int = 1) -> float:
+    r = np.asarray(returns, dtype=float)
+    return float(r.mean() / r.std(ddof=1) * np.sqrt(periods))
+
+
+def sharpe_se(sr: float, T: int, skew: float = 0.0, kurt: float = 3.0) -> float:
+    """Standard error of a per-period Sharpe ratio estimated from T returns (kurt is not excess)."""
+    return float(np.sqrt((1 - skew * sr + (kurt - 1) / 4 * sr ** 2) / (T - 1)))
+
+
+def probabilistic_sharpe(returns, sr_benchmark: float = 0.0) -> float:
+    r = np.asarray(returns, dtype=float)
+    sr = sharpe(r)
+    se = sharpe_se(sr, len(r), stats.skew(r), stats.kurtosis(r, fisher=False))
+    return float(stats.norm.cdf((sr - sr_benchmark) / se))
+
+
+def expected_max_sharpe(n_trials: int, sr_variance: float) -> float:
+    """SR₀: the expected maximum of n_trials per-period Sharpe ratios whose true value is 0."""
+    if n_trials < 2:
+        return 0.0
+    z = (1 - EULER_GAMMA) * stats.norm.ppf(1 - 1 / n_trials) + EULER_GAMMA * stats.norm.ppf(1 - 1 / (n_trials * np.e))
+    return float(np.sqrt(sr_variance) * z)
+
+
+def deflated_sharpe(returns, n_trials: int, sr_variance: float) -> tuple[float, float]:
+    """(DSR, SR₀): the probability that the selected strategy's true Sharpe ratio exceeds SR₀."""
+    sr0 = expected_max_sharpe(n_trials, sr_variance)
+    return probabilistic_sharpe(returns, sr0), sr0
