@@ -44,4 +44,5 @@ LABS = (
     LabSpec("meta", topics=(32,), title="MAML (2nd order via torch.func = autograd), FOMAML, Reptile vs pretraining on sinusoids; ProtoNets vs MAML vs attention learner on unseen glyphs"),
     LabSpec("transfer", topics=(24,), title="Probe vs fine-tune vs scratch at 10/100/all labels, LoRA/QLoRA from scratch (merge, memory, = peft), zero-shot unseen classes, negative transfer"),
     LabSpec("finance", topics=(16,), title="Default detection: PR-AUC, cost threshold vs Bayes, profit curve; WoE/IV scorecard, KS/Gini; VaR/ES, GARCH = arch, Kupiec/Christoffersen; look-ahead bias, deflated Sharpe"),
+    LabSpec("automl", topics=(29,), title="Optuna TPE vs random vs grid over seeds, median pruning, nested-CV model selection, auto features, stacking, shared study (SQLite/PostgreSQL)"),
 )
