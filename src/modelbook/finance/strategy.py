@@ -29,13 +29,13 @@ EULER_GAMMA = 0.5772156649015329
 
 def walk_forward(X: np.ndarray, y: np.ndarray, start: int, train_window: int, refit_every: int,
                  fit_predict: Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray]) -> np.ndarray:
-    """Predictions for rows start … n−1; each block is predicted by a model fitted on rows [t₀ − window, t₀)
-    (rows whose target r_{t+1} is known by the close of day t₀ − 1 + 1 = t₀). NaN before `start`."""
+    """Predictions for rows start … n−1, NaN before. The block from row t₀ is predicted at the close of day t₀ by a
+    model fitted on rows [t₀ − window, t₀): the last of them, t₀ − 1, has target r_{t₀}, just known."""
     n = len(y)
     pred = np.full(n, np.nan)
     for t0 in range(start, n, refit_every):
         lo = max(0, t0 - train_window)
-        fit_rows = np.arange(lo, t0 - 1)        # row t0 − 1's target is r_{t0}: known only at the close of t0
+        fit_rows = np.arange(lo, t0)
         block = np.arange(t0, min(n, t0 + refit_every))
         pred[block] = fit_predict(X[fit_rows], y[fit_rows], X[block])
     return pred
