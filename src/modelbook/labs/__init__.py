@@ -45,4 +45,5 @@ LABS = (
     LabSpec("transfer", topics=(24,), title="Probe vs fine-tune vs scratch at 10/100/all labels, LoRA/QLoRA from scratch (merge, memory, = peft), zero-shot unseen classes, negative transfer"),
     LabSpec("finance", topics=(16,), title="Default detection: PR-AUC, cost threshold vs Bayes, profit curve; WoE/IV scorecard, KS/Gini; VaR/ES, GARCH = arch, Kupiec/Christoffersen; look-ahead bias, deflated Sharpe"),
     LabSpec("automl", topics=(29,), title="Optuna TPE vs random vs grid over seeds, median pruning, nested-CV model selection, auto features, stacking, shared study (SQLite/PostgreSQL)"),
+    LabSpec("recsys", topics=(15,), title="MovieLens: SGD SVD and ALS = Surprise on a temporal split; BPR, two-tower vs most-popular; MiniLM hybrid for cold start; retrieval → ranking → MMR; LinUCB regret"),
 )
