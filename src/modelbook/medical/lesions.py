@@ -6,8 +6,9 @@ image, with a soft edge 0.5·(1 − tanh((r − R)/w)) so the lesion has no alia
 lesion-insertion studies blend a lesion into a patient image).
 
 Detector: the scale-normalised Laplacian of Gaussian, −σ²·∇²G_σ * I, at σ = R/√2 for each radius R looked for
-(Lindeberg 1998: a disc of radius R gives its strongest normalised response at that σ), maximum over scales,
-then local maxima inside the body mask. Each candidate carries its response as a score.
+(Lindeberg 1998: a disc of radius R gives its strongest normalised response at that σ), each scale standardised
+by its robust spread over the search mask, maximum over scales, then local maxima inside the mask. Each candidate
+carries its standardised response as a score.
 
 FROC (Chakraborty 1989): lower a threshold over the candidates' scores; at each threshold, lesion sensitivity is
 the fraction of lesions with a candidate within their radius (+1 pixel) scoring above it, and the false-positive
@@ -67,16 +68,30 @@ def place_lesions(mask: np.ndarray, sizes_mm, contrasts, n: int, spacing_mm: flo
     return lesions
 
 
-def log_response(image: np.ndarray, radii_px) -> np.ndarray:
-    """max over radii R of −σ²·∇²(G_σ * I), σ = R/√2: bright blobs of radius ≈ R give a positive peak."""
-    img = np.asarray(image, dtype=np.float64)
-    return np.max([-(r / np.sqrt(2)) ** 2 * ndimage.gaussian_laplace(img, r / np.sqrt(2)) for r in radii_px], axis=0)
+def log_response(image: np.ndarray, radius_px: float) -> np.ndarray:
+    """−σ²·∇²(G_σ * I) with σ = R/√2: a bright disc of radius ≈ R gives a positive peak at its centre."""
+    sigma = radius_px / np.sqrt(2)
+    return -sigma**2 * ndimage.gaussian_laplace(np.asarray(image, dtype=np.float64), sigma)
+
+
+def detection_map(image: np.ndarray, radii_px, mask: np.ndarray) -> np.ndarray:
+    """max over radii of the LoG response in units of its own spread inside `mask` (1.4826 · MAD, a robust σ).
+
+    The scale-normalised response of a disc is about the same at every size, but the background's response
+    shrinks at larger scales (more averaging), so per-scale standardisation turns responses into signal-to-noise
+    ratios: bigger lesions of the same contrast stand out more, as the Rose model says they should."""
+    maps = []
+    for r in radii_px:
+        resp = log_response(image, r)
+        inside = resp[mask]
+        maps.append((resp - np.median(inside)) / (1.4826 * np.median(np.abs(inside - np.median(inside))) + 1e-12))
+    return np.max(maps, axis=0)
 
 
 def detect(image: np.ndarray, radii_px, mask: np.ndarray, min_distance: int = 3) -> tuple[np.ndarray, np.ndarray]:
-    """Candidates ((k, 2) row/col, (k,) scores): local maxima of the LoG response in a (2·min_distance + 1) window,
-    positive, inside `mask`, sorted by score (highest first)."""
-    resp = log_response(image, radii_px)
+    """Candidates ((k, 2) row/col, (k,) scores): local maxima of the detection map in a (2·min_distance + 1)
+    window, positive, inside `mask`, sorted by score (highest first)."""
+    resp = detection_map(image, radii_px, mask)
     peaks = (resp == ndimage.maximum_filter(resp, size=2 * min_distance + 1)) & (resp > 0) & mask
     pos = np.argwhere(peaks)
     scores = resp[peaks]
