@@ -45,6 +45,7 @@ def start_workers(url: str, study: str, n_workers: int, trials: int, seed: int) 
     """Create the study and start `n_workers` worker processes on it (they wait for each other, then search)."""
     import optuna
 
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
     optuna.create_study(study_name=study, storage=storage(url), direction="minimize", load_if_exists=True)
     return [subprocess.Popen(worker_command(url, study, trials, w, n_workers, seed), env=child_env(1),
                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True) for w in range(n_workers)]
