@@ -46,6 +46,6 @@ LABS = (
     LabSpec("finance", topics=(16,), title="Default detection: PR-AUC, cost threshold vs Bayes, profit curve; WoE/IV scorecard, KS/Gini; VaR/ES, GARCH = arch, Kupiec/Christoffersen; look-ahead bias, deflated Sharpe"),
     LabSpec("automl", topics=(29,), title="Optuna TPE vs random vs grid over seeds, median pruning, nested-CV model selection, auto features, stacking, shared study (SQLite/PostgreSQL)"),
     LabSpec("recsys", topics=(15,), title="MovieLens: SGD SVD and ALS = Surprise on a temporal split; BPR, two-tower vs most-popular; MiniLM hybrid for cold start; retrieval → ranking → MMR; LinUCB regret"),
+    LabSpec("multitask", topics=(31,), title="MultiMNIST: hard vs cross-stitch/L2 soft sharing vs separate; equal vs uncertainty vs GradNorm; negative transfer, gradient cosine, PCGrad"),
     LabSpec("medical", topics=(17,), title="Diagnosis: ECE, sensitivity ≥ 0.95, decision curves; DICOM/NIfTI = pydicom/nibabel, lesion FROC; GCN vs Morgan-RF on scaffold split; T-/X-learner PEHE, Qini"),
-    LabSpec("meta", topics=(32,), title="MAML (2nd order via torch.func = autograd), FOMAML, Reptile vs pretraining on sinusoids; ProtoNets vs MAML vs attention learner on unseen glyphs"),
 )
