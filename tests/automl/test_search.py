@@ -2,8 +2,8 @@
 import numpy as np
 import pytest
 
-from modelbook.evaluation.cv import kfold
 from modelbook.automl.search import GroupRidgeCV, construct_quadratic, diabetes_raw, grid_values, paired_summary, run_search
+from modelbook.evaluation.cv import kfold
 
 
 def test_diabetes_raw_equals_load_diabetes():

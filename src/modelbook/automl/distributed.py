@@ -29,9 +29,21 @@ def default_storage() -> str:
     return f"sqlite:///{folder / 'studies.db'}"
 
 
+SCHEMES = ("sqlite:///", "postgresql://", "postgresql+psycopg://", "postgresql+psycopg2://", "mysql")
+
+
+def check_url(url: str) -> str:
+    """The URL, or a ValueError saying what a storage URL looks like."""
+    if not url.startswith(SCHEMES):
+        raise ValueError(f"storage {url!r} is not a database URL: use sqlite:///path/to/studies.db or "
+                         f"postgresql+psycopg://user:password@host:5432/database")
+    return url
+
+
 def storage(url: str):
     import optuna
 
+    check_url(url)
     kwargs = {"connect_args": {"timeout": 60}} if url.startswith("sqlite") else {"pool_pre_ping": True}
     return optuna.storages.RDBStorage(url, engine_kwargs=kwargs)
 

@@ -45,7 +45,7 @@ import numpy as np
 
 from modelbook.automl import distributed
 from modelbook.automl.pruning import SoftmaxSGD, median_should_prune
-from modelbook.automl.search import LOW, HIGH, PARAMS, GroupRidgeCV, paired_summary, run_search
+from modelbook.automl.search import HIGH, LOW, PARAMS, GroupRidgeCV, paired_summary, run_search
 from modelbook.automl.selection import (
     Stacking,
     ensemble_bases,
@@ -56,6 +56,7 @@ from modelbook.automl.selection import (
     soft_vote,
 )
 from modelbook.core import plots, progress
+from modelbook.core.errors import ModelbookError
 from modelbook.core.result import LabResult
 from modelbook.evaluation.cv import grid_cv, kfold, nested_cv
 
@@ -117,7 +118,11 @@ def run(cfg: Config, out: Path) -> LabResult:
     url = cfg.storage or distributed.default_storage()
     study = f"automl-seed{cfg.seed}-{uuid.uuid4().hex[:10]}"
     t0 = time.perf_counter()
-    workers = distributed.start_workers(url, study, cfg.workers, cfg.worker_trials, cfg.seed)  # they run while we work
+    try:
+        distributed.check_url(url)
+        workers = distributed.start_workers(url, study, cfg.workers, cfg.worker_trials, cfg.seed)  # they run while we work
+    except Exception as e:  # a bad URL, a server that does not answer: one line, naming the storage
+        raise ModelbookError(f"automl: cannot use the study storage: {str(e).splitlines()[0][:300]}") from None
     try:
         fig, ax = plots.figure(2, 2, size=(12, 8))
         _search(result, cfg, ax[0, 0])
@@ -131,7 +136,10 @@ def run(cfg: Config, out: Path) -> LabResult:
             p.kill()
             p.wait()
         raise
-    distributed.wait_workers(workers)
+    try:
+        distributed.wait_workers(workers)
+    except RuntimeError as e:
+        raise ModelbookError(f"automl: the shared-study workers failed: {e}") from None
     _shared_study(result, cfg, url, study, time.perf_counter() - t0)
     return result
 
@@ -280,7 +288,7 @@ def _selection(result: LabResult, cfg: Config, ax) -> None:
 def _features(result: LabResult, cfg: Config) -> None:
     from sklearn.feature_selection import f_regression
 
-    from modelbook.automl.search import diabetes_raw, construct_quadratic
+    from modelbook.automl.search import construct_quadratic, diabetes_raw
 
     x, y = diabetes_raw()
     rng = np.random.default_rng(cfg.seed + 1)
