@@ -113,9 +113,10 @@ class Config:
 PRESETS = {
     "quick": Config(text_probe_levels=(10, 50), text_test=25, max_tokens=12, ft_steps=6, ft_max_steps=6, batch_size=8,
                     zero_shot_test=16, source_per_class=30, neg_draws=10),
-    "full": Config(text_probe_levels=(10, 100, ALL_TEXT), text_ft_levels=(10, 100, ALL_TEXT), text_test=100,
-                   ft_epochs=2, ft_max_steps=48, batch_size=16, qlora_train=True, zero_shot_test=100,
-                   source_per_class=100, neg_draws=40, image_levels=(10, 100, 300), image_test=200),
+    "full": Config(text_probe_levels=(10, 100, ALL_TEXT), text_ft_levels=(10, 100, ALL_TEXT), text_test=60,
+                   ft_epochs=2, ft_max_steps=24, batch_size=16, qlora_train=True, zero_shot_test=60,
+                   source_per_class=100, neg_draws=20, image_levels=(10, 100, 300), image_test=60, image_steps=24,
+                   image_batch=32),
 }
 
 
@@ -349,7 +350,14 @@ def _image(result: LabResult, cfg: Config, rng, curves) -> None:
 
     from modelbook.models.loaders import load_efficientnet_lite0
     from modelbook.transfer.data import fashion_task
-    from modelbook.transfer.finetune import ImageClassifier, efficientnet_scratch, features, init_head_from_probe, predict, train_steps
+    from modelbook.transfer.finetune import (
+        ImageClassifier,
+        efficientnet_scratch,
+        features,
+        init_head_from_probe,
+        predict,
+        train_steps,
+    )
     from modelbook.vision.features import linear_probe
 
     top = max(cfg.image_levels)

@@ -85,7 +85,7 @@ def train_steps(model: nn.Module, inputs: tuple[torch.Tensor, ...], y: torch.Ten
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
-        losses.append(float(loss))
+        losses.append(float(loss.detach()))
     model.eval()
     model.last_optimizer = [opt]  # kept for measuring the optimizer state (a list: not registered as a module)
     return losses
