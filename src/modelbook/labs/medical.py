@@ -264,6 +264,7 @@ def _imaging_pipeline(result: LabResult, cfg: Config) -> None:
 # -- 2b. synthetic lesions in the real CT slice, a LoG detector, FROC --------------------------------------------
 def _lesion_detection(result: LabResult, cfg: Config, out: Path) -> None:
     import pydicom
+    from matplotlib.patches import Circle
     from pydicom.data import get_testdata_file
     from scipy import ndimage
 
@@ -322,7 +323,7 @@ def _lesion_detection(result: LabResult, cfg: Config, out: Path) -> None:
     case, les, cand = example
     ax1.imshow(imaging.window(case, *SOFT_TISSUE_WINDOW), cmap="gray")
     for le in les:
-        ax1.add_patch(__import__("matplotlib.patches", fromlist=["Circle"]).Circle((le.col, le.row), le.radius_px + 2, fill=False, ec="lime"))
+        ax1.add_patch(Circle((le.col, le.row), le.radius_px + 2, fill=False, ec="lime"))
         ax1.text(le.col + le.radius_px + 2, le.row, f"{le.diameter_mm:g}mm/{le.contrast:g}", color="lime", fontsize=7)
     ax1.plot(cand[:, 1], cand[:, 0], "r+", ms=8, label="top detections")
     ax1.set(title="CT_small + inserted lesions (window 40/400)")

@@ -99,9 +99,9 @@ def detect(image: np.ndarray, radii_px, mask: np.ndarray, min_distance: int = 3)
     return pos[order], scores[order]
 
 
-def match(candidates: np.ndarray, lesions: list[Lesion], tolerance_px: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
-    """(lesion index hit by each candidate or −1, ...): a candidate hits the nearest lesion whose centre is within
-    radius + tolerance. Returns (hit_of_candidate (k,), ...) and the radii used, for the FROC."""
+def match(candidates: np.ndarray, lesions: list[Lesion], tolerance_px: float = 1.0) -> np.ndarray:
+    """(k,) index of the lesion each candidate hits, or −1: a candidate hits the nearest lesion whose centre is
+    within its radius + tolerance."""
     hit = np.full(len(candidates), -1)
     if len(lesions) and len(candidates):
         centres = np.array([[les.row, les.col] for les in lesions])
