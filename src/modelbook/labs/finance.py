@@ -38,6 +38,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import ClassVar
 
 import numpy as np
 from scipy import stats
@@ -72,6 +73,9 @@ BAILEY = "Bailey & López de Prado 2014, The Deflated Sharpe Ratio, eq. for E[ma
 
 @dataclass(frozen=True)
 class Config:
+    RANGES: ClassVar[dict] = {"test_share": (0.05, 0.9), "max_bins": (2, 50), "var_window": (100, 1500),
+                              "wf_train": (50, 1500), "ridge_alpha": (1e-9, None), "null_sims": (50, None)}
+    """bounds tighter than the ones core.config infers: a hold-out and windows that leave data on both sides"""
     test_share: float = 0.3
     """share of loans held out (stratified) for PR-AUC, costs, KS and Gini"""
     lc_logit_c: float = 0.05
