@@ -18,7 +18,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from modelbook.multitask import nets, pcgrad as pc
+from modelbook.multitask import nets
+from modelbook.multitask import pcgrad as pc
 from modelbook.multitask.weighting import GradNorm, UncertaintyWeighting
 
 METHODS = ("sum", "uncertainty", "gradnorm", "pcgrad")
