@@ -256,8 +256,8 @@ def _scorecard(result: LabResult, cfg: Config, X, y, names, train, test, out: Pa
     result.metric("scorecard/gini_gap_gbm_minus_scorecard", gini_gbm - gini)
     result.check("scorecard Gini vs gradient boosting's on the same variables (the scorecard gives up little ranking)",
                  gini, reference=gini_gbm - 0.05, tolerance=0.0, kind="at_least",
-                 source="Hand 2006 ('Classifier technology and the illusion of progress'): simple linear credit models "
-                        "come close to flexible ones; margin 0.05 Gini")
+                 source="Hand 2006, Classifier Technology and the Illusion of Progress, Statist. Sci. 21(1), abstract: "
+                        "'simple methods typically yield performance almost as good'; margin 0.05 Gini")
     top = max(bins, key=lambda b: b.iv)
     result.note(f"Scorecard: {len(bins)} of {len(numeric)} variables kept at IV ≥ {SIDDIQI_IV_MIN}; strongest "
                 f"{top.name} (IV {top.iv:.2f}, {len(top.woe)} monotone bins). Hold-out KS {ks:.3f}, Gini {gini:.3f}; "
@@ -372,7 +372,7 @@ def _market_risk(result: LabResult, cfg: Config, r: np.ndarray, out: Path) -> No
     ax.plot(days, -r[w:], lw=0.4, c="0.6", label="daily loss (%)")
     for name, (var, _) in forecasts.items():
         ax.plot(days, var, lw=0.8, label=f"99% VaR, {name}")
-    ax.set(ylim=(-8, 12), xlabel="trading day (1981–1991)", ylabel="% of value", title="S&P 500: one-day 99% VaR forecasts")
+    ax.set(ylim=(-8, 12), xlabel="trading day (1981–1991; the −22.8% crash day is off the scale)", ylabel="% of value", title="S&P 500: one-day 99% VaR forecasts")
     ax.legend(fontsize=7, ncol=3)
     result.artifact(plots.save(fig, out / "var_forecasts.png"))
 
@@ -457,7 +457,7 @@ def _strategy(result: LabResult, cfg: Config, r: np.ndarray, rng, out: Path) -> 
     for key, rets in runs.items():
         ax.plot(np.cumsum(rets), lw=0.9, label=f"{key} (net SR {v(f'strategy/{key}/sharpe_net'):.2f})")
     ax.plot(np.cumsum(hold), lw=0.9, c="k", label=f"buy and hold (SR {v('strategy/buy_and_hold/sharpe'):.2f})")
-    ax.set(yscale="linear", xlabel="trading day", ylabel="cumulative log-ish return (sum)", title="walk-forward, 5 bp costs")
+    ax.set(xlabel="trading day", ylabel="cumulative sum of daily net returns", title="walk-forward, 5 bp costs")
     ax.legend(fontsize=7)
     result.artifact(plots.save(fig, out / "strategy_lookahead.png"))
 
