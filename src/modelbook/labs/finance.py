@@ -2,13 +2,15 @@
 strategy backtest with and without look-ahead bias (topic 16).
 
 What this lab shows
-  1. Default detection on Lending Club loans (modeldata lending_club, 5.2% "bad": a fraud-like imbalance), on a
-     stratified hold-out: logistic regression and gradient boosting ranked by PR-AUC (ours = scikit-learn's
-     average_precision_score), far above the no-skill PR-AUC (the bad rate). Stated costs: a bad loan approved
-     costs COST_FN = 5 units (lost principal net of recoveries), a good loan declined costs COST_FP = 1 unit (the
-     margin foregone), so the Bayes threshold for calibrated probabilities is 1/6. The logistic model's realised
-     cost at that analytic threshold is compared with the best threshold found by exhaustive search on the same
-     loans (an oracle: it looks at the labels), and the profit curve (saving vs approving everyone) is drawn.
+  1. Default detection on two credit sets, each on a stratified hold-out: ISLR Default (3.3% defaulters) and
+     Lending Club loans (modeldata lending_club, 5.2% "bad": a fraud-like imbalance). Logistic regression and
+     gradient boosting ranked by PR-AUC (ours = scikit-learn's average_precision_score), well above the no-skill
+     PR-AUC (the positive rate). Stated costs: a default not flagged costs COST_FN = 10 units (the balance lost),
+     a flag on a good customer COST_FP = 1 (review, a reduced line), so the Bayes threshold for calibrated
+     probabilities is 1/11. On Default (a well-specified logistic model, hence calibrated) the cost saving at that
+     analytic threshold is compared with the best threshold found by exhaustive search on the same hold-out (an
+     oracle: it looks at the labels); the profit curve (saving vs flagging nobody) is drawn. On lending_club
+     (85 features, weak signal) the same share is reported, not held: it moves a lot between splits.
   2. A WoE/IV logistic scorecard from scratch: quantile bins merged until monotone in WoE, IV per variable
      (= the Jeffreys divergence scipy computes), variables kept at IV ≥ 0.02 (Siddiqi), logistic regression on
      the WoE columns, points at 600 for odds 50:1 and 20 points to double the odds (every applicant's points
