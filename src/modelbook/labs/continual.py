@@ -60,7 +60,7 @@ NAMES = {"finetune": "fine-tuning", "ewc": "EWC", "lwf": "LwF", "replay": "repla
 
 @dataclass(frozen=True)
 class Config:
-    streams: int = 40
+    streams: int = 12
     """independent copies of the SEA stream"""
     per_concept: int = 5000
     noise: float = 0.1
@@ -73,10 +73,10 @@ class Config:
     ph_threshold: float = 50.0
     per_class_train: int = 1000
     per_class_test: int = 300
-    hidden: int = 200
-    iters: int = 200
+    hidden: int = 160
+    iters: int = 120
     """Adam iterations per task"""
-    batch: int = 128
+    batch: int = 64
     buffer: int = 1000
     """replay buffer (images)"""
     ewc_lambda: float = 1000.0
