@@ -35,11 +35,22 @@ class TextClassifier(nn.Module):
 
 
 class ImageClassifier(nn.Module):
-    """EfficientNet-Lite0 body (extract_features) on grey 28x28 images upsampled to `size`, pooled -> linear head."""
+    """EfficientNet-Lite0 body (extract_features) on grey 28x28 images upsampled to `size`, pooled -> linear head.
 
-    def __init__(self, net: nn.Module, n_classes: int, size: int = 32, d_features: int = 1280):
+    freeze_bn keeps every BatchNorm in eval mode while training (its pretrained statistics, not those of 32-image
+    batches): the usual way to fine-tune with small batches. A network trained from scratch needs batch statistics
+    instead; bn_momentum then sets how fast its running statistics follow them (the TF port's 0.01 would need
+    hundreds of steps before eval-mode outputs mean anything)."""
+
+    def __init__(self, net: nn.Module, n_classes: int, size: int = 32, d_features: int = 1280,
+                 freeze_bn: bool = False, bn_momentum: float | None = None):
         super().__init__()
         self.net, self.size, self.head = net, size, nn.Linear(d_features, n_classes)
+        self.freeze_bn = freeze_bn
+        if bn_momentum is not None:
+            for m in self.net.modules():
+                if isinstance(m, nn.modules.batchnorm._BatchNorm):
+                    m.momentum = bn_momentum
         self.register_buffer("mean", torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1))
         self.register_buffer("std", torch.tensor(IMAGENET_STD).view(1, 3, 1, 1))
 
@@ -50,6 +61,14 @@ class ImageClassifier(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.head(self.features(x))
+
+    def train(self, mode: bool = True):
+        super().train(mode)
+        if mode and self.freeze_bn:
+            for m in self.net.modules():
+                if isinstance(m, nn.modules.batchnorm._BatchNorm):
+                    m.eval()
+        return self
 
 
 def efficientnet_scratch() -> nn.Module:
