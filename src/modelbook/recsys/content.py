@@ -25,7 +25,8 @@ def movie_texts(items: np.ndarray | None = None) -> list[str]:
     from modelbook.data.tabular import _rdataset
 
     movies = _rdataset("dslabs", "movielens").drop_duplicates("movieId").sort_values("movieId")
-    texts = (movies["title"].astype(str) + ". " + movies["genres"].astype(str).str.replace("|", ", ")).tolist()
+    title = movies["title"].fillna("").astype(str)                       # 5 movies have no title: genres alone
+    texts = (title + ". " + movies["genres"].fillna("").astype(str).str.replace("|", ", ")).tolist()
     return texts if items is None else [texts[i] for i in items]
 
 
