@@ -29,11 +29,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import ClassVar
 
 import numpy as np
 import torch
 
 from modelbook.core import plots
+from modelbook.core.errors import ModelbookError
 from modelbook.core.result import LabResult
 from modelbook.data.ratings import movielens_ratings
 from modelbook.recsys import bandits, content, metrics, mf, pipeline, two_tower
@@ -87,6 +89,9 @@ class Config:
     seed: int = 0
     threads: int = 1
 
+    RANGES: ClassVar[dict] = {"bandit_epsilon": (0.0, 1.0), "mmr_lambda": (0.0, 1.0), "bandit_arms": (2, None),
+                              "n_ranked": (K, None)}
+
 
 PRESETS = {
     "quick": Config(n_users=300, n_items=300, svd_factors=20, batch=1024, bpr_lr=0.02, tower_lr=0.01, tower_batch=256, tower_epochs=10, bandit_steps=1000, bandit_runs=10),
@@ -100,6 +105,8 @@ def run(cfg: Config, out: Path) -> LabResult:
     torch.manual_seed(cfg.seed)
     user, item, rating, ts, card = movielens_ratings()
     data, items = subsample(Ratings(user, item, rating, ts, int(user.max()) + 1, int(item.max()) + 1), cfg.n_users, cfg.n_items, rng)
+    if not cfg.n_ranked <= cfg.n_candidates < data.n_items:
+        raise ModelbookError(f"recsys: need n_ranked ({cfg.n_ranked}) ≤ n_candidates ({cfg.n_candidates}) < items ({data.n_items})")
     train, test = temporal_split(data, TEST_FRACTION)
     result.metric("data/ratings", len(data))
     result.metric("data/users", data.n_users)
@@ -151,15 +158,6 @@ def _train_bpr(cfg: Config, train: Ratings) -> MatrixFactorization:
 
     fit(model, loader, torch.optim.Adam(model.parameters(), lr=cfg.bpr_lr), cfg.bpr_epochs, loss_fn=loss_fn, description="BPR")
     return model.eval()
-
-
-def _genres(items_n: int, texts: list[str]) -> torch.Tensor:
-    names = sorted({g for t in texts for g in t.rsplit(". ", 1)[-1].split(", ")})
-    m = torch.zeros(items_n, len(names))
-    for row, t in enumerate(texts):
-        for g in t.rsplit(". ", 1)[-1].split(", "):
-            m[row, names.index(g)] = 1.0
-    return m
 
 
 def _implicit(result: LabResult, cfg: Config, train: Ratings, test: Ratings, rng, emb: np.ndarray, ax):
