@@ -32,6 +32,9 @@ class ConvEmbed(nn.Module):
             side = (side + 1) // 2
         self.dim = channels * side * side
         self.head = nn.Linear(self.dim, n_out) if n_out else None
+        if self.head is not None:  # a zero head starts every class equal: MAML's adapted head is then set by the support
+            nn.init.zeros_(self.head.weight)
+            nn.init.zeros_(self.head.bias)
 
     def forward(self, x):
         z = self.body(x)
@@ -62,14 +65,15 @@ class AttentionLearner(nn.Module):
     linear layer maps each query token to N logits. Labels are permuted per episode, so it cannot memorise
     classes: it has to read the answer off the support set."""
 
-    def __init__(self, n_way: int, channels: int = 32, depth: int = 3, size: int = 28, d_model: int = 128, heads: int = 4):
+    def __init__(self, n_way: int, channels: int = 32, depth: int = 3, size: int = 28, d_model: int = 128, heads: int = 4,
+                 layers: int = 1):
         super().__init__()
         self.n_way = n_way
         self.embed = ConvEmbed(channels, depth, size)
         self.proj = nn.Linear(self.embed.dim, d_model)
         self.label = nn.Embedding(n_way + 1, d_model)   # index n_way = unknown
-        self.mixer = nn.TransformerEncoder(nn.TransformerEncoderLayer(d_model, heads, 2 * d_model, dropout=0.0,
-                                                                      batch_first=True), 2, enable_nested_tensor=False)
+        self.mixer = nn.TransformerEncoder(nn.TransformerEncoderLayer(d_model, heads, 2 * d_model, dropout=0.0, batch_first=True,
+                                                                      norm_first=True), layers, enable_nested_tensor=False)
         self.out = nn.Linear(d_model, n_way)
 
     def forward(self, ep) -> torch.Tensor:
