@@ -108,7 +108,7 @@ class Config:
 
 
 PRESETS = {
-    "quick": Config(search_seeds=20, trials=27, prune_trials=24, prune_seeds=2, epochs=10, worker_trials=6, grid_check=False),
+    "quick": Config(search_seeds=20, trials=27, prune_trials=20, prune_seeds=2, epochs=10, worker_trials=5, grid_check=False),
     "full": Config(),
 }
 
