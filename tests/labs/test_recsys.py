@@ -16,7 +16,7 @@ def test_explicit_implicit_and_cold_start(quick_result):
     for name in ("bpr", "two_tower"):
         assert v(f"implicit/{name}/recall@10") > v("implicit/most_popular/recall@10")
         assert v(f"implicit/{name}/ndcg@10") > v("implicit/most_popular/ndcg@10")
-    assert v("cold/hybrid/recall@10") > v("cold/bpr/recall@10")
+    assert v("cold/hybrid/recall@10") > v("cold/content/recall@10")  # the blend is not the weak content signal alone
     assert v("cold/users") > 250
     assert (run_dir / "recsys.png").stat().st_size > 0
 

@@ -151,11 +151,15 @@ def _diagnosis(result: LabResult, cfg: Config, out: Path) -> None:
         result.metric(f"diag/{name}/screen_specificity", spec)
         result.metric(f"diag/{name}/youden_sensitivity", ysens)
         result.metric(f"diag/{name}/youden_specificity", yspec)
-        n_pos = int(yte.sum())
-        se = np.sqrt(SCREEN_SENSITIVITY * (1 - SCREEN_SENSITIVITY) / n_pos)
-        result.check(f"{name}: test sensitivity at the threshold set for ≥ 0.95 on training folds (2 binomial SE, n+ = {n_pos})",
-                     sens, reference=SCREEN_SENSITIVITY, tolerance=2 * se, kind="at_least",
-                     source="clinical screening target (sensitivity ≥ 0.95); binomial standard error of the held-out estimate")
+        # Two sources of noise: the held-out positives (binomial in n+ test) and the threshold itself, a 5% quantile
+        # of the n+ training positives' scores (the true sensitivity at an estimated quantile has variance ≈ p(1-p)/n).
+        n_pos, n_pos_tr = int(yte.sum()), int(ytr.sum())
+        se = np.sqrt(SCREEN_SENSITIVITY * (1 - SCREEN_SENSITIVITY) * (1 / n_pos + 1 / n_pos_tr))
+        result.check(f"{name}: test sensitivity at the threshold set for ≥ 0.95 on training folds (3 SE: binomial on "
+                     f"n+ = {n_pos} held out, quantile on n+ = {n_pos_tr} training)",
+                     sens, reference=SCREEN_SENSITIVITY, tolerance=3 * se, kind="at_least",
+                     source="clinical screening target (sensitivity ≥ 0.95); standard error of the held-out estimate "
+                            "and of the training-quantile threshold")
 
         # decision curves; treat-all / treat-none exact, our net benefit = the one from sklearn's confusion matrix
         prev = float(yte.mean())
