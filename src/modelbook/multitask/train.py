@@ -66,7 +66,8 @@ def train(model: nn.Module, x: torch.Tensor, ys: list[torch.Tensor], kinds: tupl
     if method == "gradnorm":
         run.gradnorm = GradNorm(t, alpha, weight_lr)
     groups = [{"params": params}] + ([{"params": extra, "lr": weight_lr, "betas": (0.9, 0.9)}] if extra else [])
-    opt = torch.optim.Adam(groups, lr=lr) if optimizer == "adam" else torch.optim.SGD(groups, lr=lr, momentum=0.9)
+    opt = (torch.optim.Adam(groups, lr=lr, foreach=True) if optimizer == "adam"
+           else torch.optim.SGD(groups, lr=lr, momentum=0.9, foreach=True))
     shared = model.shared_parameters()
     shared_ids = {id(p) for p in shared}
     n, step = len(x), 0
