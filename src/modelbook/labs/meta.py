@@ -28,7 +28,7 @@ What this lab shows
 
 Differences from the references
   - Finn et al. trained 70,000 meta-iterations; this lab trains 2,000 (full) or 250 (quick, with a larger
-    Adam step), so its MSE is above the paper's figure: the measured values are reported, and the full
+    Adam step, gradient clipping, a step size annealed over the last quarter, meta-batch 16), so its MSE is above the paper's figure: the measured values are reported, and the full
     preset holds the one-step MSE against Finn's Figure 3 with a tolerance that says so.
   - Glyphs instead of Omniglot, 20 px instead of 28, strided convolutions instead of conv + max-pool and no
     batch norm (a quarter of the arithmetic; vmap-friendly): the accuracies are not comparable with
@@ -82,6 +82,10 @@ class Config:
     """tasks per outer step (Finn et al.: 25)"""
     outer_lr: float = 3e-3
     """Adam step size of every outer loop and of pretraining (Finn et al.: 1e-3 over 70,000 steps)"""
+    grad_clip: float = 0.0
+    """clip each outer gradient (every sinusoid learner) to this norm; 0 = off"""
+    lr_tail: float = 0.0
+    """fraction of the outer steps at the end over which the Adam step size falls linearly to a tenth; 0 = off"""
     reptile_steps: int = 3
     """SGD steps on each task's K points inside Reptile (inner step size α = 0.01 as the others)"""
     eval_tasks: int = 1000
@@ -118,8 +122,10 @@ class Config:
 
 
 PRESETS = {
-    "quick": Config(sine_iters=250, meta_batch=10, outer_lr=1e-2, reptile_steps=3, eval_tasks=200, glyph_chars=300,
-                    glyph_examples=12, proto_iters=250, episodes_per_step=2, eval_episodes=100,
+    # quick: a larger Adam step, clipped (a rare large meta-gradient can derail 250 steps) and annealed over the last
+    # quarter (the last iterate of the pretrained net otherwise wanders around the mean curve)
+    "quick": Config(sine_iters=250, meta_batch=16, outer_lr=1e-2, grad_clip=2.0, lr_tail=0.25, reptile_steps=3,
+                    eval_tasks=200, glyph_chars=300, glyph_examples=12, proto_iters=250, episodes_per_step=2, eval_episodes=100,
                     maml_glyph_iters=0, attention_iters=0),
     "full": Config(),
 }
@@ -186,7 +192,8 @@ def _gradient_cross_check(result: LabResult, cfg: Config) -> None:
 def _train_sine(method: str, cfg: Config, gen: torch.Generator) -> maml.Params:
     loss = maml.mse(maml.mlp_forward)
     params, state = maml.mlp_init(SINE_NET, gen), {}
-    for _ in range(cfg.sine_iters):
+    tail = int(cfg.lr_tail * cfg.sine_iters)
+    for it in range(cfg.sine_iters):
         tb = sine.sample_tasks(cfg.meta_batch, K_SHOT, K_SHOT, gen)
         if method in ("maml", "fomaml"):
             g, _ = maml.maml_meta_gradient(loss, params, tb.x_support, tb.y_support, tb.x_query, tb.y_query,
@@ -200,7 +207,13 @@ def _train_sine(method: str, cfg: Config, gen: torch.Generator) -> maml.Params:
             x = torch.cat([tb.x_support, tb.x_query], 1)
             y = torch.cat([tb.y_support, tb.y_query], 1)
             g = torch.func.grad(lambda p: loss(p, x, y))(params)
-        params = maml.adam_step(params, g, state, cfg.outer_lr)
+        if cfg.grad_clip:  # rescale the outer gradient to norm ≤ grad_clip (a rare large meta-gradient derails Adam)
+            norm = torch.sqrt(sum((v ** 2).sum() for v in g.values()))
+            if norm > cfg.grad_clip:
+                g = {k: v * (cfg.grad_clip / norm) for k, v in g.items()}
+        # the last `tail` steps anneal the step size linearly to a tenth: the last iterate stops wandering
+        anneal = 1.0 - 0.9 * max(0, it - (cfg.sine_iters - tail) + 1) / tail if tail else 1.0
+        params = maml.adam_step(params, g, state, cfg.outer_lr * anneal)
     return params
 
 
@@ -239,13 +252,17 @@ def _sinusoid(result: LabResult, cfg: Config, out: Path) -> None:
                  more - hw10, reference=0.0, tolerance=0.0, source=FINN_FIG3 + " (MAML's curve falls past step 1)",
                  kind="at_least")
     zero = v("sine/pretrained/mse_0_steps")
-    (a, b), x = sine.AMPLITUDE, test.x_query[0, :, 0].double().numpy()
+    (a, b), x = sine.AMPLITUDE, test.x_query[0, :, 0].double()
     # the best single curve is E[y | x] = E[A] E[sin(x − φ)] = −(2/π) E[A] cos x; its MSE is the mean of Var(y | x)
-    exact = result.metric("sine/mean_curve_mse_exact", np.mean((a * a + a * b + b * b) / 6
-                                                               - ((a + b) / 2 * 2 / np.pi * np.cos(x)) ** 2))
+    mean_curve = -(a + b) / 2 * 2 / np.pi * torch.cos(x)
+    result.metric("sine/mean_curve_mse_exact", float(torch.mean((a * a + a * b + b * b) / 6 - mean_curve ** 2)))
+    # on the held-out tasks themselves (their amplitudes scatter: over 200 tasks E[A²] alone moves the MSE by ~9%)
+    on_test = result.metric("sine/mean_curve_mse_on_test_tasks",
+                            float(((test.y_query[..., 0].double() - mean_curve) ** 2).mean()))
     result.check("pretrained on all tasks learns the mean curve −(2/π)·E[A]·cos x: its MSE before fine-tuning vs the "
-                 "exact MSE of that curve", zero, reference=exact, tolerance=0.1, relative=True,
-                 source="exact: E[A²]/2 − (2E[A]cos x / π)² averaged over the query grid, A ~ U[0.1, 5], φ ~ U[0, π]")
+                 "MSE of that exact curve on the same held-out tasks", zero, reference=on_test, tolerance=0.1,
+                 relative=True, source="exact curve −(2/π)·E[A]·cos x, E[A] = 2.55 (A ~ U[0.1, 5], φ ~ U[0, π]), scored "
+                 "on the same query grids (population value: E[A²]/2 − (2E[A]cos x / π)², sine/mean_curve_mse_exact)")
     if cfg.sine_iters >= 2000:
         result.check("MAML, K = 10, query MSE after one step vs Finn Fig. 3 (≈ 0.5 read off the figure; Meta-SGD "
                      "Table 1 reports 0.77 ± 0.11 for MAML 10-shot)", v("sine/maml/mse_1_steps"), reference=0.77,
