@@ -15,6 +15,7 @@ import pkgutil
 import pytest
 
 import modelbook.labs
+from modelbook.core.config import validate
 from modelbook.core.registry import load
 from modelbook.labs import LABS
 from tests.conftest import UNTUNED_SEED
@@ -44,6 +45,8 @@ def test_lab_module_shape(spec):
     assert "threads" in fields and fields["threads"].type in (int, "int"), "the runner pins Config.threads around run()"
     assert all(isinstance(p, lab.Config) for p in lab.PRESETS.values())
     assert callable(lab.run)
+    for name, cfg in lab.PRESETS.items():  # the full preset must pass the same range check a user's --set does
+        validate(cfg, lab.PRESETS, spec.name)
 
 
 @pytest.mark.parametrize("seed", [None, UNTUNED_SEED], ids=["default-seed", "untuned-seed"])

@@ -75,7 +75,7 @@ N_WAY = 5
 @dataclass(frozen=True)
 class Config:
     RANGES: ClassVar[dict] = {"glyph_chars": (20, glyphs.GB2312_LEVEL1), "glyph_size": (8, 64), "glyph_examples": (6, None),
-                              "train_shot": (1, 5)}
+                              "train_shot": (1, 5), "lr_tail": (0, 1), "grad_clip": (0, None)}  # 0 = off
     sine_iters: int = 2000
     """outer steps of each sinusoid learner (MAML, first-order MAML, Reptile; the same for pretraining)"""
     meta_batch: int = 25
