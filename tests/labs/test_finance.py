@@ -1,7 +1,7 @@
 """Lab `finance`: measured outcomes beyond the contract (quick preset)."""
 import numpy as np
 
-from modelbook.labs import finance
+from modelbook.finance import strategy
 
 
 def _check(result, start):
@@ -32,14 +32,14 @@ def test_leaked_feature_inflates_and_the_delay_removes_it(quick_result):
 
 def test_leaky_feature_really_contains_tomorrow():
     r = np.random.default_rng(0).standard_normal(50)
-    leaked, honest = finance._features(r, leak=True), finance._features(r, leak=False)
+    leaked, honest = strategy.features(r, leak=True), strategy.features(r, leak=False)
     t = 20
     assert abs(leaked[t, 3] - r[t - 1:t + 2].mean()) < 1e-12               # r_{t+1} inside row t
     r2 = r.copy()
     r2[t + 1] += 10
-    assert np.array_equal(finance._features(r2, leak=False)[: t + 1], honest[: t + 1])   # honest rows never move
-    assert finance._features(r2, leak=True)[t, 3] != leaked[t, 3]
-    assert np.array_equal(finance._features(r, leak=True, delay=1)[t], leaked[t - 1])
+    assert np.array_equal(strategy.features(r2, leak=False)[: t + 1], honest[: t + 1])   # honest rows never move
+    assert strategy.features(r2, leak=True)[t, 3] != leaked[t, 3]
+    assert np.array_equal(strategy.features(r, leak=True, delay=1)[t], leaked[t - 1])
 
 
 def test_risk_and_cost_findings(quick_result):

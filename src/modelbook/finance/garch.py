@@ -97,3 +97,14 @@ def filter_variance(fit_: GarchFit, returns_fit, returns_after) -> np.ndarray:
     eps_all = np.r_[np.asarray(returns_fit, dtype=float), np.asarray(returns_after, dtype=float)] - fit_.mu
     s2 = conditional_variance(eps_all, fit_.omega, fit_.alpha, fit_.beta, fit_.backcast)
     return s2[len(returns_fit):]
+
+
+def walk_forward_variance(r: np.ndarray, start: int, refit: int) -> tuple[np.ndarray, list[GarchFit]]:
+    """One-step σ² for days start … n−1: refit on all returns before each refit day, roll the recursion between."""
+    s2, fits = np.empty(len(r) - start), []
+    for t0 in range(start, len(r), refit):
+        f = fit(r[:t0])
+        fits.append(f)
+        block = slice(t0, min(len(r), t0 + refit))
+        s2[block.start - start: block.stop - start] = filter_variance(f, r[:t0], r[block])
+    return s2, fits

@@ -88,3 +88,34 @@ def deflated_sharpe(returns, n_trials: int, sr_variance: float) -> tuple[float, 
     """(DSR, SR₀): the probability that the selected strategy's true Sharpe ratio exceeds SR₀."""
     sr0 = expected_max_sharpe(n_trials, sr_variance)
     return probabilistic_sharpe(returns, sr0), sr0
+
+
+def features(r: np.ndarray, leak: bool, delay: int = 0) -> np.ndarray:
+    """Row t: r_t, trailing 5- and 20-day means; with leak, the centred 3-day mean (r_{t−1} … r_{t+1}).
+    delay shifts every feature d days later in time (row t gets row t − d's features)."""
+    n, cs = len(r), np.r_[0.0, np.cumsum(r)]
+
+    def mean(lo: int, hi: int) -> np.ndarray:      # mean of r[t+lo … t+hi]
+        out = np.zeros(n)
+        t = np.arange(max(0, -lo), n - max(0, hi))
+        out[t] = (cs[t + hi + 1] - cs[t + lo]) / (hi - lo + 1)
+        return out
+
+    cols = [r, mean(-4, 0), mean(-19, 0)] + ([mean(-1, 1)] if leak else [])
+    X = np.column_stack(cols)
+    return np.r_[np.zeros((delay, X.shape[1])), X[: n - delay]] if delay else X
+
+
+def null_sharpes(rng, sims: int, trials: int, days: int) -> np.ndarray:
+    """Per-period Sharpe ratios of `trials` skill-less strategies over `days` iid normal days, `sims` times."""
+    null = rng.standard_normal((sims, trials, days)).astype(np.float32)
+    return null.mean(2) / null.std(2, ddof=1)
+
+
+def trailing_mean(r: np.ndarray, k: int) -> np.ndarray:
+    """Row t: the mean of r_{t−k+1} … r_t (0 for the first k − 1 rows)."""
+    cs = np.r_[0.0, np.cumsum(r)]
+    out = np.zeros(len(r))
+    t = np.arange(k - 1, len(r))
+    out[t] = (cs[t + 1] - cs[t + 1 - k]) / k
+    return out

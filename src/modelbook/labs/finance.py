@@ -282,17 +282,6 @@ def _scorecard(result: LabResult, cfg: Config, X, y, names, train, test, out: Pa
 
 
 # -- 3. VaR / ES with GARCH, backtests --------------------------------------------------------------------
-def _garch_forecasts(r: np.ndarray, start: int, refit: int) -> tuple[np.ndarray, list[garch.GarchFit]]:
-    """One-step σ² for days start … n−1: refit on all returns before each refit day, roll the recursion between."""
-    s2, fits = np.empty(len(r) - start), []
-    for t0 in range(start, len(r), refit):
-        f = garch.fit(r[:t0])
-        fits.append(f)
-        block = slice(t0, min(len(r), t0 + refit))
-        s2[block.start - start: block.stop - start] = garch.filter_variance(f, r[:t0], r[block])
-    return s2, fits
-
-
 def _market_risk(result: LabResult, cfg: Config, r: np.ndarray, out: Path) -> None:
     from arch import arch_model
 
@@ -320,7 +309,7 @@ def _market_risk(result: LabResult, cfg: Config, r: np.ndarray, out: Path) -> No
     realised = -r[w:]
     nu = stats.t.fit(r[:w])[0]                       # tail index from the first window only (no look-ahead)
     result.metric("var/student_t_nu_first_window", nu)
-    s2, fits = _garch_forecasts(r, w, cfg.garch_refit)
+    s2, fits = garch.walk_forward_variance(r, w, cfg.garch_refit)
     mu_g = np.array([f.mu for f in fits for _ in range(cfg.garch_refit)])[: len(realised)]
     forecasts = {
         "historical": risk.rolling_forecasts(r, w, VAR_ALPHA, "historical"),
@@ -380,22 +369,6 @@ def _market_risk(result: LabResult, cfg: Config, r: np.ndarray, out: Path) -> No
 
 
 # -- 4. walk-forward strategy, look-ahead bias, deflated Sharpe --------------------------------------------
-def _features(r: np.ndarray, leak: bool, delay: int = 0) -> np.ndarray:
-    """Row t: r_t, trailing 5- and 20-day means; with leak, the centred 3-day mean (r_{t−1} … r_{t+1}).
-    delay shifts every feature d days later in time (row t gets row t − d's features)."""
-    n, cs = len(r), np.r_[0.0, np.cumsum(r)]
-
-    def mean(lo: int, hi: int) -> np.ndarray:      # mean of r[t+lo … t+hi]
-        out = np.zeros(n)
-        t = np.arange(max(0, -lo), n - max(0, hi))
-        out[t] = (cs[t + hi + 1] - cs[t + lo]) / (hi - lo + 1)
-        return out
-
-    cols = [r, mean(-4, 0), mean(-19, 0)] + ([mean(-1, 1)] if leak else [])
-    X = np.column_stack(cols)
-    return np.r_[np.zeros((delay, X.shape[1])), X[: n - delay]] if delay else X
-
-
 def _strategy(result: LabResult, cfg: Config, r: np.ndarray, rng, out: Path) -> None:
     y = np.r_[r[1:], 0.0]               # row t's target: r_{t+1}
     n = len(r) - 1                       # the last row has no target
@@ -403,7 +376,7 @@ def _strategy(result: LabResult, cfg: Config, r: np.ndarray, rng, out: Path) -> 
     fp = strategy.ridge_fit_predict(cfg.ridge_alpha)
     runs = {}
     for key, leak, delay in (("honest", False, 0), ("leaked", True, 0), ("leaked_delayed", True, 1)):
-        pred = strategy.walk_forward(_features(r, leak, delay)[:n], y[:n], start, cfg.wf_train, cfg.wf_refit, fp)
+        pred = strategy.walk_forward(strategy.features(r, leak, delay)[:n], y[:n], start, cfg.wf_train, cfg.wf_refit, fp)
         pos = np.sign(pred[start:n])
         gross, net = strategy.net_returns(pos, y[start:n], COST_PER_TRADE)
         runs[key] = net
@@ -426,7 +399,7 @@ def _strategy(result: LabResult, cfg: Config, r: np.ndarray, rng, out: Path) -> 
     result.metric("strategy/leak_vs_honest_mean_daily_gap", diff.mean())
 
     # the family of rules tried on the same days: momentum / reversal on trailing means
-    X_mom = np.column_stack([_trailing_mean(r, k) for k in cfg.momentum_lookbacks])[start:n]
+    X_mom = np.column_stack([strategy.trailing_mean(r, k) for k in cfg.momentum_lookbacks])[start:n]
     trials = [strategy.net_returns(d * np.sign(X_mom[:, i]), hold, COST_PER_TRADE)[1]
               for i in range(X_mom.shape[1]) for d in (1.0, -1.0)]
     trials.append(runs["honest"])
@@ -439,7 +412,7 @@ def _strategy(result: LabResult, cfg: Config, r: np.ndarray, rng, out: Path) -> 
     result.metric("strategy/best_trial_psr", strategy.probabilistic_sharpe(trials[best]))
     result.metric("strategy/best_trial_dsr", dsr)
     # E[max SR] of N null strategies of this length: Bailey's closed form vs simulation
-    null_sr = np.concatenate([_null_sharpes(rng, min(NULL_CHUNK, cfg.null_sims - i), len(trials), T // 4)
+    null_sr = np.concatenate([strategy.null_sharpes(rng, min(NULL_CHUNK, cfg.null_sims - i), len(trials), T // 4)
                               for i in range(0, cfg.null_sims, NULL_CHUNK)])   # T/4 days: the SR spread scales as 1/√T
     mc = null_sr.max(1)
     form = strategy.expected_max_sharpe(len(trials), null_sr.var(ddof=1))
@@ -462,16 +435,3 @@ def _strategy(result: LabResult, cfg: Config, r: np.ndarray, rng, out: Path) -> 
     ax.set(xlabel="trading day", ylabel="cumulative sum of daily net returns", title="walk-forward, 5 bp costs")
     ax.legend(fontsize=7)
     result.artifact(plots.save(fig, out / "strategy_lookahead.png"))
-
-
-def _null_sharpes(rng, sims: int, trials: int, days: int) -> np.ndarray:
-    null = rng.standard_normal((sims, trials, days)).astype(np.float32)
-    return null.mean(2) / null.std(2, ddof=1)
-
-
-def _trailing_mean(r: np.ndarray, k: int) -> np.ndarray:
-    cs = np.r_[0.0, np.cumsum(r)]
-    out = np.zeros(len(r))
-    t = np.arange(k - 1, len(r))
-    out[t] = (cs[t + 1] - cs[t + 1 - k]) / k
-    return out
