@@ -47,7 +47,6 @@ from typing import ClassVar
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 from modelbook.core import plots, progress
 from modelbook.core.errors import ModelbookError
@@ -55,6 +54,7 @@ from modelbook.core.result import LabResult
 from modelbook.meta import episodes as ep_mod
 from modelbook.meta import glyphs, maml
 from modelbook.meta import sinusoid as sine
+from modelbook.meta import train as meta_train
 from modelbook.meta.protonet import AttentionLearner, ConvEmbed, episode_accuracy, protonet_logits, prototypes
 
 FINN_FIG3 = "Finn, Abbeel & Levine 2017, MAML, Figure 3 (sinusoid K = 10: MAML vs pretrained on all tasks, step 0.02)"
@@ -189,34 +189,6 @@ def _gradient_cross_check(result: LabResult, cfg: Config) -> None:
 
 
 # -- 1. sinusoid regression ------------------------------------------------------------------------------
-def _train_sine(method: str, cfg: Config, gen: torch.Generator) -> maml.Params:
-    loss = maml.mse(maml.mlp_forward)
-    params, state = maml.mlp_init(SINE_NET, gen), {}
-    tail = int(cfg.lr_tail * cfg.sine_iters)
-    for it in range(cfg.sine_iters):
-        tb = sine.sample_tasks(cfg.meta_batch, K_SHOT, K_SHOT, gen)
-        if method in ("maml", "fomaml"):
-            g, _ = maml.maml_meta_gradient(loss, params, tb.x_support, tb.y_support, tb.x_query, tb.y_query,
-                                           INNER_LR, 1, order=2 if method == "maml" else 1)
-        elif method == "reptile":
-            x = torch.cat([tb.x_support, tb.x_query], 1)  # Reptile trains on all 2K points of the task
-            y = torch.cat([tb.y_support, tb.y_query], 1)
-            direction = maml.reptile_direction(loss, params, x, y, INNER_LR, cfg.reptile_steps)
-            g = {k: v / (INNER_LR * cfg.reptile_steps) for k, v in direction.items()}
-        else:  # pretrained on all tasks: plain regression on the pooled points of the batch
-            x = torch.cat([tb.x_support, tb.x_query], 1)
-            y = torch.cat([tb.y_support, tb.y_query], 1)
-            g = torch.func.grad(lambda p: loss(p, x, y))(params)
-        if cfg.grad_clip:  # rescale the outer gradient to norm ≤ grad_clip (a rare large meta-gradient derails Adam)
-            norm = torch.sqrt(sum((v ** 2).sum() for v in g.values()))
-            if norm > cfg.grad_clip:
-                g = {k: v * (cfg.grad_clip / norm) for k, v in g.items()}
-        # the last `tail` steps anneal the step size linearly to a tenth: the last iterate stops wandering
-        anneal = 1.0 - 0.9 * max(0, it - (cfg.sine_iters - tail) + 1) / tail if tail else 1.0
-        params = maml.adam_step(params, g, state, cfg.outer_lr * anneal)
-    return params
-
-
 SINE_METHODS = {"maml": "MAML (2nd order)", "fomaml": "first-order MAML", "reptile": "Reptile",
                 "pretrained": "pretrained on all tasks"}
 
@@ -230,7 +202,9 @@ def _sinusoid(result: LabResult, cfg: Config, out: Path) -> None:
         gen = torch.Generator().manual_seed(cfg.seed + 10 + i)  # each learner its own task stream
         torch.manual_seed(cfg.seed)
         c0 = time.process_time()
-        trained[method] = _train_sine(method, cfg, gen)
+        trained[method] = meta_train.train_sine(
+            method, gen, net=SINE_NET, iters=cfg.sine_iters, meta_batch=cfg.meta_batch, k_shot=K_SHOT, inner_lr=INNER_LR,
+            outer_lr=cfg.outer_lr, reptile_steps=cfg.reptile_steps, grad_clip=cfg.grad_clip, lr_tail=cfg.lr_tail)
         times[method] = time.process_time() - c0
         lr = PRETRAIN_LR if method == "pretrained" else INNER_LR
         curves[method] = maml.finetune_curve(loss, trained[method], test.x_support, test.y_support, test.x_query,
@@ -299,49 +273,6 @@ def _sine_plots(cfg, curves, trained, test, out, result) -> None:
 
 
 # -- 3-4. few-shot glyphs ------------------------------------------------------------------------------
-def _train_episodic(model, logits_fn, data, cfg: Config, iters: int, gen) -> float:
-    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
-    c0 = time.process_time()
-    for _ in range(iters):
-        ep = ep_mod.sample(data, cfg.episodes_per_step, N_WAY, cfg.train_shot, cfg.n_query, gen)
-        loss = F.cross_entropy(logits_fn(model, ep).flatten(0, 1), ep.query_labels.flatten())
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-    return time.process_time() - c0
-
-
-def _maml_glyph_loss(model):
-    def loss(params, x, y):
-        return F.cross_entropy(torch.func.functional_call(model, params, (x,)), y)
-    return loss
-
-
-def _train_maml_glyphs(model, data, cfg: Config, gen) -> float:
-    loss = _maml_glyph_loss(model)
-    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
-    c0 = time.process_time()
-    for _ in range(cfg.maml_glyph_iters):
-        ep = ep_mod.sample(data, cfg.episodes_per_step, N_WAY, cfg.train_shot, cfg.n_query, gen)
-        params = dict(model.named_parameters())
-        g, _ = maml.maml_meta_gradient(loss, params, ep.support, ep.support_labels, ep.query, ep.query_labels,
-                                       cfg.maml_glyph_lr, cfg.maml_glyph_steps, order=2)
-        for k, p in model.named_parameters():
-            p.grad = g[k]
-        opt.step()
-    return time.process_time() - c0
-
-
-def _maml_glyph_logits(model, ep, lr: float, steps: int) -> torch.Tensor:
-    loss = _maml_glyph_loss(model)
-    params = {k: v.detach() for k, v in model.named_parameters()}
-
-    def one(xs, ys, xq):
-        p = maml.adapt(loss, params, xs, ys, lr, steps, first_order=True)
-        return torch.func.functional_call(model, p, (xq,))
-    return torch.vmap(one)(ep.support, ep.support_labels, ep.query)
-
-
 def _glyphs(result: LabResult, cfg: Config, out: Path) -> None:
     from sklearn.neighbors import NearestCentroid
 
@@ -354,9 +285,11 @@ def _glyphs(result: LabResult, cfg: Config, out: Path) -> None:
     test_eps = {k: ep_mod.sample(test, cfg.eval_episodes, N_WAY, k, cfg.n_query, torch.Generator().manual_seed(cfg.seed + 3 + k))
                 for k in (1, 5)}  # the same test episodes for every learner
 
+    episode_sizes = dict(episodes=cfg.episodes_per_step, n_way=N_WAY, shot=cfg.train_shot, n_query=cfg.n_query)
     torch.manual_seed(cfg.seed)
     proto = ConvEmbed(cfg.channels, 3, cfg.glyph_size)
-    times = {"protonet": _train_episodic(proto, protonet_logits, train, cfg, cfg.proto_iters, gen)}
+    times = {"protonet": meta_train.train_episodic(proto, protonet_logits, train, gen, iters=cfg.proto_iters,
+                                                   **episode_sizes)}
     acc = {}
     with torch.no_grad():
         for k, ep in test_eps.items():
@@ -377,18 +310,19 @@ def _glyphs(result: LabResult, cfg: Config, out: Path) -> None:
     if cfg.maml_glyph_iters:
         torch.manual_seed(cfg.seed)
         net = ConvEmbed(cfg.channels, 3, cfg.glyph_size, n_out=N_WAY)
-        times["maml"] = _train_maml_glyphs(net, train, cfg, gen)
+        times["maml"] = meta_train.train_maml_glyphs(net, train, gen, iters=cfg.maml_glyph_iters, inner_lr=cfg.maml_glyph_lr,
+                                                    inner_steps=cfg.maml_glyph_steps, **episode_sizes)
         for k, ep in test_eps.items():
             with torch.no_grad():
-                logits = torch.cat([_maml_glyph_logits(net, ep_mod.Episodes(ep.support[i:i + 100], ep.support_labels[i:i + 100],
-                                                                            ep.query[i:i + 100], ep.query_labels[i:i + 100],
-                                                                            N_WAY, k), cfg.maml_glyph_lr, 3)
-                                    for i in range(0, cfg.eval_episodes, 100)])
+                chunks = [ep_mod.Episodes(ep.support[i:i + 100], ep.support_labels[i:i + 100], ep.query[i:i + 100],
+                                          ep.query_labels[i:i + 100], N_WAY, k) for i in range(0, cfg.eval_episodes, 100)]
+                logits = torch.cat([meta_train.maml_glyph_logits(net, c, cfg.maml_glyph_lr, 3) for c in chunks])
             acc[("maml", k)] = episode_accuracy(logits, ep.query_labels).numpy()
     if cfg.attention_iters:
         torch.manual_seed(cfg.seed)
         att = AttentionLearner(N_WAY, cfg.channels, 3, cfg.glyph_size)
-        times["attention"] = _train_episodic(att, lambda m, ep: m(ep), train, cfg, cfg.attention_iters, gen)
+        times["attention"] = meta_train.train_episodic(att, lambda m, ep: m(ep), train, gen, iters=cfg.attention_iters,
+                                                       **episode_sizes)
         with torch.no_grad():
             for k, ep in test_eps.items():
                 acc[("attention", k)] = episode_accuracy(att(ep), ep.query_labels).numpy()
