@@ -48,3 +48,12 @@ def nci_tpsa() -> tuple[list[str], np.ndarray, DataCard]:
     tpsa = np.array([float(v) for _, v in rows])
     card = DataCard("NCI first 5K (TPSA)", "rdkit Data/NCI/first_5k.tpsa.csv (TPSA by Daylight + Ertl's tpsa.c)", "BSD-3 (RDKit)", len(smiles))
     return smiles, tpsa, card
+
+
+def nifti_anatomical_path() -> str:
+    """nibabel's bundled test scan anatomical.nii (33 x 41 x 25), in the installed package's tests/data."""
+    import os
+
+    import nibabel
+
+    return os.path.join(os.path.dirname(nibabel.__file__), "tests", "data", "anatomical.nii")

@@ -34,7 +34,6 @@ Cross-checks:    tests/medical/, tests/labs/test_medical.py
 """
 from __future__ import annotations
 
-import os
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -203,12 +202,6 @@ def _diagnosis(result: LabResult, cfg: Config, out: Path) -> None:
 
 
 # -- 2a. the DICOM / NIfTI pipeline against pydicom and nibabel ---------------------------------------------------
-def _nifti_path() -> str:
-    import nibabel
-
-    return os.path.join(os.path.dirname(nibabel.__file__), "tests", "data", "anatomical.nii")
-
-
 def _imaging_pipeline(result: LabResult, cfg: Config) -> None:
     import nibabel as nib
     import pydicom
@@ -217,6 +210,8 @@ def _imaging_pipeline(result: LabResult, cfg: Config) -> None:
     from nibabel.processing import resample_to_output
     from pydicom.data import get_testdata_file
     from pydicom.pixels import apply_modality_lut, apply_windowing
+
+    from modelbook.data.clinical import nifti_anatomical_path
 
     ct = pydicom.dcmread(get_testdata_file("CT_small.dcm"))
     mr = pydicom.dcmread(get_testdata_file("MR_small.dcm"))
@@ -245,7 +240,7 @@ def _imaging_pipeline(result: LabResult, cfg: Config) -> None:
                  source="DICOM PS3.3 C.7.6.2.1.1 (image plane equation); nibabel.nicom.dicomwrappers")
     result.metric("imaging/ct_pixel_spacing_mm", float(ct.PixelSpacing[0]))
 
-    img = nib.load(_nifti_path())
+    img = nib.load(nifti_anatomical_path())
     vol = np.asarray(img.dataobj, dtype=np.float64)
     same_codes = imaging.axis_codes(img.affine) == nib.aff2axcodes(img.affine)
     result.check("anatomical.nii: orientation codes equal nibabel.aff2axcodes (1 = equal)", float(same_codes), reference=1.0,
@@ -272,7 +267,6 @@ def _lesion_detection(result: LabResult, cfg: Config, out: Path) -> None:
     import pydicom
     from matplotlib.patches import Circle
     from pydicom.data import get_testdata_file
-    from scipy import ndimage
 
     ct = pydicom.dcmread(get_testdata_file("CT_small.dcm"))
     spacing = float(ct.PixelSpacing[0])
@@ -282,15 +276,8 @@ def _lesion_detection(result: LabResult, cfg: Config, out: Path) -> None:
     all_lesions, best_scores, fp_scores = [], [], []
     example = None
     for i in progress.track(range(cfg.lesion_images), "lesion detection"):
-        img = np.rot90(base, i % 4)
-        img = img.T if (i // 4) % 2 else img
-        soft = ndimage.binary_opening((img > -150) & (img < 200), iterations=2)   # soft tissue, where lesions go
-        les = lesions.place_lesions(soft, LESION_SIZES_MM, LESION_CONTRASTS_HU, 4, spacing, rng)
-        case = lesions.insert_lesions(img, les) + rng.normal(0.0, cfg.lesion_noise_hu, img.shape)
-        view = imaging.window(case, *SOFT_TISSUE_WINDOW, 0.0, 1.0) * SOFT_TISSUE_WINDOW[1]   # windowed, back in HU units
-        search = ndimage.binary_erosion(soft, iterations=3)     # soft tissue away from bone and air edges
-        cand, scores = lesions.detect(view, radii_px, search)
-        best, fps = lesions.lesion_best_scores(cand, scores, les)
+        case, les, cand, best, fps = lesions.simulate_case(base, i, spacing, LESION_SIZES_MM, LESION_CONTRASTS_HU, 4,
+                                                           cfg.lesion_noise_hu, SOFT_TISSUE_WINDOW, rng)
         all_lesions += les
         best_scores.append(best)
         fp_scores.append(fps)
@@ -407,16 +394,6 @@ def _molecules(result: LabResult, cfg: Config, out: Path) -> None:
 
 
 # -- 4. treatment effects on semi-synthetic Pima -----------------------------------------------------------------
-def simulate_effects(Z: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(propensity e(x), baseline μ₀(x), effect τ(x)) on standardised Pima covariates. Treatment is more likely for
-    high glucose and age, which also raise the outcome (confounding); the effect grows with glucose and BMI."""
-    glu, bmi, age, ped = Z[:, 1], Z[:, 4], Z[:, 6], Z[:, 5]
-    e = 1.0 / (1.0 + np.exp(-(-1.0 + 1.0 * glu + 0.5 * age)))
-    mu0 = 2.0 * glu + 1.0 * bmi + 0.5 * age + 0.5 * np.sin(2.0 * ped)
-    tau = 1.0 + 1.5 * np.tanh(glu) + 0.5 * bmi
-    return e, mu0, tau
-
-
 def _treatment_effects(result: LabResult, cfg: Config, out: Path) -> None:
     from sklearn.ensemble import GradientBoostingRegressor
     from sklearn.linear_model import LogisticRegression
@@ -425,7 +402,7 @@ def _treatment_effects(result: LabResult, cfg: Config, out: Path) -> None:
 
     X, _, _, _ = pima()
     Z = (X - X.mean(0)) / X.std(0)
-    e, mu0, tau = simulate_effects(Z)
+    e, mu0, tau = uplift.semi_synthetic_pima(Z)
     rng = np.random.default_rng([cfg.seed, 4])
     scores = {k: [] for k in ("naive", "t", "x")}
     qini = {k: [] for k in ("naive", "t", "x", "oracle")}

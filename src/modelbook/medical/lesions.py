@@ -150,3 +150,23 @@ def lesion_threshold_at(fp_scores: np.ndarray, n_images: int, fp_rate: float) ->
     s = np.sort(np.asarray(fp_scores, dtype=float))[::-1]
     k = int(np.floor(fp_rate * n_images))          # we may keep k false positives
     return float(s[k]) + 1e-12 if k < len(s) else -np.inf
+
+
+def simulate_case(base_hu: np.ndarray, view: int, spacing_mm: float, sizes_mm, contrasts_hu, per_image: int,
+                  noise_hu: float, window: tuple[float, float], rng: np.random.Generator):
+    """One reader study image: the base slice turned to one of its 8 orientations (`view`), lesions placed in soft
+    tissue (−150..200 HU) and inserted, Gaussian noise added, the detector run on the windowed image (in HU units)
+    inside soft tissue away from bone and air edges. Returns (image, lesions, candidates, each lesion's best score,
+    false-positive scores)."""
+    from modelbook.medical import imaging
+
+    img = np.rot90(base_hu, view % 4)
+    img = img.T if (view // 4) % 2 else img
+    soft = ndimage.binary_opening((img > -150) & (img < 200), iterations=2)
+    les = place_lesions(soft, sizes_mm, contrasts_hu, per_image, spacing_mm, rng)
+    case = insert_lesions(img, les) + rng.normal(0.0, noise_hu, img.shape)
+    windowed = imaging.window(case, *window, 0.0, 1.0) * window[1]
+    search = ndimage.binary_erosion(soft, iterations=3)
+    cand, scores = detect(windowed, [d / 2 / spacing_mm for d in sizes_mm], search)
+    best, fps = lesion_best_scores(cand, scores, les)
+    return case, les, cand, best, fps

@@ -75,3 +75,13 @@ def qini_coefficient(score, t, y) -> float:
     n = k[-1]
     random_line = q[-1] * k / n
     return float(np.trapezoid(q - random_line, k) / n**2)
+
+
+def semi_synthetic_pima(Z: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(propensity e(x), baseline μ₀(x), effect τ(x)) on standardised Pima covariates. Treatment is more likely for
+    high glucose and age, which also raise the outcome (confounding); the effect grows with glucose and BMI."""
+    glu, bmi, age, ped = Z[:, 1], Z[:, 4], Z[:, 6], Z[:, 5]
+    e = 1.0 / (1.0 + np.exp(-(-1.0 + 1.0 * glu + 0.5 * age)))
+    mu0 = 2.0 * glu + 1.0 * bmi + 0.5 * age + 0.5 * np.sin(2.0 * ped)
+    tau = 1.0 + 1.5 * np.tanh(glu) + 0.5 * bmi
+    return e, mu0, tau
