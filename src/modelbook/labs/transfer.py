@@ -211,26 +211,14 @@ def _text(result: LabResult, cfg: Config, rng, curves) -> dict:
 def _finetune(cfg: Config, method: str, encoder, f_train, probe, x, y, x_te, y_te, steps: int, k: int, evaluate: bool = True):
     import torch
 
-    from modelbook.nn.bert import BertEncoder
-    from modelbook.nn.lora import count_parameters, inject_lora, training_state_bytes
-    from modelbook.transfer.finetune import TextClassifier, init_head_from_probe, predict, train_steps
+    from modelbook.nn.lora import count_parameters, training_state_bytes
+    from modelbook.transfer.finetune import build_text_model, predict, train_steps
 
     torch.manual_seed(cfg.seed + 11)
-    if method == "scratch":
-        model = TextClassifier(BertEncoder(), k)
-        torch.nn.init.zeros_(model.head.weight), torch.nn.init.zeros_(model.head.bias)
-        groups = [{"params": list(model.parameters()), "lr": cfg.lr_scratch}]
-    else:
-        model = TextClassifier(copy.deepcopy(encoder), k)
-        init_head_from_probe(model.head, f_train, probe.weights)
-        if method == "full fine-tune":
-            groups = [{"params": list(model.encoder.parameters()), "lr": cfg.lr_full},
-                      {"params": list(model.head.parameters()), "lr": cfg.lr_head}]
-        else:
-            inject_lora(model.encoder, LORA_TARGETS, r=cfg.lora_r, alpha=cfg.lora_alpha,
-                        quantize="int4" if method == "QLoRA" else None)
-            groups = [{"params": [p for p in model.encoder.parameters() if p.requires_grad], "lr": cfg.lr_lora},
-                      {"params": list(model.head.parameters()), "lr": cfg.lr_head}]
+    model, groups = build_text_model(method, encoder, k, f_train=f_train, probe_weights=probe.weights,
+                                     lora_targets=LORA_TARGETS, lora_r=cfg.lora_r, lora_alpha=cfg.lora_alpha,
+                                     lr_scratch=cfg.lr_scratch, lr_full=cfg.lr_full, lr_lora=cfg.lr_lora,
+                                     lr_head=cfg.lr_head)
     gen = torch.Generator().manual_seed(cfg.seed + 7)  # same minibatch order for every method
     train_steps(model, x, y, steps, cfg.batch_size, groups, gen)
     acc = float((predict(model, x_te) == y_te).float().mean()) if evaluate else math.nan

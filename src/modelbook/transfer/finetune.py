@@ -124,3 +124,32 @@ def features(model: nn.Module, inputs: tuple[torch.Tensor, ...], batch_size: int
     model.eval()
     n = len(inputs[0])
     return torch.cat([model.features(*(t[i:i + batch_size] for t in inputs)) for i in range(0, n, batch_size)])
+
+
+def build_text_model(method: str, encoder: nn.Module, k: int, *, f_train: torch.Tensor, probe_weights, lora_targets,
+                     lora_r: int, lora_alpha: float, lr_scratch: float, lr_full: float, lr_lora: float,
+                     lr_head: float) -> tuple[TextClassifier, list[dict]]:
+    """A classifier for one transfer method and its optimiser's parameter groups.
+
+    "scratch": a freshly initialised encoder and a zero head; the others start from a copy of the pretrained
+    encoder with the head set from the linear probe (LP-FT). "full fine-tune" trains every weight; "LoRA" and
+    "QLoRA" (LoRA over an int4 base) train only the adapters in `lora_targets` and the head."""
+    import copy
+
+    from modelbook.nn.bert import BertEncoder
+    from modelbook.nn.lora import inject_lora
+
+    if method == "scratch":
+        model = TextClassifier(BertEncoder(), k)
+        nn.init.zeros_(model.head.weight), nn.init.zeros_(model.head.bias)
+        return model, [{"params": list(model.parameters()), "lr": lr_scratch}]
+    model = TextClassifier(copy.deepcopy(encoder), k)
+    init_head_from_probe(model.head, f_train, probe_weights)
+    if method == "full fine-tune":
+        return model, [{"params": list(model.encoder.parameters()), "lr": lr_full},
+                       {"params": list(model.head.parameters()), "lr": lr_head}]
+    if method not in ("LoRA", "QLoRA"):
+        raise ValueError(f"unknown transfer method {method!r}")
+    inject_lora(model.encoder, lora_targets, r=lora_r, alpha=lora_alpha, quantize="int4" if method == "QLoRA" else None)
+    return model, [{"params": [p for p in model.encoder.parameters() if p.requires_grad], "lr": lr_lora},
+                   {"params": list(model.head.parameters()), "lr": lr_head}]
