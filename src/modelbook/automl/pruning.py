@@ -74,3 +74,36 @@ class SoftmaxSGD:
             if report(err, epoch):
                 break
         return err
+
+
+def compared_search(problem, seed: int, trials: int, pruned: bool, startup: int, warmup: int):
+    """One TPE search over `problem` (an objective(trial, report) that reports each epoch), with Optuna's
+    MedianPruner(startup, warmup) or with no pruner. With the pruner, our median_should_prune is asked the same
+    question at every reported epoch. Returns (study, epochs run, decisions compared, disagreements)."""
+    import optuna
+
+    pruner = optuna.pruners.MedianPruner(startup, warmup) if pruned else optuna.pruners.NopPruner()
+    study = optuna.create_study(sampler=optuna.samplers.TPESampler(seed=seed), pruner=pruner)
+    before = problem.epochs_run
+    counts = {"decisions": 0, "disagreements": 0}
+
+    def objective(trial):
+        def report(value, epoch):
+            trial.report(value, epoch)
+            if not pruned:
+                return False
+            theirs = trial.should_prune()
+            done = [t.intermediate_values for t in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))]
+            frozen = study._storage.get_trial(trial._trial_id)
+            ours = median_should_prune(frozen.intermediate_values, done, epoch, startup, warmup)
+            counts["decisions"] += 1
+            counts["disagreements"] += ours != theirs
+            return theirs
+
+        value = problem.objective(trial, report)
+        if pruned and trial.should_prune():
+            raise optuna.TrialPruned()
+        return value
+
+    study.optimize(objective, n_trials=trials)
+    return study, problem.epochs_run - before, counts["decisions"], counts["disagreements"]

@@ -44,7 +44,7 @@ from typing import ClassVar
 import numpy as np
 
 from modelbook.automl import distributed
-from modelbook.automl.pruning import SoftmaxSGD, median_should_prune
+from modelbook.automl.pruning import SoftmaxSGD, compared_search
 from modelbook.automl.search import HIGH, LOW, PARAMS, GroupRidgeCV, paired_summary, run_search
 from modelbook.automl.selection import (
     Stacking,
@@ -203,33 +203,11 @@ def _pruning(result: LabResult, cfg: Config, ax) -> None:
     decisions = disagreements = 0
     for s in progress.track(range(cfg.prune_seeds), "median pruning"):
         for mode in ("full", "pruned"):
-            pruner = optuna.pruners.MedianPruner(PRUNE_STARTUP, PRUNE_WARMUP) if mode == "pruned" else optuna.pruners.NopPruner()
-            study = optuna.create_study(sampler=optuna.samplers.TPESampler(seed=(cfg.seed * 7919 + s) % 2**32), pruner=pruner)
-            before = problem.epochs_run
-
-            def objective(trial, study=study, mode=mode):
-                nonlocal decisions, disagreements
-
-                def report(value, epoch):
-                    nonlocal decisions, disagreements
-                    trial.report(value, epoch)
-                    if mode != "pruned":
-                        return False
-                    theirs = trial.should_prune()
-                    done = [t.intermediate_values for t in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))]
-                    frozen = study._storage.get_trial(trial._trial_id)
-                    ours = median_should_prune(frozen.intermediate_values, done, epoch, PRUNE_STARTUP, PRUNE_WARMUP)
-                    decisions += 1
-                    disagreements += ours != theirs
-                    return theirs
-
-                value = problem.objective(trial, report)
-                if trial.should_prune() and mode == "pruned":
-                    raise optuna.TrialPruned()
-                return value
-
-            study.optimize(objective, n_trials=cfg.prune_trials)
-            epochs[mode] += problem.epochs_run - before
+            study, ran, d, bad = compared_search(problem, (cfg.seed * 7919 + s) % 2**32, cfg.prune_trials, mode == "pruned",
+                                                 PRUNE_STARTUP, PRUNE_WARMUP)
+            epochs[mode] += ran
+            decisions += d
+            disagreements += bad
             best[mode].append(study.best_value)
             if mode == "pruned" and s == 0:
                 for t in study.trials:
