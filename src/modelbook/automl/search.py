@@ -110,11 +110,10 @@ def best_so_far(study) -> np.ndarray:
 
 def paired_summary(a: np.ndarray, b: np.ndarray) -> dict[str, float]:
     """Paired comparison over seeds of a − b (positive: b is lower, i.e. better for a loss)."""
-    from scipy import stats
+    from modelbook.evaluation.uncertainty import paired_lower_bound
 
     d = np.asarray(a, float) - np.asarray(b, float)
     n = len(d)
-    se = d.std(ddof=1) / math.sqrt(n) if n > 1 else math.inf
-    lower = d.mean() - stats.t.ppf(0.95, n - 1) * se if n > 1 else -math.inf
+    lower = paired_lower_bound(d, 0.95) if n > 1 else -math.inf
     return {"mean": float(d.mean()), "lower95": float(lower), "wins": float((d > 0).mean()),
             "ties": float((d == 0).mean()), "n": float(n)}
