@@ -48,4 +48,5 @@ LABS = (
     LabSpec("recsys", topics=(15,), title="MovieLens: SGD SVD and ALS = Surprise on a temporal split; BPR, two-tower vs most-popular; MiniLM hybrid for cold start; retrieval → ranking → MMR; LinUCB regret"),
     LabSpec("multitask", topics=(31,), title="MultiMNIST: hard vs cross-stitch/L2 soft sharing vs separate; equal vs uncertainty vs GradNorm; negative transfer, gradient cosine, PCGrad"),
     LabSpec("medical", topics=(17,), title="Diagnosis: ECE, sensitivity ≥ 0.95, decision curves; DICOM/NIfTI = pydicom/nibabel, lesion FROC; GCN vs Morgan-RF on scaffold split; T-/X-learner PEHE, Qini"),
+    LabSpec("inference", topics=(46,), title="Speculative decoding (self-draft, prompt lookup) = greedy; paged KV + continuous batching vs static; prefix cache; KIVI int8 KV"),
 )
