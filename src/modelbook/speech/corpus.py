@@ -13,7 +13,7 @@ Mandarin: espeak-ng 1.51 reads Chinese characters through its pinyin dictionary 
 as English digits ("三" comes out as "san one"), so Mandarin is spoken from toned pinyin with the
 `cmn-latn-pinyin` voice; the transcript keeps the characters.
 
-Building is parallel (workers run espeak-ng processes side by side), deterministic for a spec, and cached under
+Building is parallel (worker processes, each running espeak-ng and resampling its share), deterministic for a spec, and cached under
 $MODELBOOK_HOME/cache/speech as one .npz written atomically (temp file + rename); a rerun loads it.
 """
 from __future__ import annotations
@@ -21,9 +21,10 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import multiprocessing
 import subprocess
 import wave
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
@@ -290,13 +291,20 @@ def speak(text: str, voice: str, speed: int = 160, pitch: int = 50, sample_rate:
     return x[max(0, (loud[0] - 1) * hop): min(len(x), (loud[-1] + 2) * hop)]
 
 
-def _synthesise(items: list[Utterance], spec: CorpusSpec, workers: int) -> list[np.ndarray]:
-    def one(u: Utterance) -> np.ndarray:
-        x = speak(u.spoken, u.voice, u.speed, u.pitch, spec.sample_rate)
-        return np.clip(np.round(x * 32767.0), -32768, 32767).astype(np.int16)
+def _speak_all(jobs: list[tuple[str, str, int, int, int]]) -> list[np.ndarray]:
+    """int16 audio for (spoken, voice, speed, pitch, sample_rate) jobs; run inside a worker process."""
+    return [np.clip(np.round(speak(*job) * 32767.0), -32768, 32767).astype(np.int16) for job in jobs]
 
-    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:  # each task waits on its own espeak-ng process
-        return list(pool.map(one, items))
+
+def _synthesise(items: list[Utterance], spec: CorpusSpec, workers: int) -> list[np.ndarray]:
+    """Every utterance's dry audio, in `workers` processes (each drives its own espeak-ng calls and resampling)."""
+    jobs = [(u.spoken, u.voice, u.speed, u.pitch, spec.sample_rate) for u in items]
+    if workers <= 1 or len(jobs) < 64:
+        return _speak_all(jobs)
+    chunks = [jobs[i: i + 32] for i in range(0, len(jobs), 32)]
+    # spawn, not fork: the parent may hold torch's thread pools, which a forked child would inherit half-made
+    with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+        return [clip for part in pool.map(_speak_all, chunks) for clip in part]
 
 
 def _load(path: Path, spec: CorpusSpec) -> Corpus:
