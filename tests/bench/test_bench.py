@@ -38,7 +38,7 @@ def test_unknown_benchmark_is_one_line_naming_the_known_ones(monkeypatch, capsys
     code, out, err = run_cli_captured(monkeypatch, capsys, "bench", "nope", "--quick")
     assert code == 2 and out == ""
     assert err.strip().count("\n") == 0 and "unknown benchmark 'nope'" in err
-    for name in ("attention", "gnn", "dp-sgd", "bm25", "rl", "decode"):
+    for name in ("attention", "gnn", "dp-sgd", "bm25", "rl", "mf", "kge", "decode"):
         assert name in err
 
 
@@ -149,3 +149,17 @@ def test_bm25_quick_scores_equal_rank_bm25():
     result = _quick("bm25")
     assert result.checks[0].passed, result.checks[0]
     assert all(result.value(f"query ours/rank_bm25 @N={n}") > 0 for n in (1000, 2000, 4000))
+
+
+@pytest.mark.full  # ~14 s of MF epochs; tests/recsys already holds our SVD against Surprise's in the default run
+def test_mf_quick_fits_as_well_as_surprise():
+    result = _quick("mf")
+    assert result.checks[0].passed, result.checks[0]          # test RMSE within 0.03 of Surprise's at 20 epochs
+    assert all(result.value(f"epoch ours/surprise @R={n}") > 0 for n in (16434, 40560, 73358))
+
+
+@pytest.mark.full  # ~20 CPU-s of PyKEEN training; tests/kge holds the evaluator and scores equal in the default run
+def test_kge_quick_reaches_pykeens_mrr_with_the_same_curve():
+    result = _quick("kge")
+    assert result.checks[0].passed, result.checks[0]          # best MRRs within 0.05 under the same evaluator
+    assert result.value("time to target MRR ours/pykeen @DistMult Nations") > 0

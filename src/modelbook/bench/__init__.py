@@ -37,6 +37,8 @@ BENCHES = (
     BenchSpec("dp-sgd", "DP-SGD step (ours, torch.func) vs Opacus's GradSampleModule + DPOptimizer: time, exponent in batch"),
     BenchSpec("bm25", "BM25 query latency (ours, inverted index) vs rank_bm25, against index size (ask's keyword half)"),
     BenchSpec("rl", "PPO and DQN (ours) vs Stable-Baselines3 at equal env steps on CartPole-v1 (full: steps to solve)"),
+    BenchSpec("mf", "biased MF: one SGD epoch (ours, numpy minibatches) vs scikit-surprise SVD, exponent in ratings; RMSE at 20 epochs"),
+    BenchSpec("kge", "KGE: seconds to the same test MRR, DistMult on Nations, ours (1-N) vs PyKEEN LCWA, same evaluator"),
     BenchSpec("decode", "SmolLM2-135M greedy decode: fp32, bf16, int8/int4 (library and ours), ONNX Runtime, vs the roofline"),
 )
 

@@ -16,6 +16,7 @@ targets, or over triples with freshly drawn negatives, and the lab is about exac
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -59,8 +60,10 @@ def _one_n_loss(scores: torch.Tensor, targets: torch.Tensor, cfg: TrainConfig) -
     raise ValueError(f"unknown 1-N loss {cfg.loss!r}: use 'ce' or 'bce'")
 
 
-def train_one_n(model: KGEModel, triples: np.ndarray, cfg: TrainConfig, gen: torch.Generator) -> list[float]:
-    """1-N training on both sides; returns the mean loss per epoch."""
+def train_one_n(model: KGEModel, triples: np.ndarray, cfg: TrainConfig, gen: torch.Generator,
+                on_epoch: Callable[[int], None] | None = None) -> list[float]:
+    """1-N training on both sides; returns the mean loss per epoch. on_epoch(epoch) runs after each epoch (1-based),
+    e.g. to measure the model along the way (bench/kge.py: time to a target MRR)."""
     tail_keys, tail_targets = _groups(triples, model.n_entities, (0, 1), 2)    # (h, r) -> tails
     head_keys, head_targets = _groups(triples, model.n_entities, (1, 2), 0)    # (r, t) -> heads
     n_tail = len(tail_keys)
@@ -93,6 +96,9 @@ def train_one_n(model: KGEModel, triples: np.ndarray, cfg: TrainConfig, gen: tor
             total += loss.item() * len(idx)
             count += len(idx)
         losses.append(total / max(count, 1))
+        if on_epoch is not None:
+            on_epoch(len(losses))
+            model.train()
     model.eval()
     return losses
 
@@ -137,9 +143,12 @@ def train_negative_sampling(model: KGEModel, triples: np.ndarray, cfg: TrainConf
     return losses
 
 
-def train(model: KGEModel, triples: np.ndarray, cfg: TrainConfig, gen: torch.Generator) -> list[float]:
+def train(model: KGEModel, triples: np.ndarray, cfg: TrainConfig, gen: torch.Generator,
+          on_epoch: Callable[[int], None] | None = None) -> list[float]:
     if cfg.mode == "1-n":
-        return train_one_n(model, triples, cfg, gen)
+        return train_one_n(model, triples, cfg, gen, on_epoch)
+    if on_epoch is not None:
+        raise ValueError("on_epoch is only supported with 1-N training")
     if cfg.mode == "negative-sampling":
         return train_negative_sampling(model, triples, cfg, gen)
     raise ValueError(f"unknown training mode {cfg.mode!r}: use '1-n' or 'negative-sampling'")

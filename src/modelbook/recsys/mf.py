@@ -54,6 +54,10 @@ class SGDSVD(_Biased):
         self.P = rng.normal(0, self.std, (r.n_users, self.k))
         self.Q = rng.normal(0, self.std, (r.n_items, self.k))
         lr, reg = self.lr, self.reg
+        # the scatter-adds go through torch views of the same arrays: index_add_ sums repeated indices like
+        # np.add.at, about 5× faster (bench: `modelbook bench mf`)
+        bu_t, bi_t, P_t, Q_t = (torch.from_numpy(a) for a in (self.bu, self.bi, self.P, self.Q))
+        users_t, items_t = torch.from_numpy(r.user.astype(np.int64)), torch.from_numpy(r.item.astype(np.int64))
         for _ in range(self.epochs):
             order = rng.permutation(len(r))
             for s in range(0, len(order), self.batch):
@@ -61,10 +65,11 @@ class SGDSVD(_Biased):
                 u, i, y = r.user[idx], r.item[idx], r.rating[idx]
                 p, q = self.P[u], self.Q[i]
                 e = y - (self.mu + self.bu[u] + self.bi[i] + np.einsum("bk,bk->b", p, q))
-                np.add.at(self.bu, u, lr * (e - reg * self.bu[u]))
-                np.add.at(self.bi, i, lr * (e - reg * self.bi[i]))
-                np.add.at(self.P, u, lr * (e[:, None] * q - reg * p))
-                np.add.at(self.Q, i, lr * (e[:, None] * p - reg * q))
+                ut, it = users_t[idx], items_t[idx]
+                bu_t.index_add_(0, ut, torch.from_numpy(lr * (e - reg * self.bu[u])))
+                bi_t.index_add_(0, it, torch.from_numpy(lr * (e - reg * self.bi[i])))
+                P_t.index_add_(0, ut, torch.from_numpy(lr * (e[:, None] * q - reg * p)))
+                Q_t.index_add_(0, it, torch.from_numpy(lr * (e[:, None] * p - reg * q)))
         return self
 
 
