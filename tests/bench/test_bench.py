@@ -38,7 +38,7 @@ def test_unknown_benchmark_is_one_line_naming_the_known_ones(monkeypatch, capsys
     code, out, err = run_cli_captured(monkeypatch, capsys, "bench", "nope", "--quick")
     assert code == 2 and out == ""
     assert err.strip().count("\n") == 0 and "unknown benchmark 'nope'" in err
-    for name in ("attention", "gnn", "dp-sgd", "bm25", "rl", "mf", "kge", "decode"):
+    for name in ("attention", "gnn", "dp-sgd", "bm25", "rl", "mf", "kge", "server", "decode"):
         assert name in err
 
 
@@ -163,3 +163,10 @@ def test_kge_quick_reaches_pykeens_mrr_with_the_same_curve():
     result = _quick("kge")
     assert result.checks[0].passed, result.checks[0]          # best MRRs within 0.05 under the same evaluator
     assert result.value("time to target MRR ours/pykeen @DistMult Nations") > 0
+
+
+@pytest.mark.full  # a server process and ~20 s of load; tests/serving and the deploy lab cover the server itself
+def test_server_quick_answers_every_request_at_every_level():
+    result = _quick("server")
+    assert result.checks[0].passed, result.checks[0]          # 0 failed requests
+    assert all(result.value(f"throughput @C={c}") > 0 for c in (1, 2, 4, 8))
