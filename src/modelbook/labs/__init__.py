@@ -50,4 +50,5 @@ LABS = (
     LabSpec("medical", topics=(17,), title="Diagnosis: ECE, sensitivity ≥ 0.95, decision curves; DICOM/NIfTI = pydicom/nibabel, lesion FROC; GCN vs Morgan-RF on scaffold split; T-/X-learner PEHE, Qini"),
     LabSpec("inference", topics=(46,), title="Speculative decoding (self-draft, prompt lookup) = greedy; paged KV + continuous batching vs static; prefix cache; KIVI int8 KV"),
     LabSpec("games", topics=(19,), title="Tic-tac-toe solved (alpha-beta = OpenSpiel), UCT vs OpenSpiel MCTS on connect four, AlphaZero self-play + Elo, solvable Sokoban rooms, constrained story beats"),
+    LabSpec("alignment", topics=(45,), title="Verifiable arithmetic: SFT, Bradley–Terry reward model, DPO (= trl) with LoRA, GRPO reward and KL curves, reward hacking by a flawed grader and its fix"),
 )
