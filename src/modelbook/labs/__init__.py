@@ -51,4 +51,5 @@ LABS = (
     LabSpec("inference", topics=(46,), title="Speculative decoding (self-draft, prompt lookup) = greedy; paged KV + continuous batching vs static; prefix cache; KIVI int8 KV"),
     LabSpec("games", topics=(19,), title="Tic-tac-toe solved (alpha-beta = OpenSpiel), UCT vs OpenSpiel MCTS on connect four, AlphaZero self-play + Elo, solvable Sokoban rooms, constrained story beats"),
     LabSpec("alignment", topics=(45,), title="Verifiable arithmetic: SFT, Bradley–Terry reward model, DPO (= trl) with LoRA, GRPO reward and KL curves, reward hacking by a flawed grader and its fix"),
+    LabSpec("speech", topics=(12,), title="espeak-ng corpus (EN + Mandarin, unseen voices, noise, rooms); log-mel/MFCC = librosa; PocketSphinx vs CTC (= torch) with beam + n-gram fusion; WER = jiwer; x-vector EER; Silero VAD"),
 )
