@@ -177,3 +177,16 @@ def test_smollm2_constrained_tool_call_parses():
     out = C.generate(model, prompt, index, max_new_tokens=32)
     obj = json.loads(out.text)
     assert out.complete and obj["tool"] in ("calculator", "lookup")
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_jump_forward_same_language_fewer_calls(seed, vocab):
+    """Forced literals go in one call; the output is still a member, and the forced tokens spell the literal."""
+    index = C.TokenIndex.build(C.json_schema(TOOL_SCHEMA, ws=C.lit("")), vocab)
+    tokens, after = index.forced(index.start)
+    assert vocab.decode(tokens) == '{"tool":"' and index.automaton.feed(index.start, b'{"tool":"') == after
+    plain = C.generate(RandomLM(vocab.size, seed), [1], index, max_new_tokens=40)
+    jumped = C.generate(RandomLM(vocab.size, seed), [1], index, max_new_tokens=40, jump_forward=True)
+    assert plain.complete and jumped.complete
+    assert jumped.forward_calls < plain.forward_calls
+    json.loads(jumped.text)

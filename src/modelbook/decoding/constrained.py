@@ -41,7 +41,7 @@ import json
 import random
 import re
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -536,6 +536,7 @@ class TokenIndex:
         self.start = automaton.start
         self.dist = self._token_distance()
         self._next: dict[int, np.ndarray] = {}
+        self._forced: dict[int, tuple[list[int], int]] = {}
 
     def _token_distance(self) -> np.ndarray:
         """(S,) an upper bound on the tokens needed from each state to an accepting one, and one that the
@@ -592,6 +593,34 @@ class TokenIndex:
             self._next[state] = out
         return self._next[state]
 
+    def forced(self, state: int) -> tuple[list[int], int]:
+        """Jump-forward: (tokens, state after them) when the automaton leaves exactly one way to go on from
+        `state` (a literal such as '","expression":"'); ([], state) otherwise. The forced bytes are cut into
+        tokens by longest match, so they cost one forward pass instead of one per token (SGLang's
+        "jump-forward decoding"; the cut can differ from the one the model would have chosen)."""
+        if state not in self._forced:
+            a = self.automaton
+            path, cur = bytearray(), state
+            while not a.accepting[cur] and len(path) < 256:
+                live = np.flatnonzero(a.trans[cur] != DEAD)
+                if len(live) != 1:
+                    break
+                path.append(int(live[0]))
+                cur = int(a.trans[cur, live[0]])
+            tokens, i = [], 0
+            while i < len(path):
+                for k in range(min(len(path) - i, 32), 0, -1):
+                    tid = self.vocab.token_id.get(bytes(path[i:i + k]))
+                    if tid is not None:
+                        tokens.append(tid)
+                        i += k
+                        break
+                else:  # a byte with no token of its own: stop the jump before it
+                    cur = self.automaton.feed(state, bytes(path[:i]))
+                    break
+            self._forced[state] = (tokens, cur if tokens else state)
+        return self._forced[state]
+
     def allowed(self, state: int, remaining: int | None = None) -> torch.Tensor:
         """(V,) bool: tokens that keep a valid prefix (and, given `remaining` tokens left including this one,
         leave it completable in time); end-of-sequence ids where the state accepts."""
@@ -636,29 +665,48 @@ class ConstrainedGeneration:
     """'eos' (the model chose to end), 'done' (nothing can follow), 'max_new_tokens', or 'dead_end'"""
     overridden: int = 0
     """steps where the model's own first choice was not allowed (how often the constraint had to intervene)"""
-    top_choices: list[int] = field(default_factory=list)
+    forward_calls: int = 0
+    """model calls, prefill included (jump-forward makes it smaller than the number of tokens)"""
 
 
 @torch.no_grad()
 def generate(model, prompt, index: TokenIndex, max_new_tokens: int = 64, do_sample: bool = False,
-             temperature: float = 1.0, generator: torch.Generator | None = None,
-             budget_guard: bool = True) -> ConstrainedGeneration:
+             temperature: float = 1.0, generator: torch.Generator | None = None, budget_guard: bool = True,
+             jump_forward: bool = False, cache=None) -> ConstrainedGeneration:
     """Decode from `prompt` ((1, T) tensor or list of ids) with only allowed tokens.
 
     model: `forward(ids (1, T), cache) -> logits (1, T, V)` with `new_cache()` (modelbook.nn.llama.LlamaLM
     or HFCausalLM). budget_guard: only tokens after which the output can still be completed in the tokens
-    left (see the module docstring), so the result is complete whenever index.min_tokens() <= max_new_tokens."""
+    left (see the module docstring), so the result is complete whenever index.min_tokens() <= max_new_tokens.
+    jump_forward: where only one continuation is possible, append it without asking the model
+    (`TokenIndex.forced`). cache: a cache that already holds a prefix of the prompt (e.g. a shared system
+    prompt; pass a copy, it is extended in place): only the rest is prefilled."""
+    from modelbook.decoding.strategies import cache_length
+
     if max_new_tokens < 1:
         raise ModelbookError(f"max_new_tokens must be >= 1, got {max_new_tokens}")
     if do_sample and temperature <= 0:
         raise ModelbookError(f"temperature must be > 0 when sampling, got {temperature}")
     ids = torch.as_tensor(prompt, dtype=torch.long).reshape(1, -1)
-    cache = model.new_cache()
-    logits = model(ids, cache)[:, -1].float()[0]
-    state, tokens, reason, overridden = index.start, [], "max_new_tokens", 0
+    cache = model.new_cache() if cache is None else cache
+    logits = model(ids[:, cache_length(cache):], cache)[:, -1].float()[0]
+    state, tokens, reason, overridden, calls = index.start, [], "max_new_tokens", 0, 1
     eos = set(index.vocab.eos_ids)
-    for step in range(max_new_tokens):
-        allowed = index.allowed(state, max_new_tokens - step if budget_guard else None)
+    while len(tokens) < max_new_tokens:
+        remaining = max_new_tokens - len(tokens)
+        if jump_forward:
+            forced, after = index.forced(state)
+            if forced and len(forced) + int(index.dist[after]) <= remaining:
+                tokens += forced
+                state = after
+                if index.done(state):
+                    reason = "done"
+                    break
+                if len(tokens) < max_new_tokens:
+                    logits = model(torch.tensor([forced]), cache)[:, -1].float()[0]
+                    calls += 1
+                continue
+        allowed = index.allowed(state, remaining if budget_guard else None)
         if not bool(allowed.any()):
             reason = "dead_end"
             break
@@ -676,9 +724,11 @@ def generate(model, prompt, index: TokenIndex, max_new_tokens: int = 64, do_samp
         if index.done(state):
             reason = "done"
             break
-        logits = model(torch.tensor([[token]]), cache)[:, -1].float()[0]
+        if len(tokens) < max_new_tokens:
+            logits = model(torch.tensor([[token]]), cache)[:, -1].float()[0]
+            calls += 1
     complete = bool(index.automaton.accepting[state])
-    return ConstrainedGeneration(tokens, index.vocab.decode(tokens), complete, reason, overridden)
+    return ConstrainedGeneration(tokens, index.vocab.decode(tokens), complete, reason, overridden, calls)
 
 
 def parse_json(text: str):
