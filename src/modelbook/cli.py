@@ -120,6 +120,8 @@ def chat(system, max_new_tokens, context, temperature, top_p, repetition_penalty
 @click.option("--models", default="fashion,minilm", show_default=True, help="models to serve (comma-separated)")
 @click.option("--batching", is_flag=True, help="dynamic batching of concurrent predict requests")
 @click.option("--chat", is_flag=True, help="also serve SmolLM2 chat at /v1/chat (loads on first use)")
+@click.option("--chat-engine", type=click.Choice(["batched", "serial"]), default="batched", show_default=True,
+              help="chat decoding: continuous batching over a paged KV cache, or one generate() at a time")
 @click.option("--allowed-host", multiple=True, help="extra Host header to accept (needed when binding a public address)")
 @click.option("--threads", type=click.IntRange(1, 1024), default=None, help="PyTorch intra-op threads")
 @click.option("--new-token", "new_token", metavar="SCOPES", default=None,
@@ -127,11 +129,12 @@ def chat(system, max_new_tokens, context, temperature, top_p, repetition_penalty
 @click.option("--publish", "publish", type=click.Choice(["fashion"]), default=None,
               help="train and publish the next version of this model (signed) and exit")
 @click.option("--sample-request", is_flag=True, help="print a JSON body for /v1/models/fashion/predict and exit")
-def serve(host, port, folder, models, batching, chat, allowed_host, threads, new_token, publish, sample_request):
+def serve(host, port, folder, models, batching, chat, chat_engine, allowed_host, threads, new_token, publish, sample_request):
     """Run the model server (FastAPI + uvicorn): versioned signed models, scoped tokens, audit log, hot swap."""
     from modelbook.serving import cli as serving_cli
 
-    serving_cli.main(host, port, folder, models, batching, chat, allowed_host, threads, new_token, publish, sample_request)
+    serving_cli.main(host, port, folder, models, batching, chat, allowed_host, threads, new_token, publish, sample_request,
+                     chat_engine=chat_engine)
 
 
 @app.command()

@@ -69,6 +69,8 @@ class ServerSettings:
     batch_max_rows: int = 64
     batch_max_wait_ms: float = 2.0
     chat: bool = False
+    chat_engine: str = "batched"  # "batched": continuous batching (modelbook.inference); "serial": one generate() at a time
+    chat_max_context: int = 1024  # prompt + max_new_tokens allowed per chat request (413 beyond)
 
 
 ERRORS = {code: {"model": S.ErrorBody} for code in (400, 401, 403, 404, 413, 422, 503, 504)}

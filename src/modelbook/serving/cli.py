@@ -8,7 +8,8 @@ import sys
 from modelbook.core.errors import ModelbookError
 
 
-def main(host, port, folder, models, batching, chat, allowed_hosts, threads, new_token, publish, sample_request) -> None:
+def main(host, port, folder, models, batching, chat, allowed_hosts, threads, new_token, publish, sample_request,
+         chat_engine: str = "batched") -> None:
     from modelbook.serving import server
 
     home = server.serve_home(folder)
@@ -33,7 +34,7 @@ def main(host, port, folder, models, batching, chat, allowed_hosts, threads, new
 
         torch.set_num_threads(threads)
     server.bootstrap(home, names, say=lambda msg: print(msg, file=sys.stderr))
-    settings = server.settings_for(home, models=names, batching=batching, chat=chat)
+    settings = server.settings_for(home, models=names, batching=batching, chat=chat, chat_engine=chat_engine)
     wildcard = host in ("0.0.0.0", "::")  # nosec B104 # a comparison, not a bind: wildcards are no Host name
     hosts = tuple(dict.fromkeys(settings.allowed_hosts + tuple(allowed_hosts) + (() if wildcard else (host,))))
     settings = dataclasses.replace(settings, allowed_hosts=hosts)

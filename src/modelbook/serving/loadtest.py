@@ -110,3 +110,79 @@ async def load_and_swap(url: str, predict_token: str, admin_token: str, model: s
     report.failures, report.n_failed = dict(failures), sum(failures.values())
     report.versions_seen = sorted(seen)
     return report
+
+
+@dataclass
+class ChatLoadReport:
+    """What N streaming chat clients saw: requests, failures, time to first token (TTFT) and to the last one."""
+
+    duration_s: float
+    n_clients: int
+    n_requests: int = 0
+    n_failed: int = 0
+    failures: dict[str, int] = field(default_factory=dict)
+    ttft_ms: list[float] = field(default_factory=list)
+    latencies_ms: list[float] = field(default_factory=list)
+    chars: int = 0
+
+    def ttft_percentile_ms(self, q: float) -> float:
+        return float(np.percentile(self.ttft_ms, q)) if self.ttft_ms else float("nan")
+
+    @property
+    def throughput_rps(self) -> float:
+        return (self.n_requests - self.n_failed) / self.duration_s
+
+    def summary(self) -> str:
+        return (f"{self.n_requests} chat requests from {self.n_clients} clients in {self.duration_s:.1f} s "
+                f"({self.throughput_rps:.2f}/s), {self.n_failed} failed, TTFT p50 {self.ttft_percentile_ms(50):.0f} ms, "
+                f"p99 {self.ttft_percentile_ms(99):.0f} ms")
+
+
+async def chat_load(url: str, token: str, bodies: list[dict], duration_s: float, n_clients: int = 8,
+                    max_requests: int | None = None, timeout_s: float = 120.0) -> ChatLoadReport:
+    """N clients, each streaming one /v1/chat request at a time (bodies in turn) until duration_s has passed.
+    A request fails unless it answers 200, streams at least one delta and ends with the done event."""
+    import httpx
+
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+    report = ChatLoadReport(duration_s, n_clients)
+    failures: Counter = Counter()
+    limits = httpx.Limits(max_connections=n_clients + 2, max_keepalive_connections=n_clients + 2)
+    async with httpx.AsyncClient(base_url=url, timeout=timeout_s, limits=limits) as http:
+        loop = asyncio.get_running_loop()
+        start = loop.time()
+
+        async def client(c: int) -> None:
+            k = c
+            while loop.time() < start + duration_s and (max_requests is None or report.n_requests < max_requests):
+                body = {**bodies[k % len(bodies)], "stream": True}
+                k += n_clients
+                report.n_requests += 1
+                t0 = time.perf_counter()
+                first, done = None, False
+                try:
+                    async with http.stream("POST", "/v1/chat", content=json.dumps(body).encode(), headers=headers) as r:
+                        if r.status_code != 200:
+                            failures[f"HTTP {r.status_code}"] += 1
+                            continue
+                        async for line in r.aiter_lines():
+                            if not line.startswith("data: "):
+                                continue
+                            event = json.loads(line[6:])
+                            if "delta" in event:
+                                first = first or time.perf_counter()
+                                report.chars += len(event["delta"])
+                            done = done or bool(event.get("done"))
+                except httpx.HTTPError as e:
+                    failures[type(e).__name__] += 1
+                    continue
+                if first is None or not done:
+                    failures["no tokens" if first is None else "unfinished stream"] += 1
+                    continue
+                report.ttft_ms.append((first - t0) * 1000)
+                report.latencies_ms.append((time.perf_counter() - t0) * 1000)
+
+        await asyncio.gather(*(client(c) for c in range(n_clients)))
+        report.duration_s = loop.time() - start
+    report.failures, report.n_failed = dict(failures), sum(failures.values())
+    return report

@@ -23,6 +23,9 @@ class ServerMetrics:
         self.batch_rows = Histogram("modelbook_batch_rows", "Rows per forward pass of the dynamic batcher",
                                     buckets=(1, 2, 4, 8, 16, 32, 64, 128), registry=r)
         self.audit_seq = Gauge("modelbook_audit_head_seq", "Sequence number of the newest audit record (anchor it elsewhere)", registry=r)
+        self.chat_requests = Counter("modelbook_chat_requests", "Chat requests accepted, by engine", ["engine"], registry=r)
+        self.chat_step_tokens = Histogram("modelbook_chat_batch_tokens", "Sequences per step of the chat engine's continuous batcher",
+                                          buckets=(1, 2, 3, 4, 6, 8, 16), registry=r)
         self.auth_failures = Counter("modelbook_auth_failures", "Requests refused with 401 or 403", ["status"], registry=r)
 
     def render(self) -> tuple[bytes, str]:
