@@ -21,10 +21,9 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-import multiprocessing
 import subprocess
+import sys
 import wave
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
@@ -34,6 +33,7 @@ from scipy.signal import resample_poly
 
 from modelbook.core.errors import ModelbookError
 from modelbook.core.paths import atomic_path, cache_dir
+from modelbook.core.procs import child_env
 from modelbook.speech import augment
 from modelbook.speech.tts import _espeak
 
@@ -297,14 +297,38 @@ def _speak_all(jobs: list[tuple[str, str, int, int, int]]) -> list[np.ndarray]:
 
 
 def _synthesise(items: list[Utterance], spec: CorpusSpec, workers: int) -> list[np.ndarray]:
-    """Every utterance's dry audio, in `workers` processes (each drives its own espeak-ng calls and resampling)."""
+    """Every utterance's dry audio, from `workers` child processes (each runs espeak-ng and resamples its share).
+
+    Plain `python -c` children fed JSON on stdin, not multiprocessing: spawn would re-run a caller's script
+    that lacks an `if __name__ == "__main__"` guard, and fork would copy torch's half-made thread pools."""
     jobs = [(u.spoken, u.voice, u.speed, u.pitch, spec.sample_rate) for u in items]
     if workers <= 1 or len(jobs) < 64:
         return _speak_all(jobs)
-    chunks = [jobs[i: i + 32] for i in range(0, len(jobs), 32)]
-    # spawn, not fork: the parent may hold torch's thread pools, which a forked child would inherit half-made
-    with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn")) as pool:
-        return [clip for part in pool.map(_speak_all, chunks) for clip in part]
+    cmd = [sys.executable, "-c", "from modelbook.speech.corpus import _worker_main; _worker_main()"]
+    shares = np.array_split(np.arange(len(jobs)), workers)
+    procs = []
+    for share in shares:
+        p = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             env=child_env(threads=1))
+        p.stdin.write(json.dumps([jobs[i] for i in share]).encode())
+        p.stdin.close()
+        procs.append(p)
+    clips: list[np.ndarray] = []
+    for p in procs:
+        out, err = p.stdout.read(), p.stderr.read()
+        if p.wait() != 0:
+            raise ModelbookError(f"speech corpus worker failed: {err.decode(errors='replace').strip()[-300:]}")
+        with np.load(io.BytesIO(out), allow_pickle=False) as z:
+            clips += np.split(z["audio"], z["offsets"][1:-1])
+    return clips
+
+
+def _worker_main() -> None:
+    """A synthesis worker: jobs as JSON on stdin, their int16 audio as an .npz on stdout."""
+    clips = _speak_all([tuple(j) for j in json.loads(sys.stdin.buffer.read())])
+    buf = io.BytesIO()
+    np.savez(buf, audio=np.concatenate(clips), offsets=np.concatenate([[0], np.cumsum([len(c) for c in clips])]))
+    sys.stdout.buffer.write(buf.getvalue())
 
 
 def _load(path: Path, spec: CorpusSpec) -> Corpus:
