@@ -38,7 +38,7 @@ def test_unknown_benchmark_is_one_line_naming_the_known_ones(monkeypatch, capsys
     code, out, err = run_cli_captured(monkeypatch, capsys, "bench", "nope", "--quick")
     assert code == 2 and out == ""
     assert err.strip().count("\n") == 0 and "unknown benchmark 'nope'" in err
-    for name in ("attention", "gnn", "dp-sgd", "bm25", "rl", "mf", "kge", "server", "decode"):
+    for name in ("attention", "gnn", "dp-sgd", "bm25", "rl", "mf", "kge", "server", "ask", "decode"):
         assert name in err
 
 
@@ -170,3 +170,11 @@ def test_server_quick_answers_every_request_at_every_level():
     result = _quick("server")
     assert result.checks[0].passed, result.checks[0]          # 0 failed requests
     assert all(result.value(f"throughput @C={c}") > 0 for c in (1, 2, 4, 8))
+
+
+@pytest.mark.full  # builds (or loads) the ask index and grows it 4-fold; tests/handbook covers ask's answers
+def test_ask_quick_times_hybrid_and_bm25_as_the_index_grows():
+    result = _quick("ask")
+    sizes = sorted(int(m.name.rpartition("@N=")[2]) for m in result.metrics if m.name.startswith("ask hybrid ms per question"))
+    assert len(sizes) == 3 and sizes[1] == 2 * sizes[0] and sizes[2] == 4 * sizes[0]   # the index really grew
+    assert 0 < result.value(f"ask bm25 ms per question @N={sizes[2]}")

@@ -40,6 +40,7 @@ BENCHES = (
     BenchSpec("mf", "biased MF: one SGD epoch (ours, numpy minibatches) vs scikit-surprise SVD, exponent in ratings; RMSE at 20 epochs"),
     BenchSpec("kge", "KGE: seconds to the same test MRR, DistMult on Nations, ours (1-N) vs PyKEEN LCWA, same evaluator"),
     BenchSpec("server", "the model server (child process, auth, metrics): throughput and p50/p99 latency vs concurrent clients"),
+    BenchSpec("ask", "modelbook ask latency: hybrid (MiniLM ONNX + BM25 + RRF) vs BM25 alone, handbook index grown up to 64-fold"),
     BenchSpec("decode", "SmolLM2-135M greedy decode: fp32, bf16, int8/int4 (library and ours), ONNX Runtime, vs the roofline"),
 )
 
