@@ -147,7 +147,7 @@ class SelfPlayConfig:
     c_puct: float = 1.5
     dirichlet_alpha: float = 0.5
     dirichlet_eps: float = 0.25
-    temperature_moves: int = 2
+    temperature_moves: int = 4
     """moves sampled in proportion to visit counts at the start of a self-play game; later ones take the argmax"""
     window_games: int = 120
     epochs: int = 10

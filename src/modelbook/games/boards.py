@@ -73,6 +73,28 @@ class TicTacToe:
                 out.append((np.ascontiguousarray(a).reshape(-1), np.ascontiguousarray(b).reshape(-1)))
         return out
 
+    def history(self, board: tuple) -> list[int]:
+        """A move order that reaches `board` without passing through a finished position (depth-first)."""
+        target = tuple(board)
+        stones = {1: [i for i, c in enumerate(target) if c == 1], 2: [i for i, c in enumerate(target) if c == 2]}
+
+        def dfs(s, moves):
+            if s == target:
+                return moves
+            if self.outcome(s) is not None:
+                return None
+            for a in stones[self.to_move(s) + 1]:
+                if s[a] == 0:
+                    found = dfs(self.play(s, a), moves + [a])
+                    if found is not None:
+                        return found
+            return None
+
+        found = dfs(self.initial(), [])
+        if found is None:
+            raise ValueError("this board cannot be reached by legal play")
+        return found
+
     def render(self, s) -> str:
         return "\n".join("".join(".xo"[c] for c in s[r * 3:r * 3 + 3]) for r in range(3))
 

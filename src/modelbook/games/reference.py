@@ -67,12 +67,12 @@ def alpha_beta_value(board: tuple) -> float:
 
     pyspiel = _pyspiel()
     game = pyspiel.load_game("tic_tac_toe")
+    from modelbook.games.boards import TicTacToe
+
     s = game.new_initial_state()
-    xs = [i for i, c in enumerate(board) if c == 1]
-    os_ = [i for i, c in enumerate(board) if c == 2]
-    for i in range(len(xs) + len(os_)):
-        s.apply_action((xs if i % 2 == 0 else os_)[i // 2])
-    to_move = int(len(xs) > len(os_))
+    for a in TicTacToe().history(board):
+        s.apply_action(a)
+    to_move = sum(c != 0 for c in board) % 2
     if s.is_terminal():
         return float(s.returns()[to_move])
     v, _ = minimax.alpha_beta_search(game, state=s, maximizing_player_id=to_move)

@@ -1,0 +1,32 @@
+"""UCT: finds forced wins, matches OpenSpiel's bot, and a broken backup is caught by the match check."""
+import numpy as np
+
+from modelbook.games import mcts, reference
+from modelbook.games.boards import ConnectFour, TicTacToe, replay
+
+
+def test_uct_takes_the_winning_move():
+    game = ConnectFour()
+    s = replay(game, [0, 6, 0, 6, 0, 6])           # first player to move: column 0 makes four
+    counts = mcts.uct_search(game, s, 200, np.random.default_rng(0))
+    assert max(counts, key=counts.get) == 0
+    t = TicTacToe()
+    s = t.history((1, 1, 0, 2, 2, 0, 0, 0, 0))
+    counts = mcts.uct_search(t, replay(t, s), 300, np.random.default_rng(1))
+    assert max(counts, key=counts.get) == 2
+
+
+def test_broken_backup_loses_to_openspiel():
+    """Bite for the lab's 'at least even' check: UCT backing up the wrong sign falls clearly below ½."""
+    game, rng = ConnectFour(), np.random.default_rng(0)
+    broken = mcts.UCTPlayer(30, sign=-1.0)
+    scores = mcts.match(game, broken, reference.OpenSpielMCTS("connect_four", 30, 0), 3, rng, opening_plies=2)
+    assert mcts.score_interval(scores)[2] < 0.5
+
+
+def test_score_interval_and_colours():
+    m, lo, hi = mcts.score_interval(np.array([[1, 1], [1, 0], [0.5, 0.5], [1, 1]]))
+    assert abs(m - 0.75) < 1e-12 and lo < m < hi
+    game, rng = TicTacToe(), np.random.default_rng(0)
+    scores = mcts.match(game, mcts.RandomPlayer(), mcts.RandomPlayer(), 30, rng)
+    assert scores.shape == (30, 2) and 0.2 < scores.mean() < 0.8
