@@ -130,9 +130,13 @@ def match(game, a, b, n_pairs: int, rng: np.random.Generator, opening_plies: int
     return scores
 
 
-def score_interval(pair_scores: np.ndarray, z: float = 1.96) -> tuple[float, float, float]:
-    """(mean, low, high): a normal 95% interval over the pair means (a pair is the unit: same opening, both colours)."""
+def score_interval(pair_scores: np.ndarray) -> tuple[float, float, float]:
+    """(mean, low, high): a Student-t 95% interval over the pair means (a pair is the unit: same opening, both
+    colours), floored at ±1/(2·games): pairs that all end alike have no spread but are not exact."""
+    from modelbook.evaluation.uncertainty import student_t_margin
+
     per_pair = np.asarray(pair_scores, float).reshape(len(pair_scores), -1).mean(1)
     m = float(per_pair.mean())
-    se = float(per_pair.std(ddof=1) / math.sqrt(len(per_pair))) if len(per_pair) > 1 else 0.0
-    return m, m - z * se, m + z * se
+    half = student_t_margin(per_pair, 0.975) if len(per_pair) > 1 else 1.0
+    half = max(half, 0.5 / np.asarray(pair_scores).size)
+    return m, float(m - half), float(m + half)

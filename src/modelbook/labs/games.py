@@ -56,7 +56,7 @@ class Config:
     c4_simulations: int = 50
     """simulations per move for both MCTS bots on connect four"""
     c4_pairs_random: int = 4
-    c4_pairs_openspiel: int = 5
+    c4_pairs_openspiel: int = 6
     """pairs of games (colours swapped, same random opening) against each opponent"""
     opening_plies: int = 2
     uct_c: float = 2.0
@@ -70,12 +70,12 @@ class Config:
     az_epochs: int = 3
     az_eval_simulations: int = 8
     """the equal simulation budget at which AlphaZero meets pure UCT"""
-    az_eval_pairs: int = 25
+    az_eval_pairs: int = 20
     az_elo_pairs: int = 3
     """pairs of games per pairing in the round robin over checkpoints and pure MCTS"""
     az_elo_every: int = 3
     """rate every k-th checkpoint (the untrained and the last always)"""
-    az_positions: int = 100
+    az_positions: int = 80
     """sampled positions graded against the exact solution"""
     n_levels: int = 12
     """levels per number of reverse steps"""
