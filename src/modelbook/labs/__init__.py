@@ -48,8 +48,10 @@ LABS = (
     LabSpec("recsys", topics=(15,), title="MovieLens: SGD SVD and ALS = Surprise on a temporal split; BPR, two-tower vs most-popular; MiniLM hybrid for cold start; retrieval → ranking → MMR; LinUCB regret"),
     LabSpec("multitask", topics=(31,), title="MultiMNIST: hard vs cross-stitch/L2 soft sharing vs separate; equal vs uncertainty vs GradNorm; negative transfer, gradient cosine, PCGrad"),
     LabSpec("medical", topics=(17,), title="Diagnosis: ECE, sensitivity ≥ 0.95, decision curves; DICOM/NIfTI = pydicom/nibabel, lesion FROC; GCN vs Morgan-RF on scaffold split; T-/X-learner PEHE, Qini"),
+    LabSpec("driving", topics=(18,), title="highway-env: CenterNet on rendered frames, mAP@0.5 by distance band = pycocotools; ADE/FDE vs constant velocity; A*/lattice = exhaustive, scipy; DQN vs IDM/MOBIL vs random"),
     LabSpec("inference", topics=(46,), title="Speculative decoding (self-draft, prompt lookup) = greedy; paged KV + continuous batching vs static; prefix cache; KIVI int8 KV"),
     LabSpec("games", topics=(19,), title="Tic-tac-toe solved (alpha-beta = OpenSpiel), UCT vs OpenSpiel MCTS on connect four, AlphaZero self-play + Elo, solvable Sokoban rooms, constrained story beats"),
     LabSpec("alignment", topics=(45,), title="Verifiable arithmetic: SFT, Bradley–Terry reward model, DPO (= trl) with LoRA, GRPO reward and KL curves, reward hacking by a flawed grader and its fix"),
     LabSpec("speech", topics=(12,), title="espeak-ng corpus (EN + Mandarin, unseen voices, noise, rooms); log-mel/MFCC = librosa; PocketSphinx vs CTC (= torch) with beam + n-gram fusion; WER = jiwer; x-vector EER; Silero VAD"),
+    LabSpec("llm-eval", topics=(47,), title="Log-likelihood multiple-choice harness (acc, acc_norm = lm-eval), zero- vs few-shot, ECE, n-gram contamination on a leaked split, judge position bias, perplexity vs accuracy"),
 )
