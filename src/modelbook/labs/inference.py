@@ -93,6 +93,10 @@ class Config:
     """tokens of Shakespeare scored for the KV-quantisation perplexity"""
     kv_group: int = 32
     """tokens per key-quantisation group (KIVI's G)"""
+    chat_load_s: float = 60.0
+    """seconds of the 8-client chat load test against each server (0 = skip; tests/serving runs a short one)"""
+    chat_clients: int = 8
+    """concurrent streaming chat clients"""
     seed: int = 0
     """the run's seed: the tiny models' weights, the workload's lengths, the sampling draws"""
     threads: int = 1
@@ -101,7 +105,7 @@ class Config:
 
 PRESETS = {
     "quick": Config(smollm2=False, spec_prompts=2, spec_new_tokens=16, draft_layers=1, stat_samples=3000,
-                    n_requests=8, max_batch=4, kv_tokens=128, kv_group=16),
+                    n_requests=8, max_batch=4, kv_tokens=128, kv_group=16, chat_load_s=0.0),
     "full": Config(),
 }
 
@@ -115,6 +119,8 @@ def run(cfg: Config, out: Path) -> LabResult:
     _statistical(result, cfg)
     _batching(result, cfg, model, target, workload, out)
     _kv_quant(result, cfg, model, target, text_ids)
+    if cfg.chat_load_s > 0:
+        _chat_load(result, cfg, out)
     return result
 
 
@@ -336,3 +342,36 @@ def _kv_quant(result, cfg, model, target, text_ids) -> None:
     result.note(f"KV bytes per token: fp16 {result.value('kv/fp16/bytes_per_token'):.0f}, int8 {result.value('kv/int8/bytes_per_token'):.0f}, "
                 f"int4 {result.value('kv/int4/bytes_per_token'):.0f} (scales included); perplexity {ppl[None]:.3f} → int8 "
                 f"{ppl[8]:.3f} ({result.value('kv/int8/ppl_increase'):+.2%}), int4 {ppl[4]:.3f} ({result.value('kv/int4/ppl_increase'):+.2%}).")
+
+
+# -- 4. serve --chat under load ------------------------------------------------------------------------------
+def _chat_load(result, cfg, out: Path) -> None:
+    """8 streaming clients against `serve --chat` on the engine and on the one-request-at-a-time server."""
+    import asyncio
+
+    from modelbook.serving.app import create_app
+    from modelbook.serving.auth import TokenStore
+    from modelbook.serving.loadtest import chat_load
+    from modelbook.serving.server import ThreadServer, ensure_keys, settings_for
+
+    folder = out / "serve"
+    ensure_keys(folder)
+    token = TokenStore(folder / "tokens.json").create(["predict"])
+    bodies = [{"messages": [{"role": "user", "content": q}], "max_new_tokens": 32} for q in USER_QUESTIONS]
+    reports = {}
+    for engine in progress.track(["batched", "serial"], "chat load test"):
+        app = create_app(settings_for(folder, models=(), chat=True, chat_engine=engine, request_timeout_s=300))
+        app.state.chat()
+        with ThreadServer(app) as url:
+            reports[engine] = asyncio.run(chat_load(url, token, bodies, cfg.chat_load_s, cfg.chat_clients))
+    for engine, r in reports.items():
+        result.metric(f"chat/{engine}/requests_per_s", r.throughput_rps, "req/s", volatile=True)
+        result.metric(f"chat/{engine}/ttft_p50_ms", r.ttft_percentile_ms(50), "ms", volatile=True)
+        result.metric(f"chat/{engine}/ttft_p99_ms", r.ttft_percentile_ms(99), "ms", volatile=True)
+        result.metric(f"chat/{engine}/requests", r.n_requests)
+        result.check(f"chat load test, {engine} server, {cfg.chat_clients} streaming clients × {cfg.chat_load_s:g} s: failed requests",
+                     r.n_failed, reference=0, tolerance=0, source="every request must answer 200 and finish its stream")
+    ratio = result.metric("chat/throughput_ratio", reports["batched"].throughput_rps / reports["serial"].throughput_rps, "x", volatile=True)
+    result.check("chat requests per second: continuous-batching server / one-at-a-time server", ratio, reference=1.0,
+                 tolerance=0.0, kind="at_least", source=VLLM)
+    result.note("Chat under load: " + "; ".join(f"{e}: {r.summary()}" for e, r in reports.items()) + ".")
