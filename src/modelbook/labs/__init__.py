@@ -54,4 +54,5 @@ LABS = (
     LabSpec("alignment", topics=(45,), title="Verifiable arithmetic: SFT, Bradley–Terry reward model, DPO (= trl) with LoRA, GRPO reward and KL curves, reward hacking by a flawed grader and its fix"),
     LabSpec("speech", topics=(12,), title="espeak-ng corpus (EN + Mandarin, unseen voices, noise, rooms); log-mel/MFCC = librosa; PocketSphinx vs CTC (= torch) with beam + n-gram fusion; WER = jiwer; x-vector EER; Silero VAD"),
     LabSpec("llm-eval", topics=(47,), title="Log-likelihood multiple-choice harness (acc, acc_norm = lm-eval), zero- vs few-shot, ECE, n-gram contamination on a leaked split, judge position bias, perplexity vs accuracy"),
+    LabSpec("multimodal", topics=(25,), title="Image + speech digits: early vs late vs cross-attention fusion at equal size, missing/corrupted modality, ModDrop; joint head; InfoNCE = CLIP, R@K, zero-shot"),
 )
