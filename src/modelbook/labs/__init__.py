@@ -48,6 +48,7 @@ LABS = (
     LabSpec("recsys", topics=(15,), title="MovieLens: SGD SVD and ALS = Surprise on a temporal split; BPR, two-tower vs most-popular; MiniLM hybrid for cold start; retrieval → ranking → MMR; LinUCB regret"),
     LabSpec("multitask", topics=(31,), title="MultiMNIST: hard vs cross-stitch/L2 soft sharing vs separate; equal vs uncertainty vs GradNorm; negative transfer, gradient cosine, PCGrad"),
     LabSpec("medical", topics=(17,), title="Diagnosis: ECE, sensitivity ≥ 0.95, decision curves; DICOM/NIfTI = pydicom/nibabel, lesion FROC; GCN vs Morgan-RF on scaffold split; T-/X-learner PEHE, Qini"),
+    LabSpec("rag-tools", topics=(48,), title="Chunking + BM25/dense/RRF recall on the handbook; RAG vs closed book on exact facts; hallucination and abstention; constrained JSON tool calls; ReAct with a step budget"),
     LabSpec("driving", topics=(18,), title="highway-env: CenterNet on rendered frames, mAP@0.5 by distance band = pycocotools; ADE/FDE vs constant velocity; A*/lattice = exhaustive, scipy; DQN vs IDM/MOBIL vs random"),
     LabSpec("inference", topics=(46,), title="Speculative decoding (self-draft, prompt lookup) = greedy; paged KV + continuous batching vs static; prefix cache; KIVI int8 KV"),
     LabSpec("games", topics=(19,), title="Tic-tac-toe solved (alpha-beta = OpenSpiel), UCT vs OpenSpiel MCTS on connect four, AlphaZero self-play + Elo, solvable Sokoban rooms, constrained story beats"),
