@@ -43,7 +43,7 @@ class RunStats:
     prefill_tokens: int = 0      # prompt tokens actually computed
     prefix_hits: int = 0         # prompt tokens taken from the prefix cache
     peak_reserved_slots: int = 0  # KV slots reserved at the worst moment
-    peak_used_slots: int = 0     # KV slots holding a real token at that moment
+    peak_used_slots: int = 0     # KV slots holding a token of an unfinished request, at its peak
     cpu_s: float = 0.0
     outputs: dict[int, list[int]] = field(default_factory=dict)
 
@@ -169,7 +169,9 @@ def static_batching(engine: PackedLlama, requests: list[Request], max_batch: int
                     o.append(int(z.argmax()))
                     s.generated += 1
                     live = live or not (o[-1] == r.eos or len(o) >= r.max_new_tokens)
-            s.peak_used_slots = max(s.peak_used_slots, sum(c.length for c in caches))
+            live_tokens = sum(len(r.prompt) + len(out[r.rid]) for r in group
+                              if not (out[r.rid][-1] == r.eos or len(out[r.rid]) >= r.max_new_tokens))
+            s.peak_used_slots = max(s.peak_used_slots, live_tokens)  # finished rows' slots are waste from then on
             if not live:
                 break
             # every row steps, finished ones on a dummy token: the batch is a rectangle until its longest row ends

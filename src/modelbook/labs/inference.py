@@ -34,6 +34,7 @@ import random
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import ClassVar
 
 import numpy as np
 import torch
@@ -69,6 +70,8 @@ SYSTEM = "You are a concise assistant for an engineering handbook. Answer briefl
 
 @dataclass(frozen=True)
 class Config:
+    RANGES: ClassVar[dict] = {"chat_load_s": (0.0, 3600.0)}
+    """bounds the field names do not imply (inclusive): 0 s switches the chat load test off"""
     smollm2: bool = True
     """SmolLM2-135M-Instruct; False: a random tiny Llama (quick)"""
     spec_prompts: int = 4
