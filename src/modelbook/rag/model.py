@@ -42,8 +42,29 @@ def load_smollm2_fast():
     return model.eval(), smollm2_tokenizer()
 
 
+def chat_prefix(tokenizer, system: str) -> list[int]:
+    """The system turn alone: a prefix shared by every prompt with this system message (cache it once)."""
+    return tokenizer.encode(f"<|im_start|>system\n{system}<|im_end|>\n", add_special_tokens=False).ids
+
+
 def chat_ids(tokenizer, user: str, system: str = "You are a helpful assistant.", prefix: str = "") -> list[int]:
-    """ChatML as SmolLM2-Instruct was tuned on, ready for the assistant's turn; `prefix` starts its answer."""
-    text = (f"<|im_start|>system\n{system}<|im_end|>\n<|im_start|>user\n{user}<|im_end|>\n"
-            f"<|im_start|>assistant\n{prefix}")
-    return tokenizer.encode(text, add_special_tokens=False).ids
+    """ChatML as SmolLM2-Instruct was tuned on, ready for the assistant's turn; `prefix` starts its answer.
+    Tokenised turn by turn, so it always starts with exactly chat_prefix(tokenizer, system)."""
+    rest = f"<|im_start|>user\n{user}<|im_end|>\n<|im_start|>assistant\n{prefix}"
+    return chat_prefix(tokenizer, system) + tokenizer.encode(rest, add_special_tokens=False).ids
+
+
+def prefill(model, ids: list[int]):
+    """A cache holding `ids` (a shared prompt prefix); give each use its own `fork`."""
+    with torch.no_grad():
+        cache = model.new_cache()
+        model(torch.tensor([ids]), cache)
+    return cache
+
+
+def fork(cache):
+    """A copy of a KVCache that can grow without touching the original (the tensors are shared, not copied:
+    KVCache.update concatenates into new tensors)."""
+    new = type(cache)()
+    new.k, new.v = dict(cache.k), dict(cache.v)
+    return new
