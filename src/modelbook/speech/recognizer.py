@@ -32,10 +32,20 @@ N_MELS = 40
 HOP_S = 0.02
 
 
-def featurize(x: np.ndarray, sample_rate: int = 16000) -> np.ndarray:
-    """(frames, 40) log-mel in dB, 25 ms windows every 20 ms, normalised per utterance (mean and variance per bin)."""
-    f = log_mel(x, sample_rate, hop=int(HOP_S * sample_rate), n_mels=N_MELS, top_db=None).T
+def log_mel_frames(x: np.ndarray, sample_rate: int = 16000) -> np.ndarray:
+    """(frames, 40) log-mel in dB, 25 ms windows every 20 ms."""
+    return log_mel(x, sample_rate, hop=int(HOP_S * sample_rate), n_mels=N_MELS, top_db=None).T.astype(np.float32)
+
+
+def normalize(f: np.ndarray) -> np.ndarray:
+    """Per-utterance mean and variance normalisation per bin (removes the channel, and the speaker's long-term
+    spectral envelope with it: right for recognising words, wrong for recognising speakers)."""
     return ((f - f.mean(0)) / (f.std(0) + 1e-5)).astype(np.float32)
+
+
+def featurize(x: np.ndarray, sample_rate: int = 16000) -> np.ndarray:
+    """The recogniser's input: normalize(log_mel_frames(x))."""
+    return normalize(log_mel_frames(x, sample_rate))
 
 
 @dataclass
@@ -76,6 +86,24 @@ class CTCNet(nn.Module):
     @staticmethod
     def out_lengths(lengths: torch.Tensor) -> torch.Tensor:
         return (lengths + 1) // 2
+
+
+def augment_batch(x: torch.Tensor, gen: torch.Generator, max_shift: int = 3, mask_bins: int = 6) -> torch.Tensor:
+    """Cheap speaker variety for training: shift each utterance's mel bins by up to ±max_shift (a crude vocal-tract
+    length change: formants move up or down together) and blank one random band of bins (SpecAugment's mask)."""
+    n, _, bins = x.shape
+    out = torch.empty_like(x)
+    shifts = torch.randint(-max_shift, max_shift + 1, (n,), generator=gen).tolist()
+    starts = torch.randint(0, bins - mask_bins, (n,), generator=gen).tolist()
+    widths = torch.randint(0, mask_bins + 1, (n,), generator=gen).tolist()
+    for i, (s, a, w) in enumerate(zip(shifts, starts, widths)):
+        out[i] = torch.roll(x[i], s, dims=1)
+        if s > 0:
+            out[i, :, :s] = x[i, :, :1]
+        elif s < 0:
+            out[i, :, s:] = x[i, :, -1:]
+        out[i, :, a: a + w] = 0.0
+    return out
 
 
 def pad(feats: Sequence[np.ndarray]) -> tuple[torch.Tensor, torch.Tensor]:
@@ -134,8 +162,8 @@ class Recognizer:
 
 
 def train_recognizer(feats: Sequence[np.ndarray], tokens: Sequence[Sequence[str]], joiner: str = " ", epochs: int = 30,
-                     channels: int = 96, lr: float = 3e-3, batch: int = 32, seed: int = 0,
-                     loss_fn=None) -> Recognizer:
+                     channels: int = 96, lr: float = 5e-3, batch: int = 8, seed: int = 0,
+                     loss_fn=None, augment: bool = False) -> Recognizer:
     """Train a CTCNet on (features, token list) pairs with Adam and a one-cycle schedule.
 
     loss_fn defaults to torch.nn.functional.ctc_loss (ctc.ctc_loss gives the same values, slower)."""
@@ -156,6 +184,7 @@ def train_recognizer(feats: Sequence[np.ndarray], tokens: Sequence[Sequence[str]
         for i in range(0, len(order), batch):
             idx = order[i: i + batch]
             x, lengths = pad([feats[j] for j in idx])
+            x = augment_batch(x, gen) if augment else x
             y = [targets[j] for j in idx]
             lp = net(x).transpose(0, 1)  # (T', N, C) as CTC wants
             loss = loss_fn(lp, nn.utils.rnn.pad_sequence(y, batch_first=True), CTCNet.out_lengths(lengths),
