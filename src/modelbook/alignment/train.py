@@ -28,16 +28,21 @@ def _adam(model: nn.Module, lr: float) -> torch.optim.Optimizer:
 
 
 @torch.no_grad()
-def verified(model, split: tasks.Split, max_new: int) -> np.ndarray:
-    """1/0 per prompt: does the greedy answer pass the strict verifier?"""
-    ids, _ = generate(model, split.prompts, max_new, tasks.EOS, tasks.PAD, greedy=True)
-    return np.array([tasks.verify(a, b, row) for (a, b), row in zip(split.pairs.tolist(), ids)], dtype=float)
+def verified(model, split: tasks.Split, max_new: int, lengths: bool = False):
+    """1/0 per prompt: does the greedy answer pass the strict verifier? With lengths, also the mean answer length
+    in tokens."""
+    ids, mask = generate(model, split.prompts, max_new, tasks.EOS, tasks.PAD, greedy=True)
+    ok = np.array([tasks.verify(a, b, row) for (a, b), row in zip(split.pairs.tolist(), ids)], dtype=float)
+    return (ok, float(mask.sum(1).mean())) if lengths else ok
 
 
 @torch.no_grad()
-def mean_length(model, split: tasks.Split, max_new: int) -> float:
-    _, mask = generate(model, split.prompts, max_new, tasks.EOS, tasks.PAD, greedy=True)
-    return float(mask.sum(1).mean())
+def sampled_accuracy(model, split: tasks.Split, samples: int, max_new: int, gen: torch.Generator,
+                     temperature: float = 1.0) -> np.ndarray:
+    """Per prompt, the share of `samples` completions (at `temperature`) that pass the strict verifier."""
+    ids, _ = generate(model, split.prompts.repeat_interleave(samples, 0), max_new, tasks.EOS, tasks.PAD, temperature, gen)
+    ok = [tasks.verify(a, b, row) for (a, b), row in zip(split.pairs.repeat_interleave(samples, 0).tolist(), ids)]
+    return np.array(ok, dtype=float).reshape(len(split.pairs), samples).mean(1)
 
 
 def sft(model, split: tasks.Split, steps: int, batch: int, lr: float, max_new: int, gen: torch.Generator,

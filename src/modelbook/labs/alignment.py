@@ -63,32 +63,36 @@ class Config:
     """tokens a completion may have"""
     d_model: int = 48
     n_layer: int = 2
-    sft_steps: int = 200
+    sft_steps: int = 180
     sft_batch: int = 64
     sft_lr: float = 4e-3
-    verbose_fraction: float = 0.2
+    verbose_fraction: float = 0.3
     """share of demonstrations written in the padded form ("30+0.")"""
     pair_prompts: int = 300
     """training prompts sampled for preference pairs"""
     pair_samples: int = 4
     """samples per prompt (temperature 1) from the SFT model"""
-    rm_steps: int = 80
+    rm_steps: int = 50
     rm_lr: float = 2e-3
-    dpo_steps: int = 40
-    dpo_lr: float = 3e-4
+    dpo_steps: int = 30
+    dpo_lr: float = 1e-3
     dpo_beta: float = 0.1
     dpo_sft_weight: float = 1.0
     """weight of the chosen answers' NLL beside the DPO loss (0 = plain DPO)"""
     lora_rank: int = 8
     """rank of the LoRA adapters of DPO and GRPO (0 = fine-tune every weight)"""
-    grpo_steps: int = 25
+    grpo_steps: int = 40
+    hack_steps: int = 12
+    """GRPO steps under the flawed reward (the hack shows sooner than the gain)"""
+    eval_samples: int = 4
+    """samples per held-out prompt (temperature 1) for the sampled accuracy GRPO is checked on"""
     grpo_prompts: int = 16
     grpo_group: int = 8
-    grpo_lr: float = 3e-4
+    grpo_lr: float = 2e-3
     grpo_temperature: float = 1.0
     clip_eps: float = 0.2
     kl_coef: float = 0.04
-    length_bonus: float = 0.5
+    length_bonus: float = 1.0
     """the flawed reward's pay per generated character"""
     trl_check: bool = False
     """hold the DPO loss to trl's on the lab's own log-probabilities (imports trl: seconds)"""
@@ -99,7 +103,7 @@ class Config:
 PRESETS = {
     "quick": Config(),
     "full": Config(max_operand=50, heldout=400, d_model=64, sft_steps=500, pair_prompts=800, rm_steps=200,
-                   dpo_steps=100, grpo_steps=80, trl_check=True),
+                   dpo_steps=100, grpo_steps=80, hack_steps=30, trl_check=True),
 }
 
 
@@ -113,7 +117,7 @@ def run(cfg: Config, out: Path) -> LabResult:
     with progress.status("SFT on demonstrations"):
         sft_curve = T.sft(model, train, cfg.sft_steps, cfg.sft_batch, cfg.sft_lr, cfg.max_new, gen, cfg.verbose_fraction)
     model.eval()
-    acc["sft"] = T.verified(model, held, cfg.max_new)
+    acc["sft"], sft_length = T.verified(model, held, cfg.max_new, lengths=True)
     ref = copy.deepcopy(model).requires_grad_(False)
     _gain(result, "sft", acc["sft"], acc["base"])
     result.check("SFT: held-out verified accuracy gain over the untrained model, one-sided 95% lower bound",
@@ -131,20 +135,26 @@ def run(cfg: Config, out: Path) -> LabResult:
     _gain(result, "dpo", acc["dpo"], acc["sft"])
 
     curves = {}
-    for name, reward in (("grpo", T.strict_reward), ("hacked", T.lenient_reward(cfg.length_bonus))):
+    sampled = {"sft": T.sampled_accuracy(model, held, cfg.eval_samples, cfg.max_new, gen)}
+    for name, reward, steps in (("grpo", T.strict_reward, cfg.grpo_steps),
+                                ("hacked", T.lenient_reward(cfg.length_bonus), cfg.hack_steps)):
         policy = _adapted(model, cfg)
         with progress.status(f"GRPO ({'verifier reward' if name == 'grpo' else 'flawed reward'})"):
-            curves[name] = T.grpo(policy, ref, train, reward, cfg.grpo_steps, cfg.grpo_prompts, cfg.grpo_group,
+            curves[name] = T.grpo(policy, ref, train, reward, steps, cfg.grpo_prompts, cfg.grpo_group,
                                   cfg.max_new, cfg.grpo_temperature, cfg.grpo_lr, cfg.clip_eps, cfg.kl_coef, gen)
-        acc[name] = T.verified(policy, held, cfg.max_new)
-        result.metric(f"{name}/heldout_length", T.mean_length(policy, held, cfg.max_new), "tokens")
+        acc[name], length = T.verified(policy, held, cfg.max_new, lengths=True)
+        sampled[name] = T.sampled_accuracy(policy, held, cfg.eval_samples, cfg.max_new, gen)
+        result.metric(f"{name}/heldout_sampled_accuracy", float(sampled[name].mean()))
+        result.metric(f"{name}/heldout_length", length, "tokens")
         result.metric(f"{name}/reward_first5", float(np.mean(curves[name]["reward"][:5])))
         result.metric(f"{name}/reward_last5", float(np.mean(curves[name]["reward"][-5:])))
         result.metric(f"{name}/kl_last5", float(np.mean(curves[name]["kl"][-5:])), "nats/token")
         _gain(result, name, acc[name], acc["sft"])
-    result.metric("sft/heldout_length", T.mean_length(model, held, cfg.max_new), "tokens")
-    result.check("GRPO (verifier reward): held-out verified accuracy gain over SFT, one-sided 95% lower bound",
-                 paired_lower_bound(acc["grpo"] - acc["sft"]), reference=0.0, tolerance=0.0, kind="at_least",
+    result.metric("sft/heldout_length", sft_length, "tokens")
+    result.metric("sft/heldout_sampled_accuracy", float(sampled["sft"].mean()))
+    result.metric("grpo/sampled_gain_lower95", paired_lower_bound(sampled["grpo"] - sampled["sft"]))
+    result.check("GRPO (verifier reward): held-out verified accuracy of samples (T = 1) gain over SFT, one-sided 95% lower bound",
+                 result.value("grpo/sampled_gain_lower95"), reference=0.0, tolerance=0.0, kind="at_least",
                  source=SHAO + "; the program verifier on the same held-out prompts, SFT model as the baseline")
     result.check("reward hacking: verified accuracy, verifier-reward GRPO minus flawed-reward GRPO, one-sided 95% lower bound",
                  paired_lower_bound(acc["grpo"] - acc["hacked"]), reference=0.0, tolerance=0.0, kind="at_least",
