@@ -39,6 +39,7 @@ def arithmetic(rng: np.random.Generator, n: int, n_choices: int = 4) -> list[MCI
         a, b = (a, b) if op == "+" or a >= b else (b, a)
         s = a + b if op == "+" else a - b
         near = [v for v in (s + 1, s - 1, s + 10, s - 10) if v >= 0]
+        near += [s + 2, s + 20][:max(0, n_choices - 1 - len(near))]  # small answers have fewer near misses
         pick = rng.choice(len(near), size=n_choices - 1, replace=False)
         choices, gold = _shuffled(rng, str(s), [str(near[k]) for k in pick])
         items.append(MCItem(f"{a} {op} {b} =", choices, gold, text=f"{a} {op} {b} = {s}"))
