@@ -1,0 +1,1 @@
+"""Multimodal building blocks (topic 25)."""
