@@ -126,6 +126,7 @@ def _library_check(result: LabResult, cfg: Config, model, tokenizer, items, lls,
                 logp = model(torch.tensor([ctx + cont])).logits[0].double().log_softmax(-1)
                 ref = float(logp[len(ctx) - 1:-1].gather(-1, torch.tensor(cont)[:, None]).sum())
                 worst = max(worst, abs(ref - ll[j]))
+    result.metric("harness/max_abs_diff", worst, "nats")
     result.check("harness log-likelihood of each choice vs transformers on the sequence alone (max |Δ| nats)", worst,
                  reference=0.0, tolerance=1e-3, source=HF, kind="at_most",
                  note=f"{cfg.library_items} item(s) × their choices, k-shot prompt; float32 both sides, batched vs alone")
