@@ -20,8 +20,8 @@ What this lab shows
      (json + jsonschema_rs) and state-respect rate, and tokens per CPU-second for each.
 
 Differences from the references
-  - AlphaZero runs on tic-tac-toe, not connect four: on 2 CPU cores in minutes, self-play on connect four does
-    not produce a network that beats pure MCTS; on tic-tac-toe the exact solution grades every move.
+  - AlphaZero runs on tic-tac-toe, not connect four: there the exact solution grades every move, and self-play
+    fits the CPU budget. AlphaZero on connect four was not attempted at this scale (no measured number).
   - The quick preset writes the story with a tiny random model over a character vocabulary (it cannot load
     SmolLM2 inside 15 CPU-seconds): the constraint's guarantee shows, free generation's quality does not. The
     full preset uses SmolLM2-135M-Instruct.
