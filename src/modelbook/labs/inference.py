@@ -368,7 +368,7 @@ def _chat_load(result, cfg, out: Path) -> None:
         app = create_app(settings_for(folder, models=(), chat=True, chat_engine=engine, request_timeout_s=300))
         app.state.chat()
         with ThreadServer(app) as url:
-            reports[engine] = asyncio.run(chat_load(url, token, bodies, cfg.chat_load_s, cfg.chat_clients))
+            reports[engine] = asyncio.run(chat_load(url, token, bodies, cfg.chat_load_s, cfg.chat_clients, timeout_s=300))
     for engine, r in reports.items():
         result.metric(f"chat/{engine}/requests_per_s", r.throughput_rps, "req/s", volatile=True)
         result.metric(f"chat/{engine}/ttft_p50_ms", r.ttft_percentile_ms(50), "ms", volatile=True)
