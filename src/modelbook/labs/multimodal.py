@@ -34,8 +34,8 @@ Cross-checks:    tests/multimodal/ (log-mel = librosa, InfoNCE = CLIP pseudo-cod
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import ClassVar
 from pathlib import Path
+from typing import ClassVar
 
 import numpy as np
 import torch
@@ -77,7 +77,7 @@ class Config:
     """share of the image area occluded in the corrupted-image test"""
     noise_snr_db: float = -5.0
     """SNR of the white noise added in the corrupted-audio test"""
-    test_rounds: int = 3
+    test_rounds: int = 5
     """test pairs per test clip (each with another unseen image); intervals treat a clip's pairs as one cluster"""
     embed_dim: int = 32
     align_epochs: int = 15
