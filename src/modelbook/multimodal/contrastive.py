@@ -102,6 +102,6 @@ def train_aligner(model: Aligner, image, mel, text, *, epochs: int, lr: float, g
             opt.zero_grad()
             loss.backward()
             opt.step()
-            losses.append(float(loss))
+            losses.append(float(loss.detach()))
     model.eval()
     return losses
