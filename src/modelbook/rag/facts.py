@@ -86,15 +86,17 @@ def options(towns: list[Town], attribute: str) -> tuple[str, ...]:
 
 
 def lookup_questions(towns: list[Town], known: list[Town], n: int, rng: random.Random,
-                     attributes=ATTRIBUTES) -> list[Question]:
-    """n questions about `towns`; the answer is UNKNOWN for a town that is not in `known` (the knowledge base)."""
+                     attributes=ATTRIBUTES, pool: list[Town] | None = None) -> list[Question]:
+    """n questions about `towns`; the answer is UNKNOWN for a town that is not in `known` (the knowledge base).
+    The answer set holds the attribute's values over `pool` (default: `known`, the table the reader can see)."""
     names = {t.name for t in known}
+    pool = known if pool is None else pool
     out = []
     for i in range(n):
         t = towns[i % len(towns)]
         a = rng.choice(attributes)
         out.append(Question(QUESTION[a].format(town=t.name), t.name, a,
-                            t.value(a) if t.name in names else UNKNOWN, options(towns, a)))
+                            t.value(a) if t.name in names else UNKNOWN, options(pool, a)))
     return out
 
 
