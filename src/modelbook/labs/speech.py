@@ -21,6 +21,15 @@ What this lab shows
 
 The corpus is fixed by `corpus_seed` (like a data set); `seed` moves model initialisation and training order.
 
+Full preset, seed 0 (2,304 utterances, 0.43 h; 14/14 checks; 99 CPU-s in the lab's process, plus the corpus
+workers): greedy WER 0.39 on unseen voices vs 0.30 on held-out utterances of training voices; unseen by SNR
+clean 0.27, 20 dB 0.31, 10 dB 0.37, 5 dB 0.52, 0 dB 0.47. Clean unseen-voice digits: CTC 0.07 vs PocketSphinx
+(digit grammar) 0.53. Trigram fusion: commands 0.51 → 0.46, digits 0.33 → 0.31 (next-digit entropy 3.31 bits
+of log2 10 = 3.32). x-vector EER 0.21 on unseen speakers (mean log-mel cosine 0.29). Silero frame F1 0.88 (an
+energy threshold 0.91 on this stationary noise), median boundary error 62 ms. Mandarin digits CER 0.37.
+Commands are the weak spot (fewer examples per word than digits); at this scale the x-vector is far from
+VoxCeleb figures and the energy VAD is as good as Silero, because the padding noise is stationary.
+
 Building blocks: modelbook/speech/{corpus,augment,features,ctc,lm,recognizer,metrics,verification,vad,sphinx}.py
 Cross-checks:    tests/speech/, tests/labs/test_speech.py
 """
