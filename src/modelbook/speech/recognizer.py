@@ -203,7 +203,7 @@ def command_recognizer(language: str = "en", epochs: int = 30, seed: int = 0) ->
     Its vocabulary: corpus.VERBS, DIRECTIONS and SINGLES ("go left", "stop", ...)."""
     from modelbook.speech import corpus as corpus_mod
 
-    spec = corpus_mod.preset("small", kinds=("command",), n_per_voice=24, seed=seed)
+    spec = corpus_mod.preset("small", languages=(language,), kinds=("command",), n_per_voice=24, seed=seed)
     path = cache_dir("speech") / f"commands-{language}-{spec.key()}-{epochs}.pt"
     if path.exists():
         return Recognizer.load(path)
