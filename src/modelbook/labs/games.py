@@ -27,6 +27,15 @@ Differences from the references
     full preset uses SmolLM2-135M-Instruct.
   - Voice commands (the speech lab's recognizer driving moves) are not in this lab.
 
+Measured (full preset, seed 0: 13/13 checks, 159 CPU-s; 703 s wall on the shared machine at load ~18)
+  Tic-tac-toe: 5,478 positions, start value 0, alpha-beta visits 16,811 positions from the start, 0 mismatches with
+  exhaustive search and with OpenSpiel on 100 positions. Connect four at 100 simulations: our UCT scores 1.00 against
+  random play and 0.68 [0.59, 0.76] over 120 games against OpenSpiel's MCTSBot. AlphaZero after 400 self-play games:
+  0.88 [0.85, 0.91] against pure UCT at 8 simulations, optimal moves 93% vs 84%, Elo −3 (untrained) to 249 (last).
+  Levels: 120 rooms all solvable, optimal lengths up to 24 steps (mean 6.7 / 11.8 / 14.0 at 10 / 40 / 160 reverse
+  steps), random placement solvable 12%, distinct 100%. Story (SmolLM2-135M-Instruct, 20 beats): free generation
+  parses 0% (it writes prose), constrained 100% parse and respect the state, at 7.6 vs 8.5 tokens per CPU-second.
+
 Building blocks: modelbook/games/{boards,minimax,mcts,reference,alphazero,levels,story}.py
 Cross-checks:    tests/games/ (OpenSpiel's alpha-beta and enumeration, networkx shortest paths, scikit-learn's
                  logistic regression for the Bradley-Terry fit), tests/labs/test_games.py
