@@ -42,7 +42,7 @@ CV_REF = "constant-velocity baseline (Schöller et al. 2020, 'What the constant 
 SCIPY = "scipy.sparse.csgraph.dijkstra on the same weighted 8-connected grid graph"
 EXHAUSTIVE = "exhaustive enumeration of every simple path / every lane sequence (the optimum by definition)"
 IDM = "highway-env's IDMVehicle (IDM, Treiber et al. 2000 + MOBIL, Kesting et al. 2007), the driver of every other car"
-BANDS = {"near": (0.0, 10.0), "mid": (10.0, 20.0), "far": (20.0, np.inf)}
+BANDS = {"near": (0.0, 8.0), "mid": (8.0, 16.0), "far": (16.0, np.inf)}
 
 
 @dataclass(frozen=True)
