@@ -14,7 +14,7 @@ as English digits ("三" comes out as "san one"), so Mandarin is spoken from ton
 `cmn-latn-pinyin` voice; the transcript keeps the characters.
 
 Building is parallel (worker processes, each running espeak-ng and resampling its share), deterministic for a spec, and cached under
-$MODELBOOK_HOME/cache/speech as one .npz written atomically (temp file + rename); a rerun loads it.
+$MODELBOOK_HOME/cache/models/speech-corpus as one .npz written atomically (temp file + rename); a rerun loads it.
 """
 from __future__ import annotations
 
@@ -346,9 +346,11 @@ def _load(path: Path, spec: CorpusSpec) -> Corpus:
 def build(spec: CorpusSpec = SMALL, home: Path | None = None, workers: int = 2) -> Corpus:
     """The corpus for `spec`: loaded from the cache if built before, else synthesised (in parallel) and cached.
 
-    `home` is the cache folder (default $MODELBOOK_HOME/cache/speech)."""
+    `home` is the cache folder (default $MODELBOOK_HOME/cache/models/speech-corpus: beside the converted model
+    weights, the cache the test suite shares with the user's, so a corpus built once by ./setup.sh is not
+    synthesised again inside every test session's CPU and wall-clock budget)."""
     spec.validate()
-    folder = Path(home) if home is not None else cache_dir("speech")
+    folder = Path(home) if home is not None else cache_dir("models") / "speech-corpus"
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"corpus-{spec.key()}.npz"
     if path.exists():
