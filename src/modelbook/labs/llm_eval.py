@@ -92,7 +92,7 @@ class Config:
 PRESETS = {
     "quick": Config(tasks=("hypernym",), n_items=12, library_items=1, corpus_chars=40_000, leak_items=12, n_judge=6,
                     variants=()),
-    "full": Config(n_items=100, n_judge=50, variants=("fp32", "int8", "int4-sym-g192"), variant_items=100, ppl_tokens=512),
+    "full": Config(n_items=50, n_judge=30, variants=("fp32", "int4", "int4-sym-g192"), variant_items=50, ppl_tokens=512),
 }
 
 
