@@ -225,6 +225,11 @@ def json_string(min_length: int = 0, max_length: int | None = None) -> Pattern:
     return seq(lit('"'), rep(JSON_STRING_CHAR, min_length, max_length), lit('"'))
 
 
+def json_string_of(content: Pattern) -> Pattern:
+    """A JSON string whose content (between the quotes) is `content`; keep `content` free of '"' and '\\'."""
+    return seq(lit('"'), content, lit('"'))
+
+
 def json_literal(value) -> Pattern:
     """Exactly the JSON text of `value` as json.dumps writes it (ensure_ascii=False)."""
     return lit(json.dumps(value, ensure_ascii=False))
@@ -233,13 +238,16 @@ def json_literal(value) -> Pattern:
 def json_schema(schema: dict, ws: Pattern | None = None) -> Pattern:
     """The JSON texts that satisfy `schema` (a subset of JSON Schema: type object / array / string / integer
     / number / boolean / null, properties, required, items, minItems, maxItems, minLength, maxLength, enum,
-    const, anyOf / oneOf). Object properties come in the schema's order, all of them present.
+    const, anyOf / oneOf). Object properties come in the schema's order, all of them present. A Pattern in
+    place of a sub-schema stands for itself (e.g. json_string_of(chars("0-9+*")) for a restricted string).
     ws: what may stand between JSON tokens (default: at most one space)."""
     ws = opt(lit(" ")) if ws is None else ws
     return _schema(schema, ws, "$")
 
 
 def _schema(s, ws: Pattern, where: str) -> Pattern:
+    if isinstance(s, Pattern):  # an escape hatch: any pattern of ours as a sub-schema (its JSON text, quotes included)
+        return s
     if not isinstance(s, dict):
         raise ModelbookError(f"JSON schema at {where} must be an object, got {type(s).__name__}")
     if "const" in s:
