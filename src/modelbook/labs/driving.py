@@ -80,7 +80,7 @@ class Config:
 
 
 PRESETS = {
-    "quick": Config(log_vehicles=12, log_seconds=12.0, train_drives=3, test_drives=1, frame_size=64, frame_scaling=2.0, det_epochs=10,
+    "quick": Config(log_vehicles=12, log_seconds=15.0, train_drives=3, test_drives=1, frame_size=64, frame_scaling=2.0, det_epochs=10,
                     det_map50_floor=0.2, pred_epochs=20, plan_scenes=2, plan_cells=(2.0, 1.0, 0.5), plan_ahead=30.0, dqn_steps=60,
                     check_policy=False, reward_variants=False, eval_episodes=10, eval_vehicles=8, eval_seconds=8),
     "full": Config(),
