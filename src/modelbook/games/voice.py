@@ -1,0 +1,114 @@
+"""Voice commands for the Sokoban-like rooms: a recognised command's text becomes a move, and a room is played
+to the end from spoken commands.
+
+The command grammar is the speech corpus's (modelbook.speech.corpus): a verb and a direction ("go left",
+"move up"; Mandarin "向左走", "向上移") or a single word ("stop", "jump"). Only "go"/"move" (走/移) with a
+direction moves the player; every other command, and any text outside the grammar, is no move at all: a game
+acts on a command it understands and ignores the rest, rather than guessing.
+
+Playing by voice: for each move of a room's optimal solution one utterance of a moving command in that
+direction is drawn, its recognised text is mapped to a move and applied (an illegal or missing move leaves the
+room as it is; nothing is retried). A room counts as completed when every box ends on a goal. Played from the
+true transcripts, every room is completed; the gap to that is what recognition errors cost.
+"""
+from __future__ import annotations
+
+from typing import Callable, Sequence
+
+import numpy as np
+
+from modelbook.core.errors import ModelbookError
+from modelbook.games import levels
+
+DIRECTIONS = {"up": "u", "down": "d", "left": "l", "right": "r"}
+MOVE_VERBS = ("go", "move")
+ZH_DIRECTIONS = {"上": "u", "下": "d", "左": "l", "右": "r"}
+ZH_VERBS = ("走", "移")
+
+
+def command_to_move(text: str) -> str | None:
+    """'go left' / 'move up' / '向左走' / '向上移' → 'l' / 'u'; anything else (other commands, noise) → None."""
+    t = " ".join(str(text).lower().split())
+    words = t.split(" ")
+    if len(words) == 2 and words[0] in MOVE_VERBS and words[1] in DIRECTIONS:
+        return DIRECTIONS[words[1]]
+    t = t.replace(" ", "")
+    if len(t) == 3 and t[0] == "向" and t[1] in ZH_DIRECTIONS and t[2] in ZH_VERBS:
+        return ZH_DIRECTIONS[t[1]]
+    return None
+
+
+def step(level: levels.Level, move: str | None) -> levels.Level:
+    """One move (u/d/l/r); an illegal move or None leaves the room unchanged."""
+    if move is None:
+        return level
+    for name, q, boxes, _ in levels.successors(level, level.player, level.boxes):
+        if name.lower() == move:
+            return levels.Level(level.walls, level.goals, boxes, q, level.shape)
+    return level
+
+
+def solved(level: levels.Level) -> bool:
+    return level.boxes == level.goals
+
+
+def play(level: levels.Level, texts: Sequence[str]) -> levels.Level:
+    """Apply each recognised command in turn."""
+    for t in texts:
+        level = step(level, command_to_move(t))
+    return level
+
+
+def play_by_voice(rooms: Sequence[levels.Level], solutions: Sequence[str], heard: dict[str, Sequence[str]],
+                  rng: np.random.Generator) -> tuple[float, float]:
+    """Play each room along its optimal solution, each move spoken by a random utterance from heard[move] (the
+    recognised texts of utterances whose true command moves that way). Returns (share of rooms completed, share
+    of spoken moves recognised as the intended move)."""
+    missing = [m for m in DIRECTIONS.values() if not heard.get(m)]
+    if missing:
+        raise ModelbookError(f"no utterance for the move(s) {', '.join(missing)}: the test voices need every direction")
+    done, right, total = 0, 0, 0
+    for room, path in zip(rooms, solutions):
+        texts = []
+        for m in path.lower():
+            pool = heard[m]
+            texts.append(pool[int(rng.integers(len(pool)))])
+            right += command_to_move(texts[-1]) == m
+            total += 1
+        done += solved(play(room, texts))
+    return done / max(len(rooms), 1), right / max(total, 1)
+
+
+def recognise_at_snr(transcribe: Callable[[np.ndarray], str], clips: Sequence[np.ndarray], snr_db: float | None,
+                     seeds: Sequence[int]) -> list[str]:
+    """Transcribe each clip as is (snr_db None) or with pink noise mixed in at snr_db (one seed per clip)."""
+    from modelbook.speech import augment
+
+    out = []
+    for x, s in zip(clips, seeds):
+        if snr_db is not None:
+            x = augment.mix_at_snr(x, augment.coloured_noise("pink", len(x), np.random.default_rng(s)), snr_db)
+        out.append(transcribe(x))
+    return out
+
+
+def heard_by_move(truth: Sequence[str], hyp: Sequence[str]) -> dict[str, list[str]]:
+    """Recognised texts grouped by the move their true command makes (moving commands only)."""
+    heard: dict[str, list[str]] = {}
+    for t, h in zip(truth, hyp):
+        m = command_to_move(t)
+        if m is not None:
+            heard.setdefault(m, []).append(h)
+    return heard
+
+
+def measure(truth: Sequence[str], hyp: Sequence[str], rooms: Sequence[levels.Level], solutions: Sequence[str],
+            seed: int) -> dict[str, float]:
+    """Command accuracy (exact transcript), move accuracy (same move or same no-move), WER, and the rooms played
+    by voice: completed share and the share of spoken moves heard as intended."""
+    from modelbook.speech.metrics import wer
+
+    done, spoken_ok = play_by_voice(rooms, solutions, heard_by_move(truth, hyp), np.random.default_rng(seed))
+    return {"command_accuracy": float(np.mean([h == t for h, t in zip(hyp, truth)])),
+            "move_accuracy": float(np.mean([command_to_move(h) == command_to_move(t) for h, t in zip(hyp, truth)])),
+            "wer": wer(truth, hyp), "completed_share": done, "spoken_move_accuracy": spoken_ok}
