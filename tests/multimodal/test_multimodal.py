@@ -9,13 +9,13 @@ from modelbook.multimodal import pairs as pp
 
 
 def test_log_mel_equals_librosa():
+    """The lab's features come from modelbook.speech.features (itself = librosa in tests/speech) with the lab's sizes."""
     librosa = pytest.importorskip("librosa")
     rng = np.random.default_rng(0)
     for n in (4000, 12345):
         x = rng.standard_normal(n).astype(np.float32)
         ref = librosa.feature.melspectrogram(y=x, sr=16000, n_fft=400, hop_length=160, n_mels=40, fmin=20)
-        assert np.abs(pp.mel_power(x) - ref).max() <= 1e-5 * ref.max()
-    np.testing.assert_allclose(pp.mel_filterbank(), librosa.filters.mel(sr=16000, n_fft=400, n_mels=40, fmin=20), atol=1e-7)
+        assert np.abs(pp.mel_powers([x])[0] - ref).max() <= 1e-5 * ref.max()
 
 
 def test_batched_log_mels_equal_one_at_a_time():

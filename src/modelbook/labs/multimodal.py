@@ -104,9 +104,19 @@ def run(cfg: Config, out: Path) -> LabResult:
     return result
 
 
+def corpus_for(cfg: Config) -> sc.Corpus:
+    """The speech corpus (single spoken digits) a config uses: synthesised once, then loaded from the cache."""
+    return sc.build(sc.CorpusSpec(kinds=("digit",), voices_per_language=cfg.voices_per_language,
+                                  n_per_voice=cfg.clips_per_voice))
+
+
+def quick_corpus() -> sc.Corpus:
+    """The quick preset's corpus, so a test session can build it once up front (cheap when already cached)."""
+    return corpus_for(PRESETS["quick"])
+
+
 def _data(cfg: Config) -> dict:
-    corpus = sc.build(sc.CorpusSpec(kinds=("digit",), voices_per_language=cfg.voices_per_language,
-                                    n_per_voice=cfg.clips_per_voice))
+    corpus = corpus_for(cfg)
     images, labels, _ = mnist_5k()
     rng = np.random.default_rng(cfg.seed)
     order = rng.permutation(len(images))

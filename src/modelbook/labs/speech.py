@@ -99,8 +99,7 @@ PRESETS = {
 
 def run(cfg: Config, out: Path) -> LabResult:
     result = LabResult("speech", cfg)
-    spec = corpus_mod.preset("small", voices_per_language=cfg.voices, n_per_voice=cfg.per_voice, seed=cfg.corpus_seed)
-    data = corpus_mod.build(spec)
+    data = corpus_for(cfg)
     result.metric("corpus/utterances", len(data))
     result.metric("corpus/hours", data.seconds() / 3600)
     _features(result, data)
@@ -113,6 +112,17 @@ def run(cfg: Config, out: Path) -> LabResult:
     _vad(result, cfg, data)
     _mandarin(result, cfg, data, feats, held)
     return result
+
+
+def corpus_for(cfg: Config) -> corpus_mod.Corpus:
+    """The speech corpus a config uses: synthesised once (worker processes), then loaded from the cache."""
+    return corpus_mod.build(corpus_mod.preset("small", voices_per_language=cfg.voices, n_per_voice=cfg.per_voice,
+                                              seed=cfg.corpus_seed))
+
+
+def quick_corpus() -> corpus_mod.Corpus:
+    """The quick preset's corpus, so a test session can build it once up front (cheap when already cached)."""
+    return corpus_for(PRESETS["quick"])
 
 
 def _held_out(data) -> np.ndarray:
