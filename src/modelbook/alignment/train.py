@@ -156,12 +156,13 @@ def grpo(policy, ref, split: tasks.Split, reward: Callable, steps: int, prompts_
         ids, mask = generate(policy, prompts, max_new, tasks.EOS, tasks.PAD, temperature, gen)
         r = reward(pairs, ids)
         adv = group_advantages(r.view(prompts_per_step, group)).view(-1)
-        with torch.no_grad():
-            old = token_logps(policy, prompts, ids)
+        with torch.no_grad():                   # one step per batch: π_old is the policy itself (its detached logps)
+            old = token_logps(policy, prompts, ids) if iterations > 1 else None
             ref_lp = token_logps(ref, prompts, ids)
         policy.train()
         for _ in range(iterations):
-            loss, kl = grpo_loss(token_logps(policy, prompts, ids), old, ref_lp, adv, mask, clip_eps, kl_coef)
+            logp = token_logps(policy, prompts, ids)
+            loss, kl = grpo_loss(logp, logp.detach() if old is None else old, ref_lp, adv, mask, clip_eps, kl_coef)
             opt.zero_grad()
             loss.backward()
             opt.step()

@@ -101,7 +101,7 @@ class Config:
 
 
 PRESETS = {
-    "quick": Config(),
+    "quick": Config(sft_steps=100, pair_prompts=200, rm_steps=30, dpo_steps=20),
     "full": Config(max_operand=40, heldout=300, sft_steps=300, pair_prompts=400, rm_steps=80, dpo_steps=50,
                    grpo_steps=60, hack_steps=20, eval_samples=8, trl_check=True),
 }
