@@ -8,8 +8,8 @@ acts on a command it understands and ignores the rest, rather than guessing.
 
 Playing by voice: for each move of a room's optimal solution one utterance of a moving command in that
 direction is drawn, its recognised text is mapped to a move and applied (an illegal or missing move leaves the
-room as it is; nothing is retried). A room counts as completed when every box ends on a goal. Played from the
-true transcripts, every room is completed; the gap to that is what recognition errors cost.
+room as it is; a command outside the grammar is said again, up to three times). A room counts as completed when
+every box ends on a goal. Played from the true transcripts, every room is completed; the gap to that is what recognition errors cost.
 """
 from __future__ import annotations
 
@@ -60,10 +60,11 @@ def play(level: levels.Level, texts: Sequence[str]) -> levels.Level:
 
 
 def play_by_voice(rooms: Sequence[levels.Level], solutions: Sequence[str], heard: dict[str, Sequence[str]],
-                  rng: np.random.Generator) -> tuple[float, float]:
+                  rng: np.random.Generator, tries: int = 3) -> tuple[float, float]:
     """Play each room along its optimal solution, each move spoken by a random utterance from heard[move] (the
-    recognised texts of utterances whose true command moves that way). Returns (share of rooms completed, share
-    of spoken moves recognised as the intended move)."""
+    recognised texts of utterances whose true command moves that way). A command the game does not understand
+    does nothing, and the player says it again (a fresh utterance, up to `tries` in all); a command heard as the
+    wrong move is carried out. Returns (share of rooms completed, share of intended moves carried out as meant)."""
     missing = [m for m in DIRECTIONS.values() if not heard.get(m)]
     if missing:
         raise ModelbookError(f"no utterance for the move(s) {', '.join(missing)}: the test voices need every direction")
@@ -72,7 +73,10 @@ def play_by_voice(rooms: Sequence[levels.Level], solutions: Sequence[str], heard
         texts = []
         for m in path.lower():
             pool = heard[m]
-            texts.append(pool[int(rng.integers(len(pool)))])
+            for _ in range(tries):
+                texts.append(pool[int(rng.integers(len(pool)))])
+                if command_to_move(texts[-1]) is not None:
+                    break
             right += command_to_move(texts[-1]) == m
             total += 1
         done += solved(play(room, texts))
