@@ -108,10 +108,20 @@ BUILDERS: dict[str, Callable[..., nn.Module]] = {
 
 
 def sized(build: Callable[[int], nn.Module], target: int, widths=range(4, 513, 4)) -> tuple[nn.Module, int]:
-    """The model from build(width) whose parameter count is closest to `target`, and that width. Candidates are
-    built on the meta device (shapes only, no memory, no initialisation)."""
+    """The model from build(width) whose parameter count is closest to `target` (the narrower on a tie), and that
+    width. The count grows with the width, so a bisection finds the first width at or above the target in a few
+    builds; candidates are built on the meta device (shapes only, no memory, no initialisation)."""
+    widths = list(widths)
     with torch.device("meta"):
-        best = min(widths, key=lambda w: abs(n_params(build(w)) - target))
+        lo, hi = 0, len(widths) - 1
+        while lo < hi:
+            mid = (lo + hi) // 2
+            if n_params(build(widths[mid])) >= target:
+                hi = mid
+            else:
+                lo = mid + 1
+        candidates = widths[max(lo - 1, 0): lo + 1]
+        best = min(candidates, key=lambda w: abs(n_params(build(w)) - target))
     return build(best), best
 
 
