@@ -50,6 +50,10 @@ def pytest_sessionstart(session):
     if not (_smollm2_cache() / "model.safetensors").is_file():
         _build_smollm2_cache(_smollm2_cache())
     ensure_onnx()
+    from modelbook.labs import multimodal, speech
+
+    speech.quick_corpus()  # the espeak-ng corpora the quick presets read: synthesised once here, before any worker
+    multimodal.quick_corpus()  # (and its clock) starts, then loaded from the shared model cache
     if session.config.getoption("--full"):
         from tests.full.test_full_tier import RESULTS
 
