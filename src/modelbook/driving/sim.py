@@ -86,7 +86,7 @@ def env_id(config: dict | None = None) -> str:
 
     _highway_module()
     full = {**BASE_CONFIG, **(config or {})}
-    name = "modelbook/highway-" + hashlib.sha1(json.dumps(full, sort_keys=True).encode()).hexdigest()[:10] + "-v0"
+    name = "modelbook/highway-" + hashlib.sha1(json.dumps(full, sort_keys=True).encode(), usedforsecurity=False).hexdigest()[:10] + "-v0"
     if name not in gym.registry:
         gym.register(name, entry_point=_fast_class(), kwargs={"config": full})
     return name

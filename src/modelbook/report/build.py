@@ -67,6 +67,10 @@ def plain_text(html: str) -> str:
     return " ".join(html_lib.unescape(re.sub(r"<[^>]+>", " ", inline)).split())
 
 
+IMAGE_SUFFIXES = (".png", ".svg", ".jpg", ".jpeg", ".gif", ".webp")
+"""Artifacts a topic page shows as images; other artifacts (tables as text, JSON) stay in the run's folder."""
+
+
 def collect(store, site: Path) -> tuple[list, dict[str, LabView]]:
     """(topics, labs): what the pages show. Copies each lab's latest plots into `site`/plots."""
     from modelbook.core.registry import all_labs
@@ -82,7 +86,7 @@ def collect(store, site: Path) -> tuple[list, dict[str, LabView]]:
             view.run, view.result = row, result
             for name in view.result.artifacts:
                 src = row.run_dir / name
-                if src.is_file():
+                if src.is_file() and src.suffix.lower() in IMAGE_SUFFIXES:  # shown as <img>; text artifacts stay in the run
                     dest = site / "plots" / spec.name / f"run{row.id}-{name}"
                     dest.parent.mkdir(parents=True, exist_ok=True)
                     shutil.copyfile(src, dest)
