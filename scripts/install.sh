@@ -58,6 +58,9 @@ else
   # torch==2.13.0 sits in the same resolution as everything that depends on it (see docs/decisions.md)
   .venv/bin/python -m pip install --quiet --disable-pip-version-check -e ".$extras"
   .venv/bin/python -m pip install --quiet --disable-pip-version-check --no-deps "${NO_DEPS[@]}"
+  # librosa's numba kernels compile on first use (~25 CPU-s) and cache beside its source: pay that here, once,
+  # not in the first `modelbook run speech` (whose quick preset would then take twice its CPU budget)
+  .venv/bin/python -c "import numpy as np, librosa; x = np.zeros(16000, np.float32); librosa.feature.mfcc(y=x, sr=16000, n_mfcc=13, n_fft=512, hop_length=160, win_length=400, n_mels=40)" >/dev/null
   { grep -s "^$hash " "$stamp" || true; echo "$hash $MODE"; } > "$stamp.new" && mv "$stamp.new" "$stamp"
 fi
 .venv/bin/python -c "import torch, sys; v = torch.__version__; sys.exit(0 if v.startswith('2.13.0') else f'torch {v} is installed; modelbook pins torch==2.13.0')"
