@@ -36,6 +36,7 @@ SmolLM2's constrained outputs are 100% parseable.
 """
 from __future__ import annotations
 
+import abc
 import functools
 import json
 import random
@@ -53,17 +54,32 @@ UNREACHABLE = 1 << 40
 NEG_INF = float("-inf")
 
 
+def _steps_to_accept(parents: list[set[int]], accepting: np.ndarray) -> np.ndarray:
+    """(S,) fewest steps from each state to an accepting one, by breadth-first search backwards along `parents`
+    (parents[t]: the states with a step into t); UNREACHABLE where none leads there."""
+    dist = np.full(len(parents), UNREACHABLE, dtype=np.int64)
+    todo = deque(np.flatnonzero(accepting).tolist())
+    dist[todo] = 0
+    while todo:
+        t = todo.popleft()
+        for s in parents[t]:
+            if s != DEAD and dist[s] > dist[t] + 1:
+                dist[s] = dist[t] + 1
+                todo.append(s)
+    return dist
+
+
 # -- 1. patterns: regular expressions over bytes ------------------------------------------------------
-class Pattern:
+class Pattern(abc.ABC):
     """A regular expression over bytes. Build with the functions below; compile with `Automaton(pattern)`."""
 
+    @abc.abstractmethod
     def regex(self) -> bytes:
         """The same language as a Python `re` bytes pattern (for cross-checks: re.fullmatch(p.regex(), data))."""
-        raise NotImplementedError
 
+    @abc.abstractmethod
     def sample(self, rng: random.Random, max_repeat: int = 3) -> bytes:
         """A random member of the language (unbounded repetitions drawn up to `max_repeat` times)."""
-        raise NotImplementedError
 
 
 @dataclass(frozen=True)
@@ -421,16 +437,7 @@ class Automaton:
         for s in range(1, n):
             for t in set(self.trans[s, cols].tolist()):
                 parents[t].add(s)
-        dist = np.full(n, UNREACHABLE, dtype=np.int64)
-        todo = deque(np.flatnonzero(self.accepting).tolist())
-        dist[todo] = 0
-        while todo:
-            t = todo.popleft()
-            for s in parents[t]:
-                if s != DEAD and dist[s] > dist[t] + 1:
-                    dist[s] = dist[t] + 1
-                    todo.append(s)
-        return dist
+        return _steps_to_accept(parents, self.accepting)
 
     @property
     def n_states(self) -> int:
@@ -572,16 +579,7 @@ class TokenIndex:
                 if bytes(path[:k]) in v.token_id:
                     parents[states[k - 1]].add(s)
                     break
-        dist = np.full(n, UNREACHABLE, dtype=np.int64)
-        todo = deque(np.flatnonzero(a.accepting).tolist())
-        dist[todo] = 0
-        while todo:
-            t = todo.popleft()
-            for s in parents[t]:
-                if s != DEAD and dist[s] > dist[t] + 1:
-                    dist[s] = dist[t] + 1
-                    todo.append(s)
-        return dist
+        return _steps_to_accept(parents, a.accepting)
 
     @classmethod
     def build(cls, pattern: Pattern, vocab: Vocabulary | None = None) -> "TokenIndex":
