@@ -38,7 +38,8 @@ def test_unknown_benchmark_is_one_line_naming_the_known_ones(monkeypatch, capsys
     code, out, err = run_cli_captured(monkeypatch, capsys, "bench", "nope", "--quick")
     assert code == 2 and out == ""
     assert err.strip().count("\n") == 0 and "unknown benchmark 'nope'" in err
-    for name in ("attention", "gnn", "dp-sgd", "bm25", "rl", "mf", "kge", "server", "ask", "decode"):
+    for name in ("attention", "gnn", "dp-sgd", "bm25", "rl", "mf", "kge", "server", "ask", "decode", "batching",
+                 "speculative"):
         assert name in err
 
 
@@ -178,3 +179,24 @@ def test_ask_quick_times_hybrid_and_bm25_as_the_index_grows():
     sizes = sorted(int(m.name.rpartition("@N=")[2]) for m in result.metrics if m.name.startswith("ask hybrid ms per question"))
     assert len(sizes) == 3 and sizes[1] == 2 * sizes[0] and sizes[2] == 4 * sizes[0]   # the index really grew
     assert 0 < result.value(f"ask bm25 ms per question @N={sizes[2]}")
+
+
+@pytest.mark.full  # ~15 CPU-s of SmolLM2 decoding; tests/inference holds the engine, scheduler and drafters
+def test_batching_quick_same_tokens_under_both_schedules_and_less_kv_reserved():
+    result = _quick("batching")
+    assert result.passed, [c for c in result.checks if not c.passed]   # same tokens; paged waste ≤ static's
+    for n in (1, 2, 4):
+        assert result.value(f"time continuous/static @N={n}") > 0
+        assert result.value(f"tokens generated @N={n}") >= n          # at least one token per request
+    assert result.value("KV slots reserved static/continuous @N=4") > 1  # deterministic for the workload
+    assert 0 < result.value("exponent time static vs requests") < 3
+
+
+@pytest.mark.full  # ~20 CPU-s of SmolLM2 decoding; tests/inference holds the drafters' token identity
+def test_speculative_quick_keeps_the_plain_tokens_and_lookup_accepts_copies():
+    result = _quick("speculative")
+    assert result.checks[0].passed, result.checks[0]                  # every drafter: the plain greedy tokens
+    assert result.value("lookup acceptance @n=16") > 0.3               # the copy prompt: exact, greedy
+    assert result.value("lookup tokens per target pass @n=16") > 1.5
+    assert 0 <= result.value("layers acceptance @n=4") <= 1
+    assert {m.name.rpartition(" @")[2] for m in result.metrics if m.name.startswith("time lookup/plain")} == {"n=4", "n=8", "n=16"}

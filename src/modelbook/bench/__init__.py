@@ -42,6 +42,8 @@ BENCHES = (
     BenchSpec("server", "the model server (child process, auth, metrics): throughput and p50/p99 latency vs concurrent clients"),
     BenchSpec("ask", "modelbook ask latency: hybrid (MiniLM ONNX + BM25 + RRF) vs BM25 alone, handbook index grown up to 64-fold"),
     BenchSpec("decode", "SmolLM2-135M greedy decode: fp32, bf16, int8/int4 (library and ours), ONNX Runtime, vs the roofline"),
+    BenchSpec("batching", "SmolLM2-135M: continuous batching + paged KV (ours) vs static batching: tokens/s, KV reserved, exponent in requests"),
+    BenchSpec("speculative", "SmolLM2-135M: speculative decoding (prompt lookup, early-layer draft) vs plain greedy: speed-up, acceptance"),
 )
 
 
