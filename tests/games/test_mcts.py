@@ -30,3 +30,26 @@ def test_score_interval_and_colours():
     game, rng = TicTacToe(), np.random.default_rng(0)
     scores = mcts.match(game, mcts.RandomPlayer(), mcts.RandomPlayer(), 30, rng)
     assert scores.shape == (30, 2) and 0.2 < scores.mean() < 0.8
+
+
+def test_score_lower_bound_is_a_valid_bound():
+    """Closed form when every pair is won (KL(1 ‖ p) = −ln p), never tighter than the exact Clopper-Pearson bound
+    (scipy) on win/loss data, never looser than Hoeffding's √(ln(1/α)/2n), and it covers the true mean of a {0, ½, 1}
+    score distribution piled up near 1 (where the Student-t interval does not)."""
+    from scipy.stats import binomtest
+
+    assert abs(mcts.score_lower_bound(np.ones((20, 2))) - 20 ** (-1 / 20)) < 1e-9
+    rng = np.random.default_rng(0)
+    for n, p in ((20, 0.9), (12, 0.6), (40, 0.3)):
+        wins = rng.random((n, 1)) < p
+        lo = mcts.score_lower_bound(wins.astype(float))
+        exact = binomtest(int(wins.sum()), n).proportion_ci(0.90, "exact").low
+        assert wins.mean() - np.sqrt(np.log(20) / (2 * n)) <= lo <= exact + 1e-9
+    draws = rng.choice([0.0, 0.5, 1.0], p=[0.02, 0.08, 0.9], size=(400, 8, 2))   # true mean 0.94
+    assert np.mean([mcts.score_lower_bound(s) <= 0.94 for s in draws]) >= 0.95
+
+
+def test_broken_backup_loses_to_random_play():
+    """Bite for the lab's 'beats a random player' check: UCT backing up the wrong sign picks the worst moves."""
+    scores = mcts.match(ConnectFour(), mcts.UCTPlayer(20, sign=-1.0), mcts.RandomPlayer(), 4, np.random.default_rng(0), 2)
+    assert mcts.score_lower_bound(scores) < 0.5
