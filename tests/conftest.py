@@ -14,6 +14,11 @@ _HOME = Path(tempfile.mkdtemp(prefix="modelbook-test-home-"))
 os.environ["MODELBOOK_HOME"] = str(_HOME)
 os.environ.setdefault("PYSTOW_HOME", str(_HOME / "pystow"))  # pykeen writes ~/.data on import otherwise
 os.environ.setdefault("MPLBACKEND", "Agg")
+# Two xdist workers on a 2-core machine: one OpenMP/BLAS thread each. A test that trains with torch's default
+# (one thread per core) spins the idle threads against the other worker: one bite test took 65 CPU-s instead of 9.
+# Labs pin Config.threads themselves; children (run --all workers, servers, torchrun) inherit this.
+for _var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
 
 # The model caches (SmolLM2 fp32 ~25 s, MiniLM ONNX ~20 s to build) are shared with the user's: the user's folder is
 # used (created if absent, as a first `modelbook run` would), and pytest_sessionstart fills it before any test, so no
