@@ -22,11 +22,11 @@ def _graph_length(level):
 
 
 def test_bfs_equals_networkx_and_astar():
-    rng = np.random.default_rng(0)
-    for _ in range(5):
-        lv = levels.reverse_play(rng, 6, 6, 2, 30)
+    gen = levels.generate_verified(np.random.default_rng(0), (30,), 5, 6, 2)
+    assert gen.unsolved == gen.bfs_astar_gap == gen.replay_fail == 0 and gen.steps == [30] * 5
+    for lv, n in zip(gen.levels, gen.lengths_at(30)):
         path, _ = levels.solve_bfs(lv)
-        assert len(path) == _graph_length(lv) == len(levels.solve_astar(lv)[0])
+        assert len(path) == n == _graph_length(lv) == len(levels.solve_astar(lv)[0])
         assert levels.apply_moves(lv, path).boxes == lv.goals
 
 

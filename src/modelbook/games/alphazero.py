@@ -261,3 +261,16 @@ def fit_elo(n_players: int, results, prior_sd_elo: float = 1000.0, iters: int = 
         if np.abs(step).max() < 1e-10:
             break
     return r * ELO_PER_LOGIT
+
+
+def round_robin_elo(game, players: list, n_pairs: int, rng: np.random.Generator, opening_plies: int = 2) -> np.ndarray:
+    """Every pair of players meets in n_pairs pairs of games (mcts.match: colours swapped, shared random opening);
+    fit_elo over all the games, players[0] anchored at 0."""
+    from modelbook.games.mcts import match
+
+    games = []
+    for i in range(len(players)):
+        for j in range(i + 1, len(players)):
+            sc = match(game, players[i], players[j], n_pairs, rng, opening_plies=opening_plies)
+            games += [(i, j, s) for s in sc.ravel()]
+    return fit_elo(len(players), games)

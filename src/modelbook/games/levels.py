@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import heapq
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -230,3 +230,43 @@ def diversity(levels: list[Level]) -> tuple[float, float]:
     n = len(grids)
     d = [(grids[i] != grids[j]).mean() for i in range(n) for j in range(i + 1, n)]
     return float(np.mean(d)) if d else 0.0, len({lv.text() for lv in levels}) / n
+
+
+@dataclass
+class Verified:
+    """Levels made by reverse play and held to the solvers: the kept levels (BFS solved them), each one's optimal
+    length and number of reverse steps, and what went wrong along the way (all 0 when the generator is sound)."""
+    levels: list = field(default_factory=list)
+    lengths: list = field(default_factory=list)
+    steps: list = field(default_factory=list)
+    unsolved: int = 0            # levels BFS found no solution for
+    bfs_astar_gap: int = 0       # max |BFS length − A* length| over the levels (999 where A* found none)
+    replay_fail: int = 0         # BFS solutions that, replayed by the push rules, leave a box off its goal
+
+    def lengths_at(self, steps: int) -> list[int]:
+        return [n for n, s in zip(self.lengths, self.steps) if s == steps]
+
+
+def generate_verified(rng: np.random.Generator, reverse_steps, n_per_steps: int, size: int, n_boxes: int) -> Verified:
+    """n_per_steps rooms (size × size) by reverse play for each number of reverse steps, each one solved by BFS,
+    re-solved by A* and its BFS solution replayed."""
+    out = Verified()
+    for steps in reverse_steps:
+        for _ in range(n_per_steps):
+            lv = reverse_play(rng, size, size, n_boxes, steps)
+            path, _ = solve_bfs(lv)
+            if path is None:
+                out.unsolved += 1
+                continue
+            path2, _ = solve_astar(lv)
+            out.bfs_astar_gap = max(out.bfs_astar_gap, abs(len(path) - len(path2)) if path2 else 999)
+            out.replay_fail += apply_moves(lv, path).boxes != lv.goals
+            out.levels.append(lv)
+            out.lengths.append(len(path))
+            out.steps.append(steps)
+    return out
+
+
+def solvable_share(levels: list[Level]) -> float:
+    """Share of the levels that BFS solves."""
+    return float(np.mean([solve_bfs(lv)[0] is not None for lv in levels]))

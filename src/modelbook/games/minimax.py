@@ -9,6 +9,8 @@ at a position it returns that position's exact value.
 """
 from __future__ import annotations
 
+import numpy as np
+
 
 def exhaustive_values(game) -> dict:
     """{state: minimax value for the player to move} for every position reachable from the start."""
@@ -55,3 +57,14 @@ class AlphaBeta:
         """Every move whose exact value equals the position's value (the optimal moves)."""
         target = self.value(s)
         return [a for a in self.game.legal(s) if -self.value(self.game.play(s, a)) == target]
+
+
+def optimal_move_rates(game, values: dict, agents: dict, n_positions: int, rng) -> dict:
+    """{name: 0/1 array}: whether each agent's move is minimax-optimal in n_positions positions drawn without
+    replacement from the unfinished ones in `values` (exhaustive_values), the exact solution as the referee."""
+    open_positions = [s for s in values if game.outcome(s) is None]
+    picks = [open_positions[i] for i in rng.choice(len(open_positions), n_positions, replace=False)]
+    grader = AlphaBeta(game)
+    best = {s: set(grader.best_moves(s)) for s in picks}
+    hist = {s: game.history(s) for s in picks}
+    return {k: np.array([a.act(game, hist[s], rng) in best[s] for s in picks], float) for k, a in agents.items()}

@@ -197,6 +197,20 @@ def rate(values) -> float:
     return float(np.mean(values)) if len(values) else float("nan")
 
 
+def tiny_setup(seed: int):
+    """(model, encode, table) for the quick preset: a tiny random model over the character vocabulary, each
+    character its own token (an unknown one maps to token 0), the end token last."""
+    from modelbook.decoding.strategies import random_tiny_lm
+
+    vocab = char_vocabulary()
+    index = {c: i for i, c in enumerate(vocab[:-1])}
+
+    def encode(text: str) -> list[int]:
+        return [index.get(c, 0) for c in text]
+
+    return random_tiny_lm(len(vocab), seed), encode, TokenTable(vocab, len(vocab) - 1)
+
+
 def smollm2_setup():
     """(model, encode, table) for SmolLM2-135M-Instruct: our LlamaLM forward on its weights, the chat template
     around the prompt, and each token's decoded text (a byte-fragment token decodes to '�' and never matches)."""

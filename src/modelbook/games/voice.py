@@ -116,3 +116,43 @@ def measure(truth: Sequence[str], hyp: Sequence[str], rooms: Sequence[levels.Lev
     return {"command_accuracy": float(np.mean([h == t for h, t in zip(hyp, truth)])),
             "move_accuracy": float(np.mean([command_to_move(h) == command_to_move(t) for h, t in zip(hyp, truth)])),
             "wer": wer(truth, hyp), "completed_share": done, "spoken_move_accuracy": spoken_ok}
+
+
+def train_on_unseen_voices(epochs: int, seed: int):
+    """(recogniser, test subset): the speech corpus's English commands; a recogniser of the speech lab's design
+    trained on the training voices only, because speech.recognizer.command_recognizer() (a tool for other labs)
+    hears every voice, the test ones included."""
+    from modelbook.speech import corpus as speech_corpus
+    from modelbook.speech.recognizer import featurize, train_recognizer
+
+    spec = speech_corpus.preset("small", languages=("en",), kinds=("command",), n_per_voice=24, seed=0)
+    data = speech_corpus.build(spec)
+    train, test = data.subset(split="train"), data.subset(split="test")
+    rec = train_recognizer([featurize(train.audio(i, clean=True)) for i in range(len(train))],
+                           [u.words for u in train.items], " ", epochs, seed=seed)
+    return rec, test
+
+
+def rooms_to_play(rng: np.random.Generator, n: int, size: int, n_boxes: int, steps: int = 40):
+    """(rooms, optimal solutions) for n rooms by reverse play, the ones BFS cannot solve dropped."""
+    rooms = [levels.reverse_play(rng, size, size, n_boxes, steps) for _ in range(n)]
+    paths = [levels.solve_bfs(lv)[0] for lv in rooms]
+    return [r for r, p in zip(rooms, paths) if p], [p for p in paths if p]
+
+
+def measure_at_snrs(transcribe: Callable[[np.ndarray], str], test, snrs: Sequence[float], rooms, solutions,
+                    seed: int) -> dict[str, dict[str, float]]:
+    """measure() on the test utterances clean and at each SNR ({'clean': ..., 'snr10': ...}), each row with
+    'wer_jiwer_gap', |our WER − jiwer's| on the same transcripts."""
+    import jiwer
+
+    truth = [u.text for u in test.items]
+    clips = [test.audio(i, clean=True) for i in range(len(test))]
+    seeds = [u.seed for u in test.items]
+    rows = {}
+    for snr in (None,) + tuple(snrs):
+        hyp = recognise_at_snr(transcribe, clips, snr, seeds)
+        m = measure(truth, hyp, rooms, solutions, seed)
+        m["wer_jiwer_gap"] = abs(m["wer"] - jiwer.wer(truth, hyp))
+        rows["clean" if snr is None else f"snr{snr:g}"] = m
+    return rows

@@ -233,13 +233,8 @@ def _alphazero(result, cfg, rng, values, out):
                  "score", lo, reference=0.5, tolerance=0.0, kind="at_least",
                  source="pure UCT MCTS with random rollouts at the same budget (score ½ = even)")
     # every move graded by the exact solution
-    open_positions = [s for s in values if game.outcome(s) is None]
-    picks = [open_positions[i] for i in rng.choice(len(open_positions), cfg.az_positions, replace=False)]
-    grader = minimax.AlphaBeta(game)
-    best = {s: set(grader.best_moves(s)) for s in picks}
-    hist = {s: game.history(s) for s in picks}
     agents = {"alphazero": final, "untrained": az.PUCTPlayer(checkpoints[0], b), "uct": pure}
-    opt = {k: np.array([a.act(game, hist[s], rng) in best[s] for s in picks], float) for k, a in agents.items()}
+    opt = minimax.optimal_move_rates(game, values, agents, cfg.az_positions, rng)
     for k, v in opt.items():
         result.metric(f"az/optimal_move_rate/{k}", v.mean())
     from modelbook.evaluation.uncertainty import paired_lower_bound
@@ -248,12 +243,7 @@ def _alphazero(result, cfg, rng, values, out):
     # Elo-like ratings: pure UCT (anchor 0) and every checkpoint, round robin
     rated = sorted(set(range(0, len(checkpoints), cfg.az_elo_every)) | {len(checkpoints) - 1})
     players = [pure] + [az.PUCTPlayer(checkpoints[i], b, name=f"ckpt{i}") for i in rated]
-    games = []
-    for i in range(len(players)):
-        for j in range(i + 1, len(players)):
-            sc = mcts.match(game, players[i], players[j], cfg.az_elo_pairs, rng, opening_plies=2)
-            games += [(i, j, s) for s in sc.ravel()]
-    elo = az.fit_elo(len(players), games)
+    elo = az.round_robin_elo(game, players, cfg.az_elo_pairs, rng, opening_plies=2)
     for i, r in zip(rated, elo[1:]):
         result.metric(f"az/elo/ckpt{i}", r)
     result.check("Elo of the last checkpoint minus the untrained network's (pure UCT = 0)", elo[-1] - elo[1],
@@ -276,26 +266,14 @@ def _alphazero(result, cfg, rng, values, out):
 
 # -- 4. procedural levels ---------------------------------------------------------------------------------------------
 def _levels(result, cfg, rng, out):
-    made, lengths, steps_of = [], [], []
-    bfs_astar_gap, replay_fail, unsolved = 0, 0, 0
+    gen = levels.generate_verified(rng, cfg.reverse_steps, cfg.n_levels, cfg.room, cfg.boxes)
+    made, lengths, steps_of, unsolved = gen.levels, gen.lengths, gen.steps, gen.unsolved
     for steps in cfg.reverse_steps:
-        for _ in range(cfg.n_levels):
-            lv = levels.reverse_play(rng, cfg.room, cfg.room, cfg.boxes, steps)
-            path, _ = levels.solve_bfs(lv)
-            if path is None:
-                unsolved += 1
-                continue
-            path2, _ = levels.solve_astar(lv)
-            bfs_astar_gap = max(bfs_astar_gap, abs(len(path) - len(path2)) if path2 else 999)
-            replay_fail += levels.apply_moves(lv, path).boxes != lv.goals
-            made.append(lv)
-            lengths.append(len(path))
-            steps_of.append(steps)
-        sel = [n for n, s in zip(lengths, steps_of) if s == steps]
+        sel = gen.lengths_at(steps)
         result.metric(f"levels/steps{steps}/mean_solution_length", np.mean(sel) if sel else float("nan"))
     total = cfg.n_levels * len(cfg.reverse_steps)
-    baseline = [levels.random_placement(rng, cfg.room, cfg.room, cfg.boxes) for _ in range(cfg.n_levels)]
-    base_ok = np.mean([levels.solve_bfs(lv)[0] is not None for lv in baseline])
+    base_ok = levels.solvable_share([levels.random_placement(rng, cfg.room, cfg.room, cfg.boxes)
+                                     for _ in range(cfg.n_levels)])
     hamming, distinct = levels.diversity(made)
     result.metric("levels/solvable_share", (total - unsolved) / total)
     result.metric("levels/random_placement_solvable_share", base_ok)
@@ -308,9 +286,9 @@ def _levels(result, cfg, rng, out):
     result.check("generated levels proved solvable by breadth-first search (share)", (total - unsolved) / total,
                  reference=1.0, tolerance=0.0, kind="at_least", source="exhaustive BFS over (player, boxes) states")
     result.check("optimal solution length: BFS vs A* with an admissible heuristic, max |Δ| over levels",
-                 bfs_astar_gap, reference=0, tolerance=0, kind="at_most", unit="steps",
+                 gen.bfs_astar_gap, reference=0, tolerance=0, kind="at_most", unit="steps",
                  source="A* (Hart, Nilsson & Raphael 1968) with Σ Manhattan distances to the nearest goal")
-    result.check("BFS solutions replayed by the push rules: rooms left unsolved", replay_fail, reference=0,
+    result.check("BFS solutions replayed by the push rules: rooms left unsolved", gen.replay_fail, reference=0,
                  tolerance=0, kind="at_most", source="the forward rules (walk, push one box), step by step")
     result.note(f"Levels: {len(made)} rooms, all solvable, optimal lengths up to {max(lengths)} steps; rooms with "
                 f"randomly placed boxes are solvable {base_ok:.0%} of the time, which is why a generator needs the check.")
@@ -328,17 +306,7 @@ def _levels(result, cfg, rng, out):
 
 # -- 5. a story under constraints --------------------------------------------------------------------------------------
 def _story(result, cfg, out):
-    if cfg.story_model == "smollm2":
-        model, encode, table = story.smollm2_setup()
-    else:
-        from modelbook.decoding.strategies import random_tiny_lm
-
-        vocab = story.char_vocabulary()
-        model, table = random_tiny_lm(len(vocab), cfg.seed), story.TokenTable(vocab, len(vocab) - 1)
-        index = {c: i for i, c in enumerate(vocab[:-1])}
-
-        def encode(text):
-            return [index.get(c, 0) for c in text]
+    model, encode, table = story.smollm2_setup() if cfg.story_model == "smollm2" else story.tiny_setup(cfg.seed)
     rec = story.run_stories(model, encode, table, cfg.stories, cfg.beats, cfg.max_new_tokens, cfg.seed, cfg.temperature)
     for mode in ("free", "con"):
         name = "free" if mode == "free" else "constrained"
@@ -371,32 +339,14 @@ VOICE_MIN_ACCURACY = 0.6  # over ten times chance (1 in 20 commands); 0.76 measu
 
 
 def _voice(result, cfg, rng, out):
-    """The speech lab's command corpus and recogniser design; trained here on the training voices only, because
-    speech.recognizer.command_recognizer() (a tool for other labs) hears every voice, the test ones included."""
-    import jiwer
-
-    from modelbook.speech import corpus as speech_corpus
-    from modelbook.speech.recognizer import featurize, train_recognizer
-
-    spec = speech_corpus.preset("small", languages=("en",), kinds=("command",), n_per_voice=24, seed=0)
-    data = speech_corpus.build(spec)
-    train, test = data.subset(split="train"), data.subset(split="test")
-    rec = train_recognizer([featurize(train.audio(i, clean=True)) for i in range(len(train))],
-                           [u.words for u in train.items], " ", cfg.voice_epochs, seed=cfg.seed)
+    """Commands from voices the recogniser never heard (see voice.train_on_unseen_voices) drive the rooms."""
+    rec, test = voice.train_on_unseen_voices(cfg.voice_epochs, cfg.seed)
+    rooms, paths = voice.rooms_to_play(rng, cfg.voice_rooms, cfg.room, cfg.boxes)
     truth = [u.text for u in test.items]
-    clips = [test.audio(i, clean=True) for i in range(len(test))]
-    seeds = [u.seed for u in test.items]
-    rooms = [levels.reverse_play(rng, cfg.room, cfg.room, cfg.boxes, 40) for _ in range(cfg.voice_rooms)]
-    paths = [levels.solve_bfs(lv)[0] for lv in rooms]
-    rooms, paths = [r for r, p in zip(rooms, paths) if p], [p for p in paths if p]
     true_done, _ = voice.play_by_voice(rooms, paths, voice.heard_by_move(truth, truth), np.random.default_rng(cfg.seed))
     result.metric("voice/true_transcripts/completed_share", true_done)
     rows = {}
-    for snr in (None,) + tuple(cfg.voice_snrs):
-        name = "clean" if snr is None else f"snr{snr:g}"
-        hyp = voice.recognise_at_snr(rec.transcribe, clips, snr, seeds)
-        m = voice.measure(truth, hyp, rooms, paths, cfg.seed)
-        m["wer_jiwer_gap"] = abs(m["wer"] - jiwer.wer(truth, hyp))
+    for name, m in voice.measure_at_snrs(rec.transcribe, test, cfg.voice_snrs, rooms, paths, cfg.seed).items():
         rows[name] = (m["command_accuracy"], m["completed_share"], m["wer"])
         for k, val in m.items():
             result.metric(f"voice/{name}/{k}", val)
