@@ -60,7 +60,8 @@ CORRUPT_ROUNDS = 5  # the missing / corrupted conditions use the first 5 rounds 
 @dataclass(frozen=True)
 class Config:
     RANGES: ClassVar[dict] = {"noise_snr_db": (-20.0, 60.0), "occlusion": (0.0, 0.9), "voices_per_language": (6, 48),
-                              "clips_per_voice": (10, None), "n_train": (100, None), "params": (2000, 2_000_000)}
+                              "clips_per_voice": (10, None), "n_train": (100, None), "params": (2000, 2_000_000),
+                              "model_seeds": (1, 5)}
     voices_per_language: int = 24
     """espeak-ng voices per language in the corpus (a quarter of them test voices)"""
     clips_per_voice: int = 40
@@ -71,6 +72,12 @@ class Config:
     """parameter budget of every fusion model and unimodal baseline"""
     epochs: int = 10
     lr: float = 2e-3
+    """Adam step size of the fusion and multi-task models"""
+    align_lr: float = 2e-3
+    """Adam step size of the contrastive aligner"""
+    model_seeds: int = 1
+    """training seeds of image-only and late fusion averaged in the late-fusion check (test noise is paired over
+    clips; a second seed halves the variance the model's own draw adds to the gain)"""
     drop_p: float = 0.5
     """share of training examples with one modality blanked (half image, half audio) in modality dropout"""
     dropout_models: tuple[str, ...] = ("early", "late", "cross_attention")
@@ -88,8 +95,11 @@ class Config:
 
 
 PRESETS = {
-    "quick": Config(voices_per_language=12, clips_per_voice=40, n_train=1200, params=20_000, epochs=6,
-                    dropout_models=("early",), align_epochs=6, test_rounds=20),
+    # quick: ~110 Adam steps per model, where lr 2e-3 left the audio tower under-trained (audio-only 0.48-0.61 on
+    # unseen voices, late − image-only lower bound below 0 on 2 of 10 sweep seeds); 6e-3 and two model seeds for the
+    # late-fusion check keep that bound at +0.02 or more on every seed tried
+    "quick": Config(voices_per_language=12, clips_per_voice=40, n_train=1200, params=20_000, epochs=6, lr=6e-3,
+                    model_seeds=2, dropout_models=("early",), align_epochs=6, test_rounds=20),
     "full": Config(),
 }
 
@@ -152,14 +162,16 @@ def _data(cfg: Config) -> dict:
             "train_clips": train_clips, "test_clips": test_clips, "mel_shape": tuple(train.mel.shape[1:])}
 
 
-def _fit(cfg: Config, name: str, data: dict, drop_p: float = 0.0, n_out: int = 10, target=None, extra=()):
-    torch.manual_seed(cfg.seed)
+def _fit(cfg: Config, name: str, data: dict, drop_p: float = 0.0, n_out: int = 10, target=None, extra=(),
+         seed: int | None = None):
+    seed = cfg.seed if seed is None else seed
+    torch.manual_seed(seed)
     build = fu.BUILDERS[name]
     model, _ = fu.sized(lambda w: build(data["mel_shape"], w, n_out), cfg.params)
     tr = data["tr"]
     y = tr["digit"] if target is None else target
     return fu.train(model, tr["image"], tr["mel"], y, epochs=cfg.epochs, lr=cfg.lr, drop_p=drop_p,
-                    generator=torch.Generator().manual_seed(cfg.seed), extra_heads=extra)
+                    generator=torch.Generator().manual_seed(seed), extra_heads=extra)
 
 
 def _correct(model, data: dict, condition: str, columns=slice(0, 10), y=None) -> np.ndarray:
@@ -192,11 +204,16 @@ def _fusion(result: LabResult, cfg: Config, data: dict, out: Path) -> dict:
     both = {k: v["both"] for k, v in correct.items()}
     best_uni = max(("image_only", "audio_only"), key=lambda k: both[(k, 0.0)].mean())
     gain = both[("late", 0.0)] - both[(best_uni, 0.0)]
+    for k in range(1, cfg.model_seeds):  # more training seeds of the two compared models, averaged per test pair
+        seed = int(np.random.SeedSequence([cfg.seed, 3, k]).generate_state(1)[0])
+        gain = gain + (_correct(_fit(cfg, "late", data, seed=seed), data, "both")
+                       - _correct(_fit(cfg, best_uni, data, seed=seed), data, "both"))
+    gain = gain / cfg.model_seeds
     result.metric("fusion/late_minus_best_unimodal", gain.mean())
     lower = result.metric("fusion/late_minus_best_unimodal_lower_95", _clustered_bound(gain, data))
     result.check(f"late fusion with both modalities − the better single modality ({best_uni}), accuracy on the "
-                 f"{len(gain)} test pairs (unseen voices and images), paired {CONFIDENCE:.0%} lower bound over "
-                 "test clips", lower,
+                 f"{len(gain)} test pairs (unseen voices and images), mean over {cfg.model_seeds} training seed(s), "
+                 f"paired {CONFIDENCE:.0%} lower bound over test clips", lower,
                  reference=0.0, tolerance=0.0, kind="at_least", source=UNIMODAL)
     for name in cfg.dropout_models:
         plain, dropped = correct[(name, 0.0)], correct[(name, cfg.drop_p)]
@@ -265,7 +282,7 @@ def _contrastive(result: LabResult, cfg: Config, data: dict, out: Path) -> None:
     text_tr = torch.stack([table[t] for t in train.text])
     torch.manual_seed(cfg.seed)
     model = cl.Aligner(data["mel_shape"][0], width=48, d=cfg.embed_dim)
-    losses = cl.train_aligner(model, tr["image"], tr["mel"], text_tr, epochs=cfg.align_epochs, lr=cfg.lr,
+    losses = cl.train_aligner(model, tr["image"], tr["mel"], text_tr, epochs=cfg.align_epochs, lr=cfg.align_lr,
                               generator=torch.Generator().manual_seed(cfg.seed))
     n = len(data["test_clips"])  # the first round of test pairs: every test clip once, so the gallery has no copies
     with torch.no_grad():
