@@ -16,7 +16,8 @@ context's tokens.
 
 Every (context, choice) pair is one sequence, as in the harness; sequences of similar length run as one
 right-padded batch, and choices whose fed tokens coincide (one-token answers, "75" and "76" after "7") share a row (padding after a token cannot change that token's logits under causal attention). Few-shot
-demonstrations, the same for every item here, run once: their KV cache is repeated under each batch. The output
+demonstrations, the same for every item here, run once (with the template tokens every context starts with, such
+as "Question:"): their KV cache is repeated under each batch. The output
 head is applied only at the positions that predict a continuation token: on SmolLM2 it is a fifth of the weights.
 """
 from __future__ import annotations
@@ -63,8 +64,9 @@ def encode_pair(tokenizer, context: str, continuation: str) -> tuple[list[int], 
 def loglikelihoods(model, tokenizer, items, prefix: str = "", batch: int = 32,
                    delimiter: str = DELIMITER) -> list[np.ndarray]:
     """ll = log p(delimiter + choice | prefix + context) in nats (float64) for every choice of every item, from a
-    Hugging Face causal LM. `prefix` (few-shot demonstrations, shared by every item) runs once; its KV cache is
-    repeated under each batch of (context, choice) sequences, which run right-padded."""
+    Hugging Face causal LM. `prefix` (few-shot demonstrations, shared by every item) runs once, with the tokens
+    every item's context starts with; its KV cache is repeated under each batch of (context, choice) sequences,
+    which run right-padded."""
     prefix_ids = _prefix_ids(tokenizer, prefix, items[0].context) if prefix else []
     n_prefix = len(prefix_ids)
     reqs = []  # (item, choice, suffix ids = context after the prefix + continuation, context length in the suffix)
@@ -76,7 +78,13 @@ def loglikelihoods(model, tokenizer, items, prefix: str = "", batch: int = 32,
             if not cont or len(ctx) <= n_prefix:
                 raise ModelbookError(f"item {i}: choice {c!r} adds no token, or the context adds none to the prefix")
             reqs.append((i, j, ctx[n_prefix:] + cont, len(ctx) - n_prefix, len(cont)))
-    if prefix:
+    # Tokens that every sequence starts with after the prefix (a template's "Question:") join it and run once too;
+    # each sequence keeps its last context token in its row: that position predicts the first answer token.
+    common = _common_start([r[2] for r in reqs], min(r[3] for r in reqs) - 1)
+    if common:
+        prefix_ids = prefix_ids + common
+        reqs = [(i, j, suffix[len(common):], n_ctx - len(common), n_cont) for i, j, suffix, n_ctx, n_cont in reqs]
+    if prefix_ids:
         prefix_out = model.model(torch.tensor([prefix_ids]), use_cache=True).past_key_values
     # A sequence need not feed its last continuation token (it predicts nothing), so choices whose fed tokens are
     # the same (one-token answers) or a prefix of another's share one row: row = the longest such token list.
@@ -100,16 +108,32 @@ def loglikelihoods(model, tokenizer, items, prefix: str = "", batch: int = 32,
         for b, r in enumerate(chunk):
             ids[b, :len(r)] = torch.tensor(r)
         cache = None
-        if prefix:
+        if prefix_ids:
             cache = copy.deepcopy(prefix_out)
             cache.batch_repeat_interleave(len(chunk))
         hidden = model.model(ids, cache=cache, use_cache=cache is not None).last_hidden_state  # (B, L, d)
+        # the positions that predict a continuation token, each once (one-token choices of an item share one),
+        # through the output head in one product: it reads its (vocabulary × d) weights once per batch
+        where: dict[tuple[int, int], int] = {}
+        for b, r in enumerate(chunk):
+            for _, _, _, n_ctx, n_cont in wanted[r]:
+                for pos in range(n_ctx - 1, n_ctx - 1 + n_cont):
+                    where.setdefault((b, pos), len(where))
+        rows_b, rows_pos = (torch.tensor(v) for v in zip(*where))
+        logp = model.lm_head(hidden[rows_b, rows_pos]).double().log_softmax(-1)  # (positions, vocabulary)
         for b, r in enumerate(chunk):
             for i, j, suffix, n_ctx, n_cont in wanted[r]:
-                logp = model.lm_head(hidden[b, n_ctx - 1:n_ctx - 1 + n_cont]).double().log_softmax(-1)  # predicts the continuation
-                target = torch.tensor(suffix[n_ctx:n_ctx + n_cont])
-                lls[i][j] = float(logp.gather(-1, target[:, None]).sum())
+                at = [where[b, pos] for pos in range(n_ctx - 1, n_ctx - 1 + n_cont)]
+                lls[i][j] = float(logp[at, suffix[n_ctx:n_ctx + n_cont]].sum())
     return lls
+
+
+def _common_start(seqs: list[list[int]], limit: int) -> list[int]:
+    """The longest run of tokens (at most `limit`) that every sequence starts with."""
+    n, first = 0, seqs[0]
+    while n < limit and all(len(s) > n and s[n] == first[n] for s in seqs):
+        n += 1
+    return list(first[:n])
 
 
 def _prefix_ids(tokenizer, prefix: str, context: str) -> list[int]:

@@ -12,6 +12,7 @@ Few-shot demonstrations come from a separate pool (`split`), never from the scor
 """
 from __future__ import annotations
 
+import functools
 import re
 
 import numpy as np
@@ -46,8 +47,10 @@ def arithmetic(rng: np.random.Generator, n: int, n_choices: int = 4) -> list[MCI
     return items
 
 
-def _hypernym_pairs() -> tuple[list[tuple[str, str]], list[str]]:
-    """(hyponym, hypernym) pairs with both names a plain lowercase word, and the hypernyms of ≥ 5 such pairs."""
+@functools.lru_cache(maxsize=1)
+def _hypernym_pairs() -> tuple[tuple[tuple[str, str], ...], tuple[str, ...]]:
+    """(hyponym, hypernym) pairs with both names a plain lowercase word, and the hypernyms of ≥ 5 such pairs
+    (built once per process: the lab draws its benchmark and its leaked split from them)."""
     from modelbook.data.wordnet import wordnet_nouns
 
     g = wordnet_nouns()
@@ -64,7 +67,7 @@ def _hypernym_pairs() -> tuple[list[tuple[str, str]], list[str]]:
         if y in keep and x not in seen:  # a word with two senses keeps its first hypernym only
             seen.add(x)
             out.append((x, y))
-    return out, common
+    return tuple(out), tuple(common)
 
 
 def _article(word: str) -> str:
