@@ -23,7 +23,8 @@ Differences from the references
     only a class label, so "retrieval" here is class-level (a hit is any item of the same digit).
   - Speech is synthetic (espeak-ng formant voices with added rooms and noise), far easier than real speech in the
     clean case and harder at 0 dB; unseen voices are what keeps audio-only accuracy well below image-only.
-  - The orderings are held paired over one run's test pairs (a one-sided 95% Student-t bound on the per-pair gain);
+  - The orderings are held paired over one run's test pairs (a one-sided 95% Student-t bound on the per-clip gain;
+    late fusion's gain over the better single modality is averaged over `model_seeds` training seeds, two in quick);
     early and cross-attention fusion are reported, not held, against the unimodal baselines: at this budget they
     do not always beat the image-only model (Wang, Tran & Feiszli 2020 report the same for joint audio-visual nets).
 
