@@ -77,3 +77,15 @@ def test_wer_cer_equal_jiwer_and_eer_equals_sklearn():
     fpr, tpr, _ = roc_curve(same, scores, drop_intermediate=False)
     j = np.argmin(np.abs(1 - tpr - fpr))
     assert metrics.eer(scores, same) == pytest.approx((fpr[j] + 1 - tpr[j]) / 2, abs=1e-12)
+
+
+def test_time_masks_blank_frames_inside_each_utterance_only():
+    from modelbook.speech.recognizer import mask_time
+
+    x = torch.ones(3, 40, 4)
+    lengths = torch.tensor([40, 12, 6])
+    out = mask_time(x, lengths, torch.Generator().manual_seed(0), n=3, width=5)
+    assert torch.equal(x, torch.ones(3, 40, 4))  # the batch itself is left alone
+    zero = (out == 0).all(-1)
+    assert zero.any() and not zero[1, 12:].any() and not zero[2, 6:].any()
+    assert (zero.sum(1) <= 15).all()

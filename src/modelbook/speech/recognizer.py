@@ -106,6 +106,18 @@ def augment_batch(x: torch.Tensor, gen: torch.Generator, max_shift: int = 3, mas
     return out
 
 
+def mask_time(x: torch.Tensor, lengths: torch.Tensor, gen: torch.Generator, n: int, width: int = 5) -> torch.Tensor:
+    """SpecAugment's time masks: blank `n` random runs of 0..width frames inside each utterance (a word the model
+    must recognise from what is left, rather than memorise whole; Park et al. 2019)."""
+    x = x.clone()
+    for i, t in enumerate(lengths.tolist()):
+        for _ in range(n):
+            w = int(torch.randint(0, width + 1, (1,), generator=gen))
+            a = int(torch.randint(0, max(1, t - w), (1,), generator=gen))
+            x[i, a: a + w] = 0.0
+    return x
+
+
 def pad(feats: Sequence[np.ndarray]) -> tuple[torch.Tensor, torch.Tensor]:
     lengths = torch.tensor([len(f) for f in feats])
     out = torch.zeros(len(feats), int(lengths.max()), feats[0].shape[1])
@@ -163,8 +175,9 @@ class Recognizer:
 
 def train_recognizer(feats: Sequence[np.ndarray], tokens: Sequence[Sequence[str]], joiner: str = " ", epochs: int = 30,
                      channels: int = 96, lr: float = 5e-3, batch: int = 8, seed: int = 0,
-                     loss_fn=None, augment: bool = False) -> Recognizer:
-    """Train a CTCNet on (features, token list) pairs with Adam and a one-cycle schedule.
+                     loss_fn=None, augment: bool = False, time_masks: int = 0) -> Recognizer:
+    """Train a CTCNet on (features, token list) pairs with Adam and a one-cycle schedule; `time_masks` per utterance
+    and batch (mask_time) when asked.
 
     loss_fn defaults to torch.nn.functional.ctc_loss (ctc.ctc_loss gives the same values, slower)."""
     if len(feats) != len(tokens) or not feats:
@@ -185,6 +198,7 @@ def train_recognizer(feats: Sequence[np.ndarray], tokens: Sequence[Sequence[str]
             idx = order[i: i + batch]
             x, lengths = pad([feats[j] for j in idx])
             x = augment_batch(x, gen) if augment else x
+            x = mask_time(x, lengths, gen, time_masks) if time_masks else x
             y = [targets[j] for j in idx]
             lp = net(x).transpose(0, 1)  # (T', N, C) as CTC wants
             loss = loss_fn(lp, nn.utils.rnn.pad_sequence(y, batch_first=True), CTCNet.out_lengths(lengths),
