@@ -116,3 +116,38 @@ def paired_lower_bound(gains, confidence: float = 0.95) -> float:
     """The one-sided Student-t lower bound at `confidence` for the mean of paired gains (one per seed, draw or init):
     mean − t_{confidence, n−1} · s / √n."""
     return float(np.mean(np.asarray(gains, dtype=float))) - student_t_margin(gains, confidence)
+
+
+def bounded_mean_lower_bound(values, confidence: float = 0.95) -> float:
+    """One-sided lower confidence bound on the mean of independent values in [0, 1]: the smallest p ≤ mean whose
+    Chernoff bound exp(−n · KL(mean ‖ p)) on seeing a mean this high is still above 1 − confidence (Hoeffding 1963,
+    Theorem 1, which holds for any independent variables in [0, 1]). No normal approximation, so it stays valid
+    where values pile up at an end of the range and the sample spread says nothing."""
+    import math
+
+    from scipy.optimize import brentq
+    from scipy.special import rel_entr
+
+    v = np.asarray(values, float)
+    m, budget = float(v.mean()), math.log(1.0 / (1.0 - confidence)) / len(v)
+
+    def excess(p):                       # KL(m ‖ p) − log(1/α)/n, decreasing in p on (0, m]
+        return float(rel_entr(m, p) + rel_entr(1.0 - m, 1.0 - p)) - budget
+
+    if m <= 0.0 or excess(1e-300) <= 0.0:
+        return 0.0
+    return float(brentq(excess, 1e-300, m, xtol=1e-12))
+
+
+def pooled_chi_square_pvalue(observed, expected_probs) -> float:
+    """Pearson chi-square goodness-of-fit p-value (scipy.stats.chisquare) of counts against probabilities, with the
+    cells expected below 5 pooled into one (dropped, and the rest rescaled, if that pool is still below 5)."""
+    from scipy import stats
+
+    obs = np.asarray(observed, float)
+    exp = np.asarray(expected_probs, float) * obs.sum()
+    keep = exp >= 5
+    obs_k, exp_k = np.append(obs[keep], obs[~keep].sum()), np.append(exp[keep], exp[~keep].sum())
+    if exp_k[-1] < 5:
+        obs_k, exp_k = obs_k[:-1], exp_k[:-1] * obs_k[:-1].sum() / exp_k[:-1].sum()
+    return float(stats.chisquare(obs_k, exp_k).pvalue)

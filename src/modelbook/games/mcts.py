@@ -143,20 +143,9 @@ def score_interval(pair_scores: np.ndarray) -> tuple[float, float, float]:
 
 
 def score_lower_bound(pair_scores: np.ndarray, confidence: float = 0.95) -> float:
-    """One-sided lower confidence bound on the expected score from the pair means (each in [0, 1]): the smallest
-    p ≤ mean whose Chernoff bound exp(−n · KL(mean ‖ p)) on seeing a mean this high is still above 1 − confidence
-    (Hoeffding 1963, Theorem 1, which holds for any independent variables in [0, 1]). No normal approximation:
-    against a weak opponent scores in {0, ½, 1} pile up at 1, where a Student-t interval's sample spread is 0 (all
-    pairs won) or set by a single lost pair, so its bound swings with one game and is not a valid bound for few pairs."""
-    from scipy.optimize import brentq
-    from scipy.special import rel_entr
+    """One-sided lower confidence bound on the expected score from the pair means (each in [0, 1]):
+    evaluation.uncertainty.bounded_mean_lower_bound (Hoeffding 1963). Against a weak opponent scores in {0, ½, 1}
+    pile up at 1, where a Student-t interval's sample spread is 0 (all pairs won) or set by a single lost pair."""
+    from modelbook.evaluation.uncertainty import bounded_mean_lower_bound
 
-    per_pair = np.asarray(pair_scores, float).reshape(len(pair_scores), -1).mean(1)
-    m, budget = float(per_pair.mean()), math.log(1.0 / (1.0 - confidence)) / len(per_pair)
-
-    def excess(p):                       # KL(m ‖ p) − log(1/α)/n, decreasing in p on (0, m]
-        return float(rel_entr(m, p) + rel_entr(1.0 - m, 1.0 - p)) - budget
-
-    if m <= 0.0 or excess(1e-300) <= 0.0:
-        return 0.0
-    return float(brentq(excess, 1e-300, m, xtol=1e-12))
+    return bounded_mean_lower_bound(np.asarray(pair_scores, float).reshape(len(pair_scores), -1).mean(1), confidence)

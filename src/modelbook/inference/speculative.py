@@ -19,6 +19,7 @@ Drafters:
 """
 from __future__ import annotations
 
+import itertools
 import time
 from dataclasses import dataclass, field
 
@@ -191,3 +192,15 @@ def sample_first_tokens(p_fn, q_fn, prompt: tuple, m: int, gamma: int, n_samples
         key = tuple(seq[len(prompt):len(prompt) + m])
         counts[key] = counts.get(key, 0) + 1
     return counts
+
+
+def next_token_table(model, prompt: tuple, V: int, depth: int) -> dict[tuple, np.ndarray]:
+    """Next-token probabilities (float64) after prompt + every continuation of up to `depth` tokens."""
+    table = {}
+    for d in range(depth + 1):
+        tails = list(itertools.product(range(V), repeat=d))
+        ids = torch.tensor([prompt + t for t in tails])
+        with torch.inference_mode():
+            pr = torch.softmax(model(ids).logits[:, -1].double(), -1).numpy()
+        table.update({prompt + t: pr[i] for i, t in enumerate(tails)})
+    return table

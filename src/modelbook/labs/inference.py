@@ -30,7 +30,6 @@ Cross-checks:    tests/inference/ (engine = transformers, paged = contiguous, in
 """
 from __future__ import annotations
 
-import itertools
 import math
 import random
 import time
@@ -43,6 +42,7 @@ import torch
 
 from modelbook.core import plots, progress
 from modelbook.core.result import LabResult
+from modelbook.evaluation.uncertainty import pooled_chi_square_pvalue
 from modelbook.inference.engine import PackedLlama, greedy, tiny_llama
 from modelbook.inference.kvquant import bytes_per_token, chunked_nll, quantize
 from modelbook.inference.scheduler import ContinuousBatcher, Request, static_batching
@@ -51,6 +51,7 @@ from modelbook.inference.speculative import (
     PromptLookup,
     accept_sampled,
     hf_layer_draft,
+    next_token_table,
     sample_first_tokens,
     speculative_generate,
 )
@@ -222,42 +223,19 @@ def _mismatch(a: list[int], b: list[int]) -> int:
 
 def _statistical(result, cfg) -> None:
     """Speculative sampling's first two tokens vs the target's exact joint distribution, on a small model."""
-    import scipy.stats
-
     model = tiny_llama(cfg.seed + 1, vocab=cfg.stat_vocab, hidden=32, layers=2, heads=2, kv_heads=1)
     prompt, V, gamma = (2, 3), cfg.stat_vocab, 2
-    p = _prefix_table(model, prompt, V, depth=1 + gamma)  # every prefix the sampler can ask about, in one pass
-    q = _prefix_table(hf_layer_draft(model, 1), prompt, V, depth=gamma)
+    p = next_token_table(model, prompt, V, depth=1 + gamma)  # every prefix the sampler can ask about, in one pass
+    q = next_token_table(hf_layer_draft(model, 1), prompt, V, depth=gamma)
     expected = np.array([p[prompt][a] * p[prompt + (a,)][b] for a in range(V) for b in range(V)])
     result.metric("spec_sampling/tv_target_draft_first_token", 0.5 * np.abs(p[prompt] - q[prompt]).sum())
-    pv = _chi_square(sample_first_tokens(p.__getitem__, q.__getitem__, prompt, 2, gamma, cfg.stat_samples, np.random.default_rng(cfg.seed), accept_sampled),
-                     expected, V, scipy.stats)
+    counts = sample_first_tokens(p.__getitem__, q.__getitem__, prompt, 2, gamma, cfg.stat_samples,
+                                 np.random.default_rng(cfg.seed), accept_sampled)
+    pv = pooled_chi_square_pvalue([counts.get((a, b), 0) for a in range(V) for b in range(V)], expected)
     result.metric("spec_sampling/chi2_p", pv)
     result.check(f"speculative sampling (γ = {gamma}, 1-layer draft): first two tokens vs the target's exact distribution, "
                  f"chi-square p-value over {cfg.stat_samples} runs", pv, reference=1e-3, tolerance=0, kind="at_least",
                  source=LEVIATHAN + "; exact distribution from the target's softmax")
-
-
-def _prefix_table(model, prompt: tuple, V: int, depth: int) -> dict[tuple, np.ndarray]:
-    """Next-token probabilities (float64) after prompt + every continuation of up to `depth` tokens."""
-    table = {}
-    for d in range(depth + 1):
-        tails = list(itertools.product(range(V), repeat=d))
-        ids = torch.tensor([prompt + t for t in tails])
-        with torch.inference_mode():
-            pr = torch.softmax(model(ids).logits[:, -1].double(), -1).numpy()
-        table.update({prompt + t: pr[i] for i, t in enumerate(tails)})
-    return table
-
-
-def _chi_square(counts, expected, V, stats) -> float:
-    obs = np.array([counts.get((a, b), 0) for a in range(V) for b in range(V)], float)
-    exp = expected * obs.sum()
-    keep = exp >= 5
-    obs_k, exp_k = np.append(obs[keep], obs[~keep].sum()), np.append(exp[keep], exp[~keep].sum())
-    if exp_k[-1] < 5:
-        obs_k, exp_k = obs_k[:-1], exp_k[:-1] * obs_k[:-1].sum() / exp_k[:-1].sum()
-    return float(stats.chisquare(obs_k, exp_k).pvalue)
 
 
 # -- 2. continuous batching, paged KV, prefix cache --------------------------------------------------------
